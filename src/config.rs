@@ -1,0 +1,391 @@
+//! [`Builder`]: settings, their environment variables and their defaults.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use slog::Level;
+
+use crate::{Error, RankInfo, Result};
+
+/// When the console uses colour (`RANKLOG_COLOR`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal and `NO_COLOR` is unset or empty.
+    #[default]
+    Auto,
+    /// Always colour (ANSI escapes), even into a pipe or file.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Which records the per-rank file keeps (`RANKLOG_FILE_SCOPE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileScope {
+    /// Every record that passes the level filter, whatever its scope: the console is the
+    /// gated view, the files the full one.
+    #[default]
+    All,
+    /// Only what this rank's console shows.
+    Gated,
+}
+
+/// Where console lines go.
+pub(crate) enum ConsoleTarget {
+    Stderr,
+    Writer(Box<dyn Write + Send>),
+    Off,
+}
+
+/// Builds the logger: rank identity, levels, filters, console and file output.
+///
+/// Start from [`Builder::from_env`] (the `RANKLOG_*` variables) or [`Builder::new`] (the
+/// defaults alone), change what you need, then [`build`](Builder::build).
+///
+/// | setting | method | variable | default |
+/// | --- | --- | --- | --- |
+/// | rank identity | [`rank_info`](Self::rank_info) | launcher variables | [`RankInfo::from_env`] at build |
+/// | minimum level | [`level`](Self::level) | `RANKLOG_LEVEL`: `trace`, `debug`, `info`, `warning`, `error`, `critical` | `info` |
+/// | per-module directives | [`filter`](Self::filter) | `RANKLOG_FILTER`, `RUST_LOG` syntax: `info,hyper=warn` | none |
+/// | per-rank JSONL directory | [`dir`](Self::dir) | `RANKLOG_DIR` | none (console only) |
+/// | which records files keep | [`file_scope`](Self::file_scope) | `RANKLOG_FILE_SCOPE`: `all`, `gated` | `all` |
+/// | colour | [`color`](Self::color) | `RANKLOG_COLOR`: `auto`, `always`, `never`; `NO_COLOR` | `auto` |
+/// | console line prefix | [`prefix`](Self::prefix) | `RANKLOG_PREFIX` | empty |
+/// | scope gating off | [`all_ranks`](Self::all_ranks) | `RANKLOG_ALL_RANKS`: `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off` | off |
+/// | level printed by every rank | [`ungated_level`](Self::ungated_level) | `RANKLOG_UNGATED_LEVEL` | `error` |
+/// | queue length, records | [`queue_len`](Self::queue_len) | `RANKLOG_QUEUE_LEN` | 4096 |
+///
+/// The queue blocks the caller when full (slog-async's `OverflowStrategy::Block`): no
+/// record is ever dropped.
+pub struct Builder {
+    rank_info: Option<RankInfo>,
+    level: Level,
+    filter: Option<String>,
+    dir: Option<PathBuf>,
+    file_scope: FileScope,
+    color: ColorChoice,
+    no_color: bool,
+    prefix: String,
+    all_ranks: bool,
+    ungated_level: Level,
+    queue_len: usize,
+    console: ConsoleTarget,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+/// Default queue length, in records.
+const DEFAULT_QUEUE_LEN: usize = 4096;
+/// Largest accepted queue length, in records.
+const MAX_QUEUE_LEN: usize = 1 << 24;
+
+impl Builder {
+    /// The defaults of the table above, ignoring the environment.
+    pub fn new() -> Builder {
+        Builder {
+            rank_info: None,
+            level: Level::Info,
+            filter: None,
+            dir: None,
+            file_scope: FileScope::All,
+            color: ColorChoice::Auto,
+            no_color: false,
+            prefix: String::new(),
+            all_ranks: false,
+            ungated_level: Level::Error,
+            queue_len: DEFAULT_QUEUE_LEN,
+            console: ConsoleTarget::Stderr,
+        }
+    }
+
+    /// The defaults, overridden by the `RANKLOG_*` variables of the process environment
+    /// (and `NO_COLOR`). Rank discovery waits for [`build`](Self::build), so that a
+    /// [`rank_info`](Self::rank_info) from MPI can replace it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidVar`] naming the variable, its value and why, for a value outside
+    /// the accepted ones (see the table on [`Builder`]); an empty value counts as invalid.
+    pub fn from_env() -> Result<Builder> {
+        Builder::from_lookup(&|name| {
+            std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+        })
+    }
+
+    /// [`from_env`](Self::from_env) over the given variables instead of the process
+    /// environment; variables not given count as unset.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = ranklog::Builder::from_vars([("RANKLOG_LEVEL", "loud")]).err().unwrap();
+    /// assert!(err.to_string().contains("RANKLOG_LEVEL"));
+    /// ```
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Builder>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        Builder::from_lookup(&|name| vars.get(name).cloned())
+    }
+
+    fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Builder> {
+        let mut b = Builder::new();
+        if let Some(v) = env("RANKLOG_LEVEL") {
+            b.level = parse_level("RANKLOG_LEVEL", &v)?;
+        }
+        if let Some(v) = env("RANKLOG_FILTER") {
+            if v.trim().is_empty() {
+                return Err(Error::invalid(
+                    "RANKLOG_FILTER",
+                    &v,
+                    "empty; unset it, or give directives like info,hyper=warn",
+                ));
+            }
+            crate::filter::LevelFilter::new(b.level, Some(&v))
+                .map_err(|reason| Error::invalid("RANKLOG_FILTER", &v, reason))?;
+            b.filter = Some(v);
+        }
+        if let Some(v) = env("RANKLOG_DIR") {
+            if v.trim().is_empty() {
+                return Err(Error::invalid(
+                    "RANKLOG_DIR",
+                    &v,
+                    "empty; unset it to log to the console only",
+                ));
+            }
+            b.dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("RANKLOG_FILE_SCOPE") {
+            b.file_scope = match v.trim().to_ascii_lowercase().as_str() {
+                "all" => FileScope::All,
+                "gated" => FileScope::Gated,
+                _ => {
+                    return Err(Error::invalid(
+                        "RANKLOG_FILE_SCOPE",
+                        &v,
+                        "expected all or gated",
+                    ))
+                }
+            };
+        }
+        if let Some(v) = env("RANKLOG_COLOR") {
+            b.color = match v.trim().to_ascii_lowercase().as_str() {
+                "auto" => ColorChoice::Auto,
+                "always" => ColorChoice::Always,
+                "never" => ColorChoice::Never,
+                _ => {
+                    return Err(Error::invalid(
+                        "RANKLOG_COLOR",
+                        &v,
+                        "expected auto, always or never",
+                    ))
+                }
+            };
+        }
+        // https://no-color.org: any non-empty value turns colour off.
+        b.no_color = env("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if let Some(v) = env("RANKLOG_PREFIX") {
+            b.prefix = v;
+        }
+        if let Some(v) = env("RANKLOG_ALL_RANKS") {
+            b.all_ranks = parse_bool("RANKLOG_ALL_RANKS", &v)?;
+        }
+        if let Some(v) = env("RANKLOG_UNGATED_LEVEL") {
+            b.ungated_level = parse_level("RANKLOG_UNGATED_LEVEL", &v)?;
+        }
+        if let Some(v) = env("RANKLOG_QUEUE_LEN") {
+            let n = crate::rank::parse_u32("RANKLOG_QUEUE_LEN", &v)? as usize;
+            if n == 0 || n > MAX_QUEUE_LEN {
+                return Err(Error::invalid(
+                    "RANKLOG_QUEUE_LEN",
+                    &v,
+                    format!("expected 1 to {MAX_QUEUE_LEN} records"),
+                ));
+            }
+            b.queue_len = n;
+        }
+        Ok(b)
+    }
+
+    /// Uses `info` instead of discovering the identity from the environment at build time,
+    /// e.g. [`RankInfo::from_mpi`].
+    pub fn rank_info(mut self, info: RankInfo) -> Builder {
+        self.rank_info = Some(info);
+        self
+    }
+
+    /// Minimum level of records kept (default [`Level::Info`]).
+    pub fn level(mut self, level: Level) -> Builder {
+        self.level = level;
+        self
+    }
+
+    /// Per-module directives in `RUST_LOG` syntax (`info,hyper=warn,my_crate::model=debug`),
+    /// applied on top of [`level`](Self::level); parsed by the `env_filter` crate (without
+    /// its `/regex` part). A directive's module is matched against the record's module path.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidVar`] (naming `RANKLOG_FILTER`) when the directives do not parse.
+    pub fn filter(mut self, directives: &str) -> Result<Builder> {
+        crate::filter::LevelFilter::new(self.level, Some(directives))
+            .map_err(|reason| Error::invalid("RANKLOG_FILTER", directives, reason))?;
+        self.filter = Some(directives.to_owned());
+        Ok(self)
+    }
+
+    /// Writes this rank's records to `<dir>/rank-<rank, 5 digits>.jsonl`, creating `dir`.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Builder {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    /// Which records the per-rank file keeps (default [`FileScope::All`]).
+    pub fn file_scope(mut self, scope: FileScope) -> Builder {
+        self.file_scope = scope;
+        self
+    }
+
+    /// When the console uses colour (default [`ColorChoice::Auto`]).
+    pub fn color(mut self, color: ColorChoice) -> Builder {
+        self.color = color;
+        self
+    }
+
+    /// Text written before every console line; control characters in it are escaped.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Builder {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// `true` prints every record on every rank, whatever its scope (for debugging).
+    pub fn all_ranks(mut self, all: bool) -> Builder {
+        self.all_ranks = all;
+        self
+    }
+
+    /// Records at or above this level print on every rank whatever their scope (default
+    /// [`Level::Error`]), so a failing rank is always heard.
+    pub fn ungated_level(mut self, level: Level) -> Builder {
+        self.ungated_level = level;
+        self
+    }
+
+    /// Length of the queue between the callers and the writer thread, in records (default
+    /// 4096). When it is full, callers wait.
+    ///
+    /// # Panics
+    ///
+    /// When `len` is 0.
+    pub fn queue_len(mut self, len: usize) -> Builder {
+        assert!(len > 0, "the queue must hold at least one record");
+        self.queue_len = len;
+        self
+    }
+
+    /// Sends console lines to `writer` instead of stderr (one `write_all` per record);
+    /// colour `auto` then means no colour.
+    pub fn console_writer(mut self, writer: impl Write + Send + 'static) -> Builder {
+        self.console = ConsoleTarget::Writer(Box::new(writer));
+        self
+    }
+
+    /// Turns the console off (files only).
+    pub fn no_console(mut self) -> Builder {
+        self.console = ConsoleTarget::Off;
+        self
+    }
+
+    /// Starts the writer thread and returns the [`Guard`](crate::Guard) that owns it.
+    ///
+    /// Without [`rank_info`](Self::rank_info), the identity comes from
+    /// [`RankInfo::from_env`]. The first record describes the job at `global` scope (world
+    /// size, nodes, launcher); every rank's file gets its own copy with its identity.
+    ///
+    /// # Errors
+    ///
+    /// - Those of [`RankInfo::from_env`] when discovering the identity.
+    /// - [`Error::CreateDir`] or [`Error::OpenFile`] when the JSONL file cannot be set up.
+    pub fn build(self) -> Result<crate::Guard> {
+        let info = match self.rank_info {
+            Some(info) => info,
+            None => RankInfo::from_env()?,
+        };
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                !self.no_color
+                    && matches!(self.console, ConsoleTarget::Stderr)
+                    && std::io::stderr().is_terminal()
+            }
+        };
+        let filter = crate::filter::LevelFilter::new(self.level, self.filter.as_deref()).map_err(
+            |reason| {
+                Error::invalid(
+                    "RANKLOG_FILTER",
+                    self.filter.as_deref().unwrap_or(""),
+                    reason,
+                )
+            },
+        )?;
+        crate::guard::start(crate::guard::Parts {
+            info,
+            filter,
+            dir: self.dir,
+            file_scope: self.file_scope,
+            color,
+            prefix: crate::output::escape::one_line(&self.prefix),
+            all_ranks: self.all_ranks,
+            ungated_level: self.ungated_level,
+            queue_len: self.queue_len,
+            console: self.console,
+        })
+    }
+}
+
+/// Parses a level name as in `RANKLOG_LEVEL`.
+pub(crate) fn parse_level(var: &str, value: &str) -> Result<Level> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "trace" => Ok(Level::Trace),
+        "debug" => Ok(Level::Debug),
+        "info" => Ok(Level::Info),
+        "warning" | "warn" => Ok(Level::Warning),
+        "error" => Ok(Level::Error),
+        "critical" | "crit" => Ok(Level::Critical),
+        _ => Err(Error::invalid(
+            var,
+            value,
+            "expected trace, debug, info, warning, error or critical",
+        )),
+    }
+}
+
+fn parse_bool(var: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::invalid(
+            var,
+            value,
+            "expected 1 or 0 (also true/false, yes/no, on/off)",
+        )),
+    }
+}

@@ -1,0 +1,93 @@
+//! The one error type of the library.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while discovering ranks or building the logger.
+///
+/// Every variant names the input at fault (the environment variable and its value, or the
+/// path) and why it was rejected, so a message printed by a rank of a large job is enough
+/// to fix the launch. Logging itself never returns errors: once built, the pipeline
+/// reports write failures on stderr and keeps the job running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An environment variable holds a value that cannot be used: not a number, negative,
+    /// out of range, or not one of the accepted words.
+    #[error("invalid {var}={value:?}: {reason}")]
+    InvalidVar {
+        /// The variable, e.g. `OMPI_COMM_WORLD_RANK` or `RANKLOG_LEVEL`.
+        var: String,
+        /// The value as found in the environment.
+        value: String,
+        /// Why the value was rejected.
+        reason: String,
+    },
+
+    /// Two variables describe the same quantity differently, e.g. a rank that is not below
+    /// the world size, or two launchers of the same process whose ranks disagree.
+    #[error("{var_a}={value_a:?} contradicts {var_b}={value_b:?}: {reason}")]
+    Contradiction {
+        /// The first variable.
+        var_a: String,
+        /// Its value.
+        value_a: String,
+        /// The second variable.
+        var_b: String,
+        /// Its value.
+        value_b: String,
+        /// What the two values should satisfy.
+        reason: String,
+    },
+
+    /// A launcher set some of its variables but not one that ranklog needs.
+    #[error("{launcher} sets {present} but not {missing}: {hint}")]
+    MissingVar {
+        /// The launcher, e.g. [`Source::Torchrun`](crate::Source::Torchrun).
+        launcher: crate::Source,
+        /// The variable that was found (with its value).
+        present: String,
+        /// The variable that was expected next to it.
+        missing: &'static str,
+        /// What to do about it.
+        hint: &'static str,
+    },
+
+    /// The log directory (`RANKLOG_DIR`) could not be created.
+    #[error("cannot create log directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A per-rank log file could not be opened for appending.
+    #[error("cannot open log file {path}: {source}")]
+    OpenFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The background writer thread could not be started.
+    #[error("cannot start the ranklog writer thread: {0}")]
+    SpawnWorker(#[source] io::Error),
+}
+
+/// Shorthand for results whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::InvalidVar`] for `var=value`.
+    pub(crate) fn invalid(var: &str, value: &str, reason: impl Into<String>) -> Self {
+        Error::InvalidVar {
+            var: var.to_owned(),
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}

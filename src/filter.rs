@@ -1,0 +1,121 @@
+//! Level and per-module filtering (`RANKLOG_LEVEL`, `RANKLOG_FILTER`).
+
+use slog::Level;
+
+/// Decides by level and module whether a record is wanted at all.
+pub(crate) struct LevelFilter {
+    /// Minimum level when no directive matches (`RANKLOG_LEVEL`).
+    level: Level,
+    /// `RUST_LOG`-style directives (`RANKLOG_FILTER`), through `env_filter`.
+    directives: Option<env_filter::Filter>,
+    /// The most verbose level any module may log at: cheaper records are rejected at once.
+    most_verbose: Level,
+}
+
+fn to_log(level: Level) -> log::Level {
+    match level {
+        Level::Critical | Level::Error => log::Level::Error,
+        Level::Warning => log::Level::Warn,
+        Level::Info => log::Level::Info,
+        Level::Debug => log::Level::Debug,
+        Level::Trace => log::Level::Trace,
+    }
+}
+
+fn from_log(level: log::LevelFilter) -> Option<Level> {
+    match level {
+        log::LevelFilter::Off => None,
+        log::LevelFilter::Error => Some(Level::Error),
+        log::LevelFilter::Warn => Some(Level::Warning),
+        log::LevelFilter::Info => Some(Level::Info),
+        log::LevelFilter::Debug => Some(Level::Debug),
+        log::LevelFilter::Trace => Some(Level::Trace),
+    }
+}
+
+impl LevelFilter {
+    /// A filter on `level` alone, refined per module by `directives` when given.
+    ///
+    /// # Errors
+    ///
+    /// The `env_filter` parser's message when `directives` do not parse.
+    pub(crate) fn new(level: Level, directives: Option<&str>) -> Result<LevelFilter, String> {
+        let directives = match directives {
+            None => None,
+            Some(text) => {
+                let mut builder = env_filter::Builder::new();
+                builder.filter_level(to_log(level).to_level_filter());
+                builder.try_parse(text).map_err(|e| e.to_string())?;
+                Some(builder.build())
+            }
+        };
+        // With directives, env_filter decides; its scale stops at error, so a base level of
+        // critical acts as error for modules without a directive.
+        let most_verbose = match &directives {
+            None => level,
+            Some(f) => from_log(f.filter()).unwrap_or(Level::Critical),
+        };
+        Ok(LevelFilter {
+            level,
+            directives,
+            most_verbose,
+        })
+    }
+
+    /// The most verbose level that can pass for some module.
+    pub(crate) fn most_verbose(&self) -> Level {
+        self.most_verbose
+    }
+
+    /// Whether a record of `level` from `module` passes.
+    #[inline]
+    pub(crate) fn enabled(&self, level: Level, module: &str) -> bool {
+        if !level.is_at_least(self.most_verbose) {
+            return false;
+        }
+        match &self.directives {
+            None => level.is_at_least(self.level),
+            Some(filter) => filter.enabled(
+                &log::Metadata::builder()
+                    .level(to_log(level))
+                    .target(module)
+                    .build(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_alone() {
+        let f = LevelFilter::new(Level::Info, None).unwrap();
+        assert!(f.enabled(Level::Info, "a"));
+        assert!(f.enabled(Level::Error, "a"));
+        assert!(!f.enabled(Level::Debug, "a"));
+    }
+
+    #[test]
+    fn directives_quiet_one_module_and_open_another() {
+        let f = LevelFilter::new(Level::Info, Some("hyper=warn,my::model=trace")).unwrap();
+        assert!(!f.enabled(Level::Info, "hyper::client"));
+        assert!(f.enabled(Level::Warning, "hyper::client"));
+        assert!(f.enabled(Level::Trace, "my::model::load"));
+        assert!(f.enabled(Level::Info, "other"));
+        assert!(!f.enabled(Level::Debug, "other"));
+        assert_eq!(f.most_verbose(), Level::Trace);
+    }
+
+    #[test]
+    fn a_bare_level_in_the_directives_overrides_the_base_level() {
+        let f = LevelFilter::new(Level::Info, Some("debug")).unwrap();
+        assert!(f.enabled(Level::Debug, "x"));
+    }
+
+    #[test]
+    fn bad_directives_are_an_error() {
+        assert!(LevelFilter::new(Level::Info, Some("hyper=loud")).is_err());
+    }
+}

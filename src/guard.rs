@@ -1,0 +1,152 @@
+//! [`Guard`]: owns the writer thread; dropping it flushes every sink.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use slog::{o, Level, Logger};
+
+use crate::config::{ConsoleTarget, FileScope};
+use crate::filter::LevelFilter;
+use crate::output::{Console, JsonFile, Sinks};
+use crate::pipeline::Pipeline;
+use crate::scope::{Gate, Scope};
+use crate::{RankInfo, Result};
+
+/// Keeps the logger's writer thread alive; dropping it writes out every queued record and
+/// flushes the console and the file.
+///
+/// Loggers obtained from [`logger`](Guard::logger) stay usable after the guard is gone:
+/// their records are then written synchronously on the caller's thread.
+///
+/// `std::process::exit` (and `MPI_Abort`) end the process without running destructors, so
+/// records still queued are lost: drop the guard first (`drop(guard)`), then exit.
+#[must_use = "dropping the guard at once stops the writer thread; keep it for the job's lifetime"]
+pub struct Guard {
+    logger: Logger,
+    info: RankInfo,
+    file: Option<PathBuf>,
+    sinks: Arc<Sinks>,
+    worker: Option<slog_async::AsyncGuard>,
+}
+
+impl Guard {
+    /// A handle on the logger (cheap: a reference-counted clone).
+    pub fn logger(&self) -> Logger {
+        self.logger.clone()
+    }
+
+    /// The identity the logger was built for.
+    pub fn rank_info(&self) -> &RankInfo {
+        &self.info
+    }
+
+    /// This rank's JSONL file, when `RANKLOG_DIR` (or [`Builder::dir`](crate::Builder::dir))
+    /// is set.
+    pub fn log_file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // Sends "finish" behind every queued record and joins the writer thread.
+        drop(self.worker.take());
+        self.sinks.finish();
+    }
+}
+
+/// Everything [`Builder::build`](crate::Builder::build) has validated.
+pub(crate) struct Parts {
+    pub(crate) info: RankInfo,
+    pub(crate) filter: LevelFilter,
+    pub(crate) dir: Option<PathBuf>,
+    pub(crate) file_scope: FileScope,
+    pub(crate) color: bool,
+    pub(crate) prefix: String,
+    pub(crate) all_ranks: bool,
+    pub(crate) ungated_level: Level,
+    pub(crate) queue_len: usize,
+    pub(crate) console: ConsoleTarget,
+}
+
+/// Opens the sinks, starts the writer thread and logs the job's first record.
+pub(crate) fn start(parts: Parts) -> Result<Guard> {
+    let info = parts.info;
+    let gate = Arc::new(Gate::new(&info, parts.ungated_level, parts.all_ranks));
+    let file = parts
+        .dir
+        .as_deref()
+        .map(|dir| JsonFile::open(dir, &info))
+        .transpose()?;
+    let file_path = file.as_ref().map(|f| f.path().to_owned());
+    let console = match parts.console {
+        ConsoleTarget::Stderr => Some(Console::new(
+            Box::new(std::io::stderr()),
+            &info,
+            parts.prefix,
+            parts.color,
+        )),
+        ConsoleTarget::Writer(w) => Some(Console::new(w, &info, parts.prefix, parts.color)),
+        ConsoleTarget::Off => None,
+    };
+    let file_all = file.is_some() && parts.file_scope == FileScope::All;
+    let sinks = Arc::new(Sinks::new(console, file, gate.clone(), file_all));
+    let (queue, worker) = slog_async::Async::new(sinks.clone())
+        .chan_size(parts.queue_len)
+        .overflow_strategy(slog_async::OverflowStrategy::Block)
+        .thread_name("ranklog-writer".to_owned())
+        .build_with_guard();
+    let pipeline = Pipeline {
+        filter: parts.filter,
+        gate,
+        file_all,
+        queue,
+        sinks: sinks.clone(),
+    };
+    let logger = Logger::root(pipeline, o!());
+    announce(&logger, &info, file_path.as_deref());
+    Ok(Guard {
+        logger,
+        info,
+        file: file_path,
+        sinks,
+        worker: Some(worker),
+    })
+}
+
+/// The job's first record (global scope; each rank's file keeps its own copy) and, when the
+/// local rank is unknown, the warning that says what `local` scope does then.
+fn announce(log: &Logger, info: &RankInfo, file: Option<&Path>) {
+    let nodes = info
+        .nodes
+        .map_or_else(|| "an unknown number of".to_owned(), |n| n.to_string());
+    let node_word = if info.nodes == Some(1) {
+        "node"
+    } else {
+        "nodes"
+    };
+    let rank_word = if info.size == 1 { "rank" } else { "ranks" };
+    let msg = format_args!(
+        "job of {} {rank_word} on {nodes} {node_word}, launched by {}",
+        info.size, info.source
+    );
+    let kv = slog::o!(
+        "scope" => Scope::Global,
+        "kind" => "job_start",
+        "world_size" => info.size,
+        "nodes" => info.nodes,
+        "launcher" => info.source.as_str(),
+        "local_known" => info.local_known,
+    );
+    match file {
+        Some(file) => slog::info!(log.new(kv), "{}", msg; "log_file" => %file.display()),
+        None => slog::info!(log.new(kv), "{}", msg),
+    }
+    if !info.local_known {
+        slog::warn!(log, "local rank unknown: {} gives none, so `local` records print on every rank \
+                          (use RankInfo::from_mpi, or a launcher that sets a local rank)", info.source;
+            "scope" => Scope::Global,
+            "kind" => "local_rank_unknown",
+        );
+    }
+}

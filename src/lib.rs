@@ -1,0 +1,91 @@
+//! # ranklog
+//!
+//! A rank-aware logger for distributed, multi-GPU jobs, built on [`slog`].
+//!
+//! Every rank learns who it is ([`RankInfo`]: rank, world size, local rank, node) from the
+//! launcher's environment or from MPI; records carry a scope (`"scope" => "global"`,
+//! `"local"` or `"process"`) and a drain gates them, so a job of 64 ranks reads like one
+//! program on the console, while each rank's JSONL file keeps the full record.
+//!
+//! # Quick start
+//!
+//! ```
+//! let guard = ranklog::init()?;          // = Builder::from_env()?.build()
+//! let log = guard.logger();
+//! slog::info!(log, "model loaded"; "scope" => "global", "bytes" => 1u64 << 30);
+//! slog::info!(log, "shard ready"; "scope" => "local");      // once per node
+//! slog::debug!(log, "step timings"; "ms" => 1.25);            // every rank (process)
+//! slog::error!(log, "never gated"; "scope" => "global");      // errors print on every rank
+//! drop(guard);                                                // flushes everything
+//! # Ok::<(), ranklog::Error>(())
+//! ```
+//!
+//! With MPI (feature `mpi`), the application initializes MPI and hands the communicator:
+//!
+//! ```no_run
+//! # #[cfg(feature = "mpi")] {
+//! let universe = mpi::initialize().expect("MPI initialized once");
+//! let info = ranklog::RankInfo::from_mpi(&universe.world());
+//! let guard = ranklog::Builder::from_env()?.rank_info(info).build()?;
+//! # }
+//! # Ok::<(), ranklog::Error>(())
+//! ```
+//!
+//! # Scopes
+//!
+//! | scope | printed by |
+//! | --- | --- |
+//! | `process` (default) | every rank |
+//! | `local` | the first rank of each node (`local_rank == 0`) |
+//! | `global` | the first rank of the job (`rank == 0`) |
+//!
+//! A record's own `scope` wins over its logger's (`log.new(o!("scope" => "local"))`).
+//! Records at error level and above print on every rank. `RANKLOG_ALL_RANKS=1` turns gating
+//! off. An unknown scope value prints as `process` and warns once.
+//!
+//! # Environment variables
+//!
+//! See [`Builder`] for the table of `RANKLOG_*` variables and their defaults, and
+//! [`RankInfo::from_env`] for the launcher variables.
+//!
+//! # Output
+//!
+//! The console (stderr) gets one line per record:
+//! `INFO Nov 21 04:24:06.123 [3/4 node-a:1] src/main.rs:12 model loaded bytes=1073741824`:
+//! level, local time, `[rank/world size host:local rank]`, file and line, message,
+//! key-values. Control characters are escaped and continuation lines of a multi-line
+//! message start with `    | `, so no record can pass for another. With `RANKLOG_DIR` set,
+//! each rank also writes `rank-<rank>.jsonl` there; `docs/schema.md` describes its fields.
+//!
+//! # Crate features
+//!
+//! - `mpi` (off by default): [`RankInfo::from_mpi`], through rsmpi. Building it needs a
+//!   system MPI (e.g. Debian's `libopenmpi-dev`) and libclang.
+//! - `nvml` (on by default): GPU sampling through nvml-wrapper. `libnvidia-ml` is loaded at
+//!   run time, so the crate builds on any machine; without a driver there are no GPU fields.
+#![deny(missing_docs)]
+
+mod config;
+mod error;
+mod filter;
+mod guard;
+mod output;
+mod pipeline;
+mod rank;
+mod scope;
+
+pub use config::{Builder, ColorChoice, FileScope};
+pub use error::{Error, Result};
+pub use guard::Guard;
+pub use rank::{RankInfo, Source};
+pub use scope::{Scope, ScopeGate, UnknownScope, SCOPE_KEY};
+
+/// Builds the logger from the environment: `Builder::from_env()?.build()`.
+///
+/// # Errors
+///
+/// Those of [`Builder::from_env`] and [`Builder::build`]: a bad `RANKLOG_*` value, launcher
+/// variables that do not make sense, or a log directory that cannot be written.
+pub fn init() -> Result<Guard> {
+    Builder::from_env()?.build()
+}

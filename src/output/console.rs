@@ -1,0 +1,182 @@
+//! The console line: level, local time, rank tag, location, message, key-values.
+
+use std::io::Write as _;
+
+use chrono::{Local, TimeZone};
+use slog::{Level, Record};
+
+use super::escape;
+use super::record::{Collected, Val};
+use crate::RankInfo;
+
+/// slog-term's timestamp layout (`Nov 21 04:24:06.123`), in local time.
+const TIMESTAMP_FORMAT: &str = "%b %d %H:%M:%S%.3f";
+
+/// Indentation and marker of a message's continuation lines: a record always starts at
+/// column 0 with its level, so a marked, indented line cannot pass for one.
+const CONTINUATION: &[u8] = b"    | ";
+
+/// Formats console lines for one rank.
+pub(crate) struct ConsoleFormat {
+    prefix: String,
+    tag: String,
+    color: bool,
+}
+
+impl ConsoleFormat {
+    /// `prefix` is written before every line, already escaped.
+    pub(crate) fn new(info: &RankInfo, prefix: String, color: bool) -> ConsoleFormat {
+        ConsoleFormat {
+            prefix,
+            tag: rank_tag(info),
+            color,
+        }
+    }
+
+    /// Appends the record's line (or lines) to `out`, ending with `\n`.
+    pub(crate) fn format(&self, out: &mut Vec<u8>, record: &Record<'_>, c: &Collected) {
+        out.extend_from_slice(self.prefix.as_bytes());
+        self.paint(out, Some(record.level()), record.level().as_short_str());
+        out.push(b' ');
+        let nanos = i64::try_from(c.ts_nanos).unwrap_or(i64::MAX);
+        let _ = write!(
+            out,
+            "{}",
+            Local.timestamp_nanos(nanos).format(TIMESTAMP_FORMAT)
+        );
+        out.push(b' ');
+        out.extend_from_slice(self.tag.as_bytes());
+        out.push(b' ');
+        if self.color {
+            out.extend_from_slice(b"\x1b[2m");
+        }
+        escape::message_line(out, record.file());
+        let _ = write!(out, ":{}", record.line());
+        if self.color {
+            out.extend_from_slice(b"\x1b[0m");
+        }
+        out.push(b' ');
+        let mut lines = c.msg.split('\n');
+        escape::message_line(out, lines.next().unwrap_or(""));
+        for (key, val) in &c.pairs {
+            out.push(b' ');
+            if self.color {
+                out.extend_from_slice(b"\x1b[1m");
+            }
+            escape::word(out, key);
+            if self.color {
+                out.extend_from_slice(b"\x1b[0m");
+            }
+            out.push(b'=');
+            match val {
+                Val::Str(range) => escape::word(out, c.text(range)),
+                Val::U64(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                Val::I64(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                Val::F64(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                Val::Bool(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                Val::Null => out.extend_from_slice(b"none"),
+            }
+        }
+        for line in lines {
+            out.push(b'\n');
+            out.extend_from_slice(self.prefix.as_bytes());
+            out.extend_from_slice(CONTINUATION);
+            escape::message_line(out, line);
+        }
+        out.push(b'\n');
+    }
+
+    fn paint(&self, out: &mut Vec<u8>, level: Option<Level>, text: &str) {
+        match level.filter(|_| self.color) {
+            Some(level) => {
+                let _ = write!(
+                    out,
+                    "\x1b[1;3{}m{text}\x1b[0m",
+                    slog_term::TermDecorator::level_to_color(level)
+                );
+            }
+            None => out.extend_from_slice(text.as_bytes()),
+        }
+    }
+}
+
+/// `[rank/size host:local_rank]`, the rank padded to the width of the largest rank so that
+/// the lines of a job line up; `?` for an unknown local rank.
+pub(crate) fn rank_tag(info: &RankInfo) -> String {
+    let width = info.size.saturating_sub(1).to_string().len();
+    let mut host = Vec::new();
+    escape::message_line(&mut host, &info.host);
+    let host = String::from_utf8_lossy(&host).replace([' ', ']'], "_");
+    let local = if info.local_known {
+        info.local_rank.to_string()
+    } else {
+        "?".to_owned()
+    };
+    format!("[{:0width$}/{} {host}:{local}]", info.rank, info.size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slog::{b, o, record, OwnedKVList};
+
+    fn info(rank: u32, size: u32) -> RankInfo {
+        let mut info = RankInfo::new(rank, size, 1, 2).unwrap();
+        info.host = "node-a".into();
+        info
+    }
+
+    fn line(msg: &str, kv: slog::BorrowedKV<'_>) -> String {
+        let fmt = ConsoleFormat::new(&info(3, 16), "pre ".into(), false);
+        let rec = record!(Level::Warning, "", &format_args!("{msg}"), kv);
+        let mut c = Collected::default();
+        c.fill(&rec, &OwnedKVList::from(o!("model" => "llama")));
+        c.ts_nanos = 0;
+        let mut out = Vec::new();
+        fmt.format(&mut out, &rec, &c);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn rank_tag_pads_the_rank_and_marks_unknown_local_rank() {
+        assert_eq!(rank_tag(&info(3, 16)), "[03/16 node-a:1]");
+        let mut i = info(0, 1);
+        i.local_known = false;
+        assert_eq!(rank_tag(&i), "[0/1 node-a:?]");
+    }
+
+    #[test]
+    fn a_line_has_level_time_tag_location_message_and_pairs() {
+        let text = line(
+            "loaded",
+            b!("bytes" => 10u64, "name" => "a b", "scope" => "global"),
+        );
+        let expected_tail = "loaded bytes=10 name=\"a b\" model=llama\n";
+        assert!(text.starts_with("pre WARN "), "{text}");
+        assert!(
+            text.contains(" [03/16 node-a:1] src/output/console.rs:"),
+            "{text}"
+        );
+        assert!(text.ends_with(expected_tail), "{text}");
+        assert!(
+            !text.contains("scope"),
+            "the scope is not repeated as a pair: {text}"
+        );
+    }
+
+    #[test]
+    fn continuation_lines_are_marked_and_controls_escaped() {
+        let text = line("first\nINFO forged\r\x1b[2J", b!());
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[1], "pre     | INFO forged\\r\\x1b[2J");
+    }
+}

@@ -1,0 +1,151 @@
+//! The per-rank JSONL record (schema in `docs/schema.md`).
+
+use std::io::Write as _;
+
+use chrono::{TimeZone, Utc};
+use slog::{Level, Record};
+
+use super::record::{Collected, Val};
+use crate::RankInfo;
+
+/// The current schema version, written in every record as `"v"`.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// Fields every record has; a key-value with one of these names is written as `kv.<name>`.
+const RESERVED: &[&str] = &[
+    "v",
+    "ts",
+    "level",
+    "msg",
+    "rank",
+    "size",
+    "local_rank",
+    "local_size",
+    "host",
+    "pid",
+    "scope",
+    "module",
+    "file",
+    "line",
+];
+
+/// The lowercase level name used in files and in `RANKLOG_LEVEL`.
+pub(crate) fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Critical => "critical",
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Info => "info",
+        Level::Debug => "debug",
+        Level::Trace => "trace",
+    }
+}
+
+/// Formats JSONL records for one rank.
+pub(crate) struct JsonFormat {
+    /// `,"rank":..,"pid":..` written in every record.
+    identity: String,
+}
+
+fn json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
+    serde_json::to_writer(out, value).expect("serializing to memory cannot fail");
+}
+
+impl JsonFormat {
+    pub(crate) fn new(info: &RankInfo) -> JsonFormat {
+        let mut out = Vec::new();
+        let _ = write!(out, ",\"rank\":{},\"size\":{}", info.rank, info.size);
+        if info.local_known {
+            let _ = write!(out, ",\"local_rank\":{}", info.local_rank);
+        } else {
+            out.extend_from_slice(b",\"local_rank\":null");
+        }
+        if info.local_size != 0 {
+            let _ = write!(out, ",\"local_size\":{}", info.local_size);
+        } else {
+            out.extend_from_slice(b",\"local_size\":null");
+        }
+        out.extend_from_slice(b",\"host\":");
+        json(&mut out, &info.host);
+        let _ = write!(out, ",\"pid\":{}", std::process::id());
+        JsonFormat {
+            identity: String::from_utf8(out).expect("JSON is UTF-8"),
+        }
+    }
+
+    /// Appends the record as one JSON object and a `\n`.
+    pub(crate) fn format(&self, out: &mut Vec<u8>, record: &Record<'_>, c: &Collected) {
+        let nanos = i64::try_from(c.ts_nanos).unwrap_or(i64::MAX);
+        let ts = Utc.timestamp_nanos(nanos).format("%Y-%m-%dT%H:%M:%S%.6fZ");
+        let _ = write!(
+            out,
+            "{{\"v\":{SCHEMA_VERSION},\"ts\":\"{ts}\",\"level\":\"{}\",\"msg\":",
+            level_name(record.level())
+        );
+        json(out, c.msg.as_str());
+        out.extend_from_slice(self.identity.as_bytes());
+        let _ = write!(out, ",\"scope\":\"{}\",\"module\":", c.scope());
+        json(out, record.module());
+        out.extend_from_slice(b",\"file\":");
+        json(out, record.file());
+        let _ = write!(out, ",\"line\":{}", record.line());
+        for (key, val) in &c.pairs {
+            out.push(b',');
+            if RESERVED.contains(key) {
+                json(out, &format!("kv.{key}"));
+            } else {
+                json(out, key);
+            }
+            out.push(b':');
+            match val {
+                Val::Str(range) => json(out, c.text(range)),
+                Val::U64(v) => json(out, v),
+                Val::I64(v) => json(out, v),
+                Val::F64(v) => json(out, v),
+                Val::Bool(v) => json(out, v),
+                Val::Null => out.extend_from_slice(b"null"),
+            }
+        }
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slog::{b, o, record, OwnedKVList};
+
+    #[test]
+    fn a_record_is_one_parseable_object_with_identity_and_pairs() {
+        let mut info = crate::RankInfo::new(2, 4, 0, 2).unwrap();
+        info.host = "h\"1".into();
+        let fmt = JsonFormat::new(&info);
+        let rec = record!(
+            Level::Info,
+            "",
+            &format_args!("line1\nline2 \u{1b}"),
+            b!("size" => 7u64, "f" => 1.5f64, "nan" => f64::NAN, "ok" => true, "scope" => "local")
+        );
+        let mut c = Collected::default();
+        c.fill(&rec, &OwnedKVList::from(o!("job" => "j")));
+        let mut out = Vec::new();
+        fmt.format(&mut out, &rec, &c);
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["v"], 1);
+        assert_eq!(v["msg"], "line1\nline2 \u{1b}");
+        assert_eq!(v["rank"], 2);
+        assert_eq!(v["size"], 4);
+        assert_eq!(v["kv.size"], 7);
+        assert_eq!(v["local_rank"], 0);
+        assert_eq!(v["local_size"], 2);
+        assert_eq!(v["host"], "h\"1");
+        assert_eq!(v["scope"], "local");
+        assert_eq!(v["level"], "info");
+        assert_eq!(v["f"], 1.5);
+        assert!(v["nan"].is_null());
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["job"], "j");
+        assert!(v["ts"].as_str().unwrap().ends_with('Z'));
+    }
+}

@@ -1,0 +1,289 @@
+//! A record's key-values collected once on the writer thread, shared by every sink, and the
+//! hidden metadata the caller's thread attaches to each record before the queue.
+
+use std::fmt::{self, Write as _};
+use std::ops::Range;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use slog::{Key, OwnedKVList, Record, Serializer, KV};
+
+use crate::scope::{Resolved, Scope, SCOPE_KEY};
+
+/// Hidden key: the caller-side time of the record, nanoseconds since the Unix epoch.
+const META_TS: &str = "\0ranklog.ts";
+/// Hidden key: whether this rank prints the record on the console (1) or not (0).
+const META_CONSOLE: &str = "\0ranklog.console";
+
+/// Metadata decided on the caller's thread: when the record was made and whether this
+/// rank's console shows it. It travels through the async queue as two hidden key-values
+/// that the sinks consume and never print.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Meta {
+    pub(crate) ts_nanos: u64,
+    pub(crate) console: bool,
+}
+
+impl Meta {
+    pub(crate) fn now(console: bool) -> Meta {
+        Meta {
+            ts_nanos: now_nanos(),
+            console,
+        }
+    }
+}
+
+pub(crate) fn now_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+impl KV for Meta {
+    fn serialize(&self, _: &Record<'_>, serializer: &mut dyn Serializer) -> slog::Result {
+        serializer.emit_u64(META_TS, self.ts_nanos)?;
+        serializer.emit_u8(META_CONSOLE, u8::from(self.console))
+    }
+}
+
+/// One collected value; text lives in the record's arena.
+#[derive(Clone, Debug)]
+pub(crate) enum Val {
+    Str(Range<usize>),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Bool(bool),
+    Null,
+}
+
+/// A record's message and key-values, collected into reusable buffers.
+#[derive(Default)]
+pub(crate) struct Collected {
+    /// The record's time, from [`Meta`] or taken when collected.
+    pub(crate) ts_nanos: u64,
+    /// Whether the console shows it; `None` when no [`Meta`] came with the record.
+    pub(crate) console: Option<bool>,
+    /// The resolved scope.
+    pub(crate) scope: Option<Resolved>,
+    /// The text of an unknown scope value.
+    pub(crate) unknown_scope: String,
+    /// The formatted message.
+    pub(crate) msg: String,
+    /// Key-values: the record's in the order written, then the logger's from the root.
+    pub(crate) pairs: Vec<(Key, Val)>,
+    /// Number of leading `pairs` that belong to the record.
+    record_pairs: usize,
+    arena: String,
+}
+
+impl Collected {
+    /// Collects `record` and `values`, replacing what was there.
+    pub(crate) fn fill(&mut self, record: &Record<'_>, values: &OwnedKVList) {
+        self.ts_nanos = 0;
+        self.console = None;
+        self.scope = None;
+        self.unknown_scope.clear();
+        self.msg.clear();
+        self.pairs.clear();
+        self.arena.clear();
+        let _ = self.msg.write_fmt(*record.msg());
+        let _ = record.kv().serialize(record, self);
+        self.record_pairs = self.pairs.len();
+        let _ = values.serialize(record, self);
+        // slog serializes the newest key-value first; show them in the order written.
+        self.pairs[..self.record_pairs].reverse();
+        self.pairs[self.record_pairs..].reverse();
+        if self.ts_nanos == 0 {
+            self.ts_nanos = now_nanos();
+        }
+    }
+
+    /// The resolved scope ([`Scope::Process`] when none was given or it was unknown).
+    pub(crate) fn scope(&self) -> Scope {
+        self.scope.map_or(Scope::Process, Resolved::scope)
+    }
+
+    pub(crate) fn text(&self, range: &Range<usize>) -> &str {
+        &self.arena[range.clone()]
+    }
+
+    fn push(&mut self, key: Key, val: Val) {
+        // The first value of a key wins: the record's over its logger's, as for the scope.
+        if !self.pairs.iter().any(|(k, _)| *k == key) {
+            self.pairs.push((key, val));
+        }
+    }
+
+    fn push_text(&mut self, key: Key, text: fmt::Arguments<'_>) {
+        if self.pairs.iter().any(|(k, _)| *k == key) {
+            return;
+        }
+        let start = self.arena.len();
+        let _ = self.arena.write_fmt(text);
+        let end = self.arena.len();
+        self.pairs.push((key, Val::Str(start..end)));
+    }
+
+    fn take_scope(&mut self, text: &str) {
+        if self.scope.is_none() {
+            self.scope = Some(match text.parse() {
+                Ok(scope) => Resolved::Known(scope),
+                Err(_) => {
+                    self.unknown_scope.push_str(text);
+                    Resolved::Unknown
+                }
+            });
+        }
+    }
+}
+
+impl Serializer for Collected {
+    fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments<'_>) -> slog::Result {
+        if key == SCOPE_KEY {
+            let text = val.to_string();
+            self.take_scope(&text);
+        } else {
+            self.push_text(key, *val);
+        }
+        Ok(())
+    }
+
+    fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
+        if key == SCOPE_KEY {
+            self.take_scope(val);
+        } else {
+            self.push_text(key, format_args!("{val}"));
+        }
+        Ok(())
+    }
+
+    fn emit_u64(&mut self, key: Key, val: u64) -> slog::Result {
+        match key {
+            META_TS => self.ts_nanos = val,
+            SCOPE_KEY => self.take_scope(&val.to_string()),
+            _ => self.push(key, Val::U64(val)),
+        }
+        Ok(())
+    }
+
+    fn emit_u8(&mut self, key: Key, val: u8) -> slog::Result {
+        match key {
+            META_CONSOLE => self.console = Some(val != 0),
+            _ => self.emit_u64(key, val.into())?,
+        }
+        Ok(())
+    }
+
+    fn emit_u16(&mut self, key: Key, val: u16) -> slog::Result {
+        self.emit_u64(key, val.into())
+    }
+    fn emit_u32(&mut self, key: Key, val: u32) -> slog::Result {
+        self.emit_u64(key, val.into())
+    }
+    fn emit_usize(&mut self, key: Key, val: usize) -> slog::Result {
+        self.emit_u64(key, val as u64)
+    }
+
+    fn emit_i64(&mut self, key: Key, val: i64) -> slog::Result {
+        if key == SCOPE_KEY {
+            self.take_scope(&val.to_string());
+        } else {
+            self.push(key, Val::I64(val));
+        }
+        Ok(())
+    }
+    fn emit_i8(&mut self, key: Key, val: i8) -> slog::Result {
+        self.emit_i64(key, val.into())
+    }
+    fn emit_i16(&mut self, key: Key, val: i16) -> slog::Result {
+        self.emit_i64(key, val.into())
+    }
+    fn emit_i32(&mut self, key: Key, val: i32) -> slog::Result {
+        self.emit_i64(key, val.into())
+    }
+    fn emit_isize(&mut self, key: Key, val: isize) -> slog::Result {
+        self.emit_i64(key, val as i64)
+    }
+
+    fn emit_f64(&mut self, key: Key, val: f64) -> slog::Result {
+        if key == SCOPE_KEY {
+            self.take_scope(&val.to_string());
+        } else {
+            self.push(key, Val::F64(val));
+        }
+        Ok(())
+    }
+    fn emit_f32(&mut self, key: Key, val: f32) -> slog::Result {
+        self.emit_f64(key, val.into())
+    }
+
+    fn emit_bool(&mut self, key: Key, val: bool) -> slog::Result {
+        if key == SCOPE_KEY {
+            self.take_scope(if val { "true" } else { "false" });
+        } else {
+            self.push(key, Val::Bool(val));
+        }
+        Ok(())
+    }
+
+    fn emit_unit(&mut self, key: Key) -> slog::Result {
+        self.emit_none(key)
+    }
+
+    fn emit_none(&mut self, key: Key) -> slog::Result {
+        if key == SCOPE_KEY {
+            self.take_scope("None");
+        } else {
+            self.push(key, Val::Null);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slog::{b, o, record, Level};
+
+    #[test]
+    fn pairs_come_in_written_order_record_first_and_first_value_wins() {
+        let values = OwnedKVList::from(o!("job" => "a", "size" => 3u32));
+        let mut c = Collected::default();
+        let kv = (
+            Meta {
+                ts_nanos: 42,
+                console: false,
+            },
+            b!("x" => 1u8, "job" => "b", "scope" => "global"),
+        );
+        let rec = record!(
+            Level::Info,
+            "",
+            &format_args!("hi {}", 5),
+            slog::BorrowedKV(&kv)
+        );
+        c.fill(&rec, &values);
+        assert_eq!(c.msg, "hi 5");
+        assert_eq!(c.ts_nanos, 42);
+        assert_eq!(c.console, Some(false));
+        assert_eq!(c.scope(), Scope::Global);
+        let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["x", "job", "size"]);
+        match &c.pairs[1].1 {
+            Val::Str(r) => assert_eq!(c.text(r), "b"),
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_scope_keeps_its_text_and_prints_as_process() {
+        let mut c = Collected::default();
+        let rec = record!(Level::Info, "", &format_args!("m"), b!("scope" => "globl"));
+        c.fill(&rec, &OwnedKVList::from(o!()));
+        assert_eq!(c.scope, Some(Resolved::Unknown));
+        assert_eq!(c.unknown_scope, "globl");
+        assert_eq!(c.scope(), Scope::Process);
+        assert_eq!(c.console, None);
+        assert!(c.ts_nanos > 0);
+    }
+}

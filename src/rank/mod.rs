@@ -1,0 +1,259 @@
+//! Who this process is in the job: [`RankInfo`], discovered from the launcher's
+//! environment ([`RankInfo::from_env`]) or from an MPI communicator
+//! ([`RankInfo::from_mpi`], feature `mpi`).
+
+mod env;
+#[cfg(feature = "mpi")]
+mod mpi;
+mod slurm;
+
+pub(crate) use env::parse_u32;
+
+use std::fmt;
+
+use crate::Result;
+
+/// Which launcher (or MPI itself) told this process its rank.
+///
+/// Discovery looks at the launchers from the innermost to the outermost (see
+/// [`RankInfo::from_env`]); this names the one whose variables were used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Source {
+    /// No launcher variables: a single process, rank 0 of 1.
+    Single,
+    /// An MPI communicator ([`RankInfo::from_mpi`]).
+    Mpi,
+    /// torchrun / torch.distributed.elastic (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`,
+    /// `LOCAL_WORLD_SIZE`).
+    Torchrun,
+    /// Open MPI's `mpirun`/`prterun` (`OMPI_COMM_WORLD_*`).
+    OpenMpi,
+    /// A PMI process manager: MPICH's Hydra, Intel MPI, Cray MPICH (`PMI_RANK`,
+    /// `PMI_SIZE`, `MPI_LOCALRANKID`, `MPI_LOCALNRANKS`, `PMI_LOCAL_RANK`,
+    /// `PMI_LOCAL_SIZE`).
+    Pmi,
+    /// MVAPICH2's `mpirun_rsh` (`MV2_COMM_WORLD_*`).
+    Mvapich2,
+    /// HPE Cray PALS `mpiexec` (`PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE`).
+    CrayPals,
+    /// A PMIx server, e.g. `srun --mpi=pmix` or PRRTE (`PMIX_RANK`).
+    Pmix,
+    /// Slurm's `srun` (`SLURM_PROCID`, `SLURM_NTASKS`, `SLURM_LOCALID`, `SLURM_NODEID`,
+    /// `SLURM_STEP_TASKS_PER_NODE`).
+    Slurm,
+    /// IBM LSF `jsrun` (`JSM_NAMESPACE_*`).
+    LsfJsrun,
+    /// Flux's `flux run` (`FLUX_TASK_RANK`, `FLUX_TASK_LOCAL_ID`, `FLUX_JOB_SIZE`,
+    /// `FLUX_JOB_NNODES`).
+    Flux,
+    /// Built by the application with [`RankInfo::new`].
+    Manual,
+}
+
+impl Source {
+    /// A short, stable, lowercase name, as written in the JSONL files (`"open-mpi"`,
+    /// `"slurm"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Single => "single",
+            Source::Mpi => "mpi",
+            Source::Torchrun => "torchrun",
+            Source::OpenMpi => "open-mpi",
+            Source::Pmi => "pmi",
+            Source::Mvapich2 => "mvapich2",
+            Source::CrayPals => "cray-pals",
+            Source::Pmix => "pmix",
+            Source::Slurm => "slurm",
+            Source::LsfJsrun => "lsf-jsrun",
+            Source::Flux => "flux",
+            Source::Manual => "manual",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Single => "single process (no launcher variables)",
+            Source::Mpi => "MPI communicator",
+            Source::Torchrun => "torchrun",
+            Source::OpenMpi => "Open MPI",
+            Source::Pmi => "PMI (MPICH Hydra, Intel MPI or Cray MPICH)",
+            Source::Mvapich2 => "MVAPICH2",
+            Source::CrayPals => "Cray PALS",
+            Source::Pmix => "PMIx",
+            Source::Slurm => "Slurm",
+            Source::LsfJsrun => "LSF jsrun",
+            Source::Flux => "Flux",
+            Source::Manual => "set by the application",
+        })
+    }
+}
+
+/// The identity of this process in a distributed job.
+///
+/// Discovered once, at start-up, on the main thread; the logger reads it at build time and
+/// never asks MPI or the environment again.
+///
+/// # Unknown locality
+///
+/// Some launchers do not say where a process sits on its node (PMIx alone, or a PMI
+/// manager without `MPI_LOCALRANKID`). ranklog never guesses the local rank: then
+/// [`local_known`](Self::local_known) is `false`, `local_rank` and `local_size` are 0, and
+/// [`is_local_first`](Self::is_local_first) is `true` on **every** rank, so records with
+/// `local` scope print on every rank instead of being hidden on some node. The logger
+/// warns about this once per job. A `local_size` of 0 with `local_known` set means the
+/// launcher gave the local rank but not the number of ranks on the node (Flux).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RankInfo {
+    /// Rank of this process in the job, `0..size`.
+    pub rank: u32,
+    /// Number of processes in the job (the world size), at least 1.
+    pub size: u32,
+    /// Rank of this process among those on its node, `0..local_size`; 0 when
+    /// [`local_known`](Self::local_known) is `false`.
+    pub local_rank: u32,
+    /// Number of processes of the job on this node; 0 when unknown.
+    pub local_size: u32,
+    /// Whether the launcher (or MPI) told this process its local rank.
+    pub local_known: bool,
+    /// Number of nodes in the job, when the launcher or MPI says.
+    pub nodes: Option<u32>,
+    /// Host name of this node (`gethostname(2)`, through the `hostname` crate).
+    pub host: String,
+    /// Where this identity came from.
+    pub source: Source,
+}
+
+impl RankInfo {
+    /// A single process: rank 0 of 1, local rank 0 of 1, one node.
+    pub fn single() -> RankInfo {
+        RankInfo {
+            rank: 0,
+            size: 1,
+            local_rank: 0,
+            local_size: 1,
+            local_known: true,
+            nodes: Some(1),
+            host: host_name(),
+            source: Source::Single,
+        }
+    }
+
+    /// An identity set by the application, e.g. from its own communicator.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Contradiction`](crate::Error::Contradiction) when `size` is 0,
+    /// `rank >= size`, `local_size > size` or `local_rank >= local_size`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let info = ranklog::RankInfo::new(3, 8, 1, 4)?;
+    /// assert!(!info.is_global_first());
+    /// assert!(!info.is_local_first());
+    /// # Ok::<(), ranklog::Error>(())
+    /// ```
+    pub fn new(rank: u32, size: u32, local_rank: u32, local_size: u32) -> Result<RankInfo> {
+        let info = RankInfo {
+            rank,
+            size,
+            local_rank,
+            local_size,
+            local_known: true,
+            nodes: None,
+            host: host_name(),
+            source: Source::Manual,
+        };
+        env::validate(&info, &env::Names::manual())?;
+        Ok(info)
+    }
+
+    /// Discovers the identity from the launcher's environment variables.
+    ///
+    /// Reads, from the innermost launcher to the outermost:
+    ///
+    /// | layer | launchers and variables |
+    /// | --- | --- |
+    /// | 1 | torchrun: `RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE` |
+    /// | 2 | Open MPI: `OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; PMI (MPICH Hydra, Intel MPI, Cray MPICH): `PMI_RANK`, `PMI_SIZE`, `MPI_LOCALRANKID` or `PMI_LOCAL_RANK`, `MPI_LOCALNRANKS` or `PMI_LOCAL_SIZE`; MVAPICH2: `MV2_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Cray PALS: `PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE` |
+    /// | 3 | Slurm: `SLURM_PROCID`, `SLURM_NTASKS`, `SLURM_LOCALID`, `SLURM_NODEID`, tasks per node from `SLURM_STEP_TASKS_PER_NODE` (compressed, e.g. `2(x3),1`) or `SLURM_NTASKS_PER_NODE`, nodes from `SLURM_STEP_NUM_NODES` or `SLURM_NNODES`; PMIx: `PMIX_RANK`; LSF jsrun: `JSM_NAMESPACE_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Flux: `FLUX_TASK_RANK`, `FLUX_JOB_SIZE`, `FLUX_TASK_LOCAL_ID`, `FLUX_JOB_NNODES` |
+    ///
+    /// The innermost layer with any variable set wins: torchrun started inside an `srun`
+    /// step reports torchrun's ranks, and `mpirun` inside a Slurm allocation reports Open
+    /// MPI's (the `SLURM_*` values there describe Open MPI's daemons, not the ranks).
+    /// Launchers of the same layer describe the same process, so their values must agree.
+    /// When the winning layer lacks the local rank, an outer launcher whose rank and world
+    /// size are the same (so it launched this very process, as `srun --mpi=pmi2` does
+    /// under `PMI_RANK`) supplies it. torchrun is recognised by `RANK` or `WORLD_SIZE`; a
+    /// lone `LOCAL_RANK` is ignored. No variable of any launcher: [`RankInfo::single`].
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidVar`](crate::Error::InvalidVar): a value that is empty, not a
+    ///   number, negative or above `u32::MAX`, a size of 0, or a malformed
+    ///   `SLURM_STEP_TASKS_PER_NODE`.
+    /// - [`Error::Contradiction`](crate::Error::Contradiction): `rank >= size`,
+    ///   `local_rank >= local_size`, `local_size > size`, or two launchers of the same
+    ///   layer that disagree.
+    /// - [`Error::MissingVar`](crate::Error::MissingVar): a launcher that sets the rank
+    ///   but not the world size (e.g. `PMIX_RANK` alone).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Under `mpirun -np 4`, rank 2 sees (among others):
+    /// let info = ranklog::RankInfo::from_vars([
+    ///     ("OMPI_COMM_WORLD_RANK", "2"),
+    ///     ("OMPI_COMM_WORLD_SIZE", "4"),
+    ///     ("OMPI_COMM_WORLD_LOCAL_RANK", "0"),
+    ///     ("OMPI_COMM_WORLD_LOCAL_SIZE", "2"),
+    /// ])?;
+    /// assert_eq!((info.rank, info.size, info.local_rank, info.local_size), (2, 4, 0, 2));
+    /// assert_eq!(info.source, ranklog::Source::OpenMpi);
+    /// # Ok::<(), ranklog::Error>(())
+    /// ```
+    pub fn from_env() -> Result<RankInfo> {
+        env::discover(&|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
+    }
+
+    /// [`from_env`](Self::from_env) over the given variables instead of the process
+    /// environment: for tests, and for programs that receive a launcher's environment
+    /// from elsewhere. Variables not in `vars` count as unset.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
+    pub fn from_vars<I, K, V>(vars: I) -> Result<RankInfo>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars: std::collections::HashMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        env::discover(&|name| vars.get(name).cloned())
+    }
+
+    /// Whether this is the first rank of the job (`rank == 0`): it prints `global` records.
+    pub fn is_global_first(&self) -> bool {
+        self.rank == 0
+    }
+
+    /// Whether this is the first rank of its node (`local_rank == 0`): it prints `local`
+    /// records. `true` on every rank when the local rank is unknown (see the type's docs).
+    pub fn is_local_first(&self) -> bool {
+        !self.local_known || self.local_rank == 0
+    }
+}
+
+/// This node's host name, or `"unknown-host"` when `gethostname(2)` fails.
+pub(crate) fn host_name() -> String {
+    hostname::get()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown-host".to_owned())
+}
