@@ -225,7 +225,7 @@ impl Builder {
     }
 
     /// Uses `info` instead of discovering the identity from the environment at build time,
-    /// e.g. [`RankInfo::from_mpi`].
+    /// e.g. `RankInfo::from_mpi`.
     pub fn rank_info(mut self, info: RankInfo) -> Builder {
         self.rank_info = Some(info);
         self

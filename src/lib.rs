@@ -59,7 +59,7 @@
 //!
 //! # Crate features
 //!
-//! - `mpi` (off by default): [`RankInfo::from_mpi`], through rsmpi. Building it needs a
+//! - `mpi` (off by default): `RankInfo::from_mpi`, through rsmpi. Building it needs a
 //!   system MPI (e.g. Debian's `libopenmpi-dev`) and libclang.
 //! - `nvml` (on by default): GPU sampling through nvml-wrapper. `libnvidia-ml` is loaded at
 //!   run time, so the crate builds on any machine; without a driver there are no GPU fields.

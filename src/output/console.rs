@@ -126,7 +126,8 @@ pub(crate) fn rank_tag(info: &RankInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slog::{b, o, record, OwnedKVList};
+    use crate::output::record::with_collected;
+    use slog::{o, OwnedKVList};
 
     fn info(rank: u32, size: u32) -> RankInfo {
         let mut info = RankInfo::new(rank, size, 1, 2).unwrap();
@@ -134,35 +135,34 @@ mod tests {
         info
     }
 
-    fn line(msg: &str, kv: slog::BorrowedKV<'_>) -> String {
+    fn line(msg: &str, kv: &dyn slog::KV) -> String {
         let fmt = ConsoleFormat::new(&info(3, 16), "pre ".into(), false);
-        let rec = record!(Level::Warning, "", &format_args!("{msg}"), kv);
-        let mut c = Collected::default();
-        c.fill(&rec, &OwnedKVList::from(o!("model" => "llama")));
-        c.ts_nanos = 0;
-        let mut out = Vec::new();
-        fmt.format(&mut out, &rec, &c);
-        String::from_utf8(out).unwrap()
+        let values = OwnedKVList::from(o!("model" => "llama"));
+        with_collected(Level::Warning, format_args!("{msg}"), kv, &values, |rec, c| {
+            let mut out = Vec::new();
+            fmt.format(&mut out, rec, c);
+            String::from_utf8(out).unwrap()
+        })
     }
 
     #[test]
     fn rank_tag_pads_the_rank_and_marks_unknown_local_rank() {
         assert_eq!(rank_tag(&info(3, 16)), "[03/16 node-a:1]");
-        let mut i = info(0, 1);
+        let mut i = info(0, 2);
         i.local_known = false;
-        assert_eq!(rank_tag(&i), "[0/1 node-a:?]");
+        assert_eq!(rank_tag(&i), "[0/2 node-a:?]");
     }
 
     #[test]
     fn a_line_has_level_time_tag_location_message_and_pairs() {
         let text = line(
             "loaded",
-            b!("bytes" => 10u64, "name" => "a b", "scope" => "global"),
+            &o!("bytes" => 10u64, "name" => "a b", "scope" => "global"),
         );
         let expected_tail = "loaded bytes=10 name=\"a b\" model=llama\n";
         assert!(text.starts_with("pre WARN "), "{text}");
         assert!(
-            text.contains(" [03/16 node-a:1] src/output/console.rs:"),
+            text.contains(" [03/16 node-a:1] src/output/record.rs:"),
             "{text}"
         );
         assert!(text.ends_with(expected_tail), "{text}");
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn continuation_lines_are_marked_and_controls_escaped() {
-        let text = line("first\nINFO forged\r\x1b[2J", b!());
+        let text = line("first\nINFO forged\r\x1b[2J", &o!());
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(lines[1], "pre     | INFO forged\\r\\x1b[2J");

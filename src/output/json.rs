@@ -113,23 +113,22 @@ impl JsonFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slog::{b, o, record, OwnedKVList};
+    use crate::output::record::with_collected;
+    use slog::{o, OwnedKVList};
 
     #[test]
     fn a_record_is_one_parseable_object_with_identity_and_pairs() {
         let mut info = crate::RankInfo::new(2, 4, 0, 2).unwrap();
         info.host = "h\"1".into();
         let fmt = JsonFormat::new(&info);
-        let rec = record!(
-            Level::Info,
-            "",
-            &format_args!("line1\nline2 \u{1b}"),
-            b!("size" => 7u64, "f" => 1.5f64, "nan" => f64::NAN, "ok" => true, "scope" => "local")
-        );
-        let mut c = Collected::default();
-        c.fill(&rec, &OwnedKVList::from(o!("job" => "j")));
-        let mut out = Vec::new();
-        fmt.format(&mut out, &rec, &c);
+        let kv = o!("size" => 7u64, "f" => 1.5f64, "nan" => f64::NAN, "ok" => true, "scope" => "local");
+        let values = OwnedKVList::from(o!("job" => "j"));
+        let msg = format_args!("line1\nline2 \u{1b}");
+        let out = with_collected(Level::Info, msg, &kv, &values, |rec, c| {
+            let mut out = Vec::new();
+            fmt.format(&mut out, rec, c);
+            out
+        });
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["v"], 1);

@@ -240,50 +240,68 @@ impl Serializer for Collected {
     }
 }
 
+/// Builds a record from parts and hands it, collected, to `f` (for the formatters' tests).
+#[cfg(test)]
+pub(crate) fn with_collected<R>(
+    level: slog::Level,
+    msg: fmt::Arguments<'_>,
+    kv: &dyn KV,
+    values: &OwnedKVList,
+    f: impl FnOnce(&Record<'_>, &Collected) -> R,
+) -> R {
+    static LOCATION: slog::RecordLocation = slog::RecordLocation {
+        file: file!(),
+        line: line!(),
+        column: 0,
+        function: "",
+        module: module_path!(),
+    };
+    let rs = slog::RecordStatic {
+        location: &LOCATION,
+        tag: "",
+        level,
+    };
+    let record = Record::new(&rs, &msg, slog::BorrowedKV(kv));
+    let mut c = Collected::default();
+    c.fill(&record, values);
+    f(&record, &c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slog::{b, o, record, Level};
+    use slog::{o, Level};
 
     #[test]
     fn pairs_come_in_written_order_record_first_and_first_value_wins() {
         let values = OwnedKVList::from(o!("job" => "a", "size" => 3u32));
-        let mut c = Collected::default();
         let kv = (
-            Meta {
-                ts_nanos: 42,
-                console: false,
-            },
-            b!("x" => 1u8, "job" => "b", "scope" => "global"),
+            Meta { ts_nanos: 42, console: false },
+            o!("x" => 1u8, "job" => "b", "scope" => "global"),
         );
-        let rec = record!(
-            Level::Info,
-            "",
-            &format_args!("hi {}", 5),
-            slog::BorrowedKV(&kv)
-        );
-        c.fill(&rec, &values);
-        assert_eq!(c.msg, "hi 5");
-        assert_eq!(c.ts_nanos, 42);
-        assert_eq!(c.console, Some(false));
-        assert_eq!(c.scope(), Scope::Global);
-        let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
-        assert_eq!(keys, ["x", "job", "size"]);
-        match &c.pairs[1].1 {
-            Val::Str(r) => assert_eq!(c.text(r), "b"),
-            other => panic!("expected text, got {other:?}"),
-        }
+        with_collected(Level::Info, format_args!("hi {}", 5), &kv, &values, |_, c| {
+            assert_eq!(c.msg, "hi 5");
+            assert_eq!(c.ts_nanos, 42);
+            assert_eq!(c.console, Some(false));
+            assert_eq!(c.scope(), Scope::Global);
+            let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
+            assert_eq!(keys, ["x", "job", "size"]);
+            match &c.pairs[1].1 {
+                Val::Str(r) => assert_eq!(c.text(r), "b"),
+                other => panic!("expected text, got {other:?}"),
+            }
+        });
     }
 
     #[test]
     fn unknown_scope_keeps_its_text_and_prints_as_process() {
-        let mut c = Collected::default();
-        let rec = record!(Level::Info, "", &format_args!("m"), b!("scope" => "globl"));
-        c.fill(&rec, &OwnedKVList::from(o!()));
-        assert_eq!(c.scope, Some(Resolved::Unknown));
-        assert_eq!(c.unknown_scope, "globl");
-        assert_eq!(c.scope(), Scope::Process);
-        assert_eq!(c.console, None);
-        assert!(c.ts_nanos > 0);
+        let kv = o!("scope" => "globl");
+        with_collected(Level::Info, format_args!("m"), &kv, &OwnedKVList::from(o!()), |_, c| {
+            assert_eq!(c.scope, Some(Resolved::Unknown));
+            assert_eq!(c.unknown_scope, "globl");
+            assert_eq!(c.scope(), Scope::Process);
+            assert_eq!(c.console, None);
+            assert!(c.ts_nanos > 0);
+        });
     }
 }

@@ -126,7 +126,8 @@ const OPEN_MPI: Plain = Plain {
     size: &["OMPI_COMM_WORLD_SIZE"],
     local_rank: &["OMPI_COMM_WORLD_LOCAL_RANK"],
     local_size: &["OMPI_COMM_WORLD_LOCAL_SIZE"],
-    nodes: &[],
+    // Set by Open MPI 4's launcher (ORTE) for every rank: the nodes the job runs on.
+    nodes: &["OMPI_MCA_orte_num_nodes"],
 };
 
 const PMI: Plain = Plain {

@@ -1,6 +1,6 @@
 //! Who this process is in the job: [`RankInfo`], discovered from the launcher's
 //! environment ([`RankInfo::from_env`]) or from an MPI communicator
-//! ([`RankInfo::from_mpi`], feature `mpi`).
+//! (`RankInfo::from_mpi`, feature `mpi`).
 
 mod env;
 #[cfg(feature = "mpi")]
@@ -22,7 +22,7 @@ use crate::Result;
 pub enum Source {
     /// No launcher variables: a single process, rank 0 of 1.
     Single,
-    /// An MPI communicator ([`RankInfo::from_mpi`]).
+    /// An MPI communicator (`RankInfo::from_mpi`).
     Mpi,
     /// torchrun / torch.distributed.elastic (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`,
     /// `LOCAL_WORLD_SIZE`).
@@ -178,7 +178,7 @@ impl RankInfo {
     /// | layer | launchers and variables |
     /// | --- | --- |
     /// | 1 | torchrun: `RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE` |
-    /// | 2 | Open MPI: `OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; PMI (MPICH Hydra, Intel MPI, Cray MPICH): `PMI_RANK`, `PMI_SIZE`, `MPI_LOCALRANKID` or `PMI_LOCAL_RANK`, `MPI_LOCALNRANKS` or `PMI_LOCAL_SIZE`; MVAPICH2: `MV2_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Cray PALS: `PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE` |
+    /// | 2 | Open MPI: `OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`, nodes from `OMPI_MCA_orte_num_nodes`; PMI (MPICH Hydra, Intel MPI, Cray MPICH): `PMI_RANK`, `PMI_SIZE`, `MPI_LOCALRANKID` or `PMI_LOCAL_RANK`, `MPI_LOCALNRANKS` or `PMI_LOCAL_SIZE`; MVAPICH2: `MV2_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Cray PALS: `PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE` |
     /// | 3 | Slurm: `SLURM_PROCID`, `SLURM_NTASKS`, `SLURM_LOCALID`, `SLURM_NODEID`, tasks per node from `SLURM_STEP_TASKS_PER_NODE` (compressed, e.g. `2(x3),1`) or `SLURM_NTASKS_PER_NODE`, nodes from `SLURM_STEP_NUM_NODES` or `SLURM_NNODES`; PMIx: `PMIX_RANK`; LSF jsrun: `JSM_NAMESPACE_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Flux: `FLUX_TASK_RANK`, `FLUX_JOB_SIZE`, `FLUX_TASK_LOCAL_ID`, `FLUX_JOB_NNODES` |
     ///
     /// The innermost layer with any variable set wins: torchrun started inside an `srun`

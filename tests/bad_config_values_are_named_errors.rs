@@ -1,0 +1,101 @@
+//! Every `RANKLOG_*` variable rejects bad values with an error that names the variable, its
+//! value and why; good values are accepted.
+
+use ranklog::{Builder, Error};
+
+fn rejects(var: &str, value: &str, reason: &str) {
+    match Builder::from_vars([(var, value)]) {
+        Ok(_) => panic!("{var}={value:?} should be rejected"),
+        Err(Error::InvalidVar { var: v, value: val, reason: r }) => {
+            assert_eq!((v.as_str(), val.as_str()), (var, value));
+            assert!(r.contains(reason), "{var}={value:?}: reason {r:?} should mention {reason:?}");
+        }
+        Err(other) => panic!("{var}={value:?}: expected InvalidVar, got {other:?}"),
+    }
+}
+
+fn accepts(var: &str, value: &str) {
+    if let Err(e) = Builder::from_vars([(var, value)]) {
+        panic!("{var}={value:?} should be accepted: {e}");
+    }
+}
+
+#[test]
+fn levels() {
+    for var in ["RANKLOG_LEVEL", "RANKLOG_UNGATED_LEVEL"] {
+        for bad in ["", "loud", "5", "-1", "info,debug"] {
+            rejects(var, bad, "expected trace, debug, info, warning, error or critical");
+        }
+        for good in ["trace", "DEBUG", "Info", "warn", "warning", "error", "critical", " info "] {
+            accepts(var, good);
+        }
+    }
+}
+
+#[test]
+fn filter_directives() {
+    rejects("RANKLOG_FILTER", "", "empty");
+    rejects("RANKLOG_FILTER", "   ", "empty");
+    rejects("RANKLOG_FILTER", "hyper=loud", "");
+    accepts("RANKLOG_FILTER", "info,hyper=warn,my_crate::model=trace");
+    accepts("RANKLOG_FILTER", "warn");
+}
+
+#[test]
+fn switches_and_words() {
+    for bad in ["", "2", "maybe", "-1"] {
+        rejects("RANKLOG_ALL_RANKS", bad, "expected 1 or 0");
+    }
+    for good in ["1", "0", "true", "FALSE", "yes", "no", "on", "off"] {
+        accepts("RANKLOG_ALL_RANKS", good);
+    }
+    for bad in ["", "sometimes", "1"] {
+        rejects("RANKLOG_COLOR", bad, "expected auto, always or never");
+    }
+    for good in ["auto", "always", "never", "NEVER"] {
+        accepts("RANKLOG_COLOR", good);
+    }
+    for bad in ["", "some", "global"] {
+        rejects("RANKLOG_FILE_SCOPE", bad, "expected all or gated");
+    }
+    accepts("RANKLOG_FILE_SCOPE", "all");
+    accepts("RANKLOG_FILE_SCOPE", "gated");
+}
+
+#[test]
+fn directories_and_queue_lengths() {
+    rejects("RANKLOG_DIR", "", "empty");
+    accepts("RANKLOG_DIR", "/tmp/x");
+    rejects("RANKLOG_QUEUE_LEN", "", "empty");
+    rejects("RANKLOG_QUEUE_LEN", "-5", "negative");
+    rejects("RANKLOG_QUEUE_LEN", "lots", "not a non-negative integer");
+    rejects("RANKLOG_QUEUE_LEN", "99999999999", "too large");
+    rejects("RANKLOG_QUEUE_LEN", "0", "expected 1 to 16777216 records");
+    rejects("RANKLOG_QUEUE_LEN", "16777217", "expected 1 to 16777216 records");
+    accepts("RANKLOG_QUEUE_LEN", "1");
+    accepts("RANKLOG_QUEUE_LEN", "16777216");
+}
+
+#[test]
+fn prefix_accepts_anything() {
+    accepts("RANKLOG_PREFIX", "");
+    accepts("RANKLOG_PREFIX", "job-7 \x1b[31m\n");
+}
+
+#[test]
+fn an_unwritable_log_directory_is_a_named_error() {
+    let file = std::env::temp_dir().join(format!("ranklog-not-a-dir-{}", std::process::id()));
+    std::fs::write(&file, b"x").unwrap();
+    let err = Builder::new()
+        .rank_info(ranklog::RankInfo::single())
+        .dir(file.join("sub"))
+        .no_console()
+        .build()
+        .err()
+        .expect("a directory under a file cannot be created");
+    std::fs::remove_file(&file).unwrap();
+    match err {
+        Error::CreateDir { path, .. } => assert_eq!(path, file.join("sub")),
+        other => panic!("expected CreateDir, got {other:?}"),
+    }
+}
