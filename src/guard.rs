@@ -10,7 +10,7 @@ use crate::filter::LevelFilter;
 use crate::output::{Console, JsonFile, Sinks};
 use crate::pipeline::Pipeline;
 use crate::scope::{Gate, Scope};
-use crate::{RankInfo, Result};
+use crate::{RankInfo, Result, Source};
 
 /// Keeps the logger's writer thread alive; dropping it writes out every queued record and
 /// flushes the console and the file.
@@ -117,19 +117,24 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
 /// The job's first record (global scope; each rank's file keeps its own copy) and, when the
 /// local rank is unknown, the warning that says what `local` scope does then.
 fn announce(log: &Logger, info: &RankInfo, file: Option<&Path>) {
-    let nodes = info
-        .nodes
-        .map_or_else(|| "an unknown number of".to_owned(), |n| n.to_string());
-    let node_word = if info.nodes == Some(1) {
-        "node"
-    } else {
-        "nodes"
+    let msg = match info.source {
+        Source::Single => format!(
+            "single process on {}, no launcher variables found",
+            info.host
+        ),
+        source => {
+            let nodes = match info.nodes {
+                Some(1) => "1 node".to_owned(),
+                Some(n) => format!("{n} nodes"),
+                None => "an unknown number of nodes".to_owned(),
+            };
+            let ranks = if info.size == 1 { "rank" } else { "ranks" };
+            format!(
+                "job of {} {ranks} on {nodes}, launched by {source}",
+                info.size
+            )
+        }
     };
-    let rank_word = if info.size == 1 { "rank" } else { "ranks" };
-    let msg = format_args!(
-        "job of {} {rank_word} on {nodes} {node_word}, launched by {}",
-        info.size, info.source
-    );
     let kv = slog::o!(
         "scope" => Scope::Global,
         "kind" => "job_start",

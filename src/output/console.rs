@@ -36,7 +36,7 @@ impl ConsoleFormat {
     /// Appends the record's line (or lines) to `out`, ending with `\n`.
     pub(crate) fn format(&self, out: &mut Vec<u8>, record: &Record<'_>, c: &Collected) {
         out.extend_from_slice(self.prefix.as_bytes());
-        self.paint(out, Some(record.level()), record.level().as_short_str());
+        self.level(out, record.level());
         out.push(b' ');
         let nanos = i64::try_from(c.ts_nanos).unwrap_or(i64::MAX);
         let _ = write!(
@@ -94,16 +94,15 @@ impl ConsoleFormat {
         out.push(b'\n');
     }
 
-    fn paint(&self, out: &mut Vec<u8>, level: Option<Level>, text: &str) {
-        match level.filter(|_| self.color) {
-            Some(level) => {
-                let _ = write!(
-                    out,
-                    "\x1b[1;3{}m{text}\x1b[0m",
-                    slog_term::TermDecorator::level_to_color(level)
-                );
-            }
-            None => out.extend_from_slice(text.as_bytes()),
+    /// The level's short name (`INFO`, `WARN`, `ERRO`, ...), in slog-term's level colour
+    /// when colour is on.
+    fn level(&self, out: &mut Vec<u8>, level: Level) {
+        let name = level.as_short_str();
+        if self.color {
+            let color = slog_term::TermDecorator::level_to_color(level);
+            let _ = write!(out, "\x1b[1;3{color}m{name}\x1b[0m");
+        } else {
+            out.extend_from_slice(name.as_bytes());
         }
     }
 }
@@ -138,11 +137,17 @@ mod tests {
     fn line(msg: &str, kv: &dyn slog::KV) -> String {
         let fmt = ConsoleFormat::new(&info(3, 16), "pre ".into(), false);
         let values = OwnedKVList::from(o!("model" => "llama"));
-        with_collected(Level::Warning, format_args!("{msg}"), kv, &values, |rec, c| {
-            let mut out = Vec::new();
-            fmt.format(&mut out, rec, c);
-            String::from_utf8(out).unwrap()
-        })
+        with_collected(
+            Level::Warning,
+            format_args!("{msg}"),
+            kv,
+            &values,
+            |rec, c| {
+                let mut out = Vec::new();
+                fmt.format(&mut out, rec, c);
+                String::from_utf8(out).unwrap()
+            },
+        )
     }
 
     #[test]

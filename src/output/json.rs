@@ -121,7 +121,8 @@ mod tests {
         let mut info = crate::RankInfo::new(2, 4, 0, 2).unwrap();
         info.host = "h\"1".into();
         let fmt = JsonFormat::new(&info);
-        let kv = o!("size" => 7u64, "f" => 1.5f64, "nan" => f64::NAN, "ok" => true, "scope" => "local");
+        let kv =
+            o!("size" => 7u64, "f" => 1.5f64, "nan" => f64::NAN, "ok" => true, "scope" => "local");
         let values = OwnedKVList::from(o!("job" => "j"));
         let msg = format_args!("line1\nline2 \u{1b}");
         let out = with_collected(Level::Info, msg, &kv, &values, |rec, c| {

@@ -276,32 +276,47 @@ mod tests {
     fn pairs_come_in_written_order_record_first_and_first_value_wins() {
         let values = OwnedKVList::from(o!("job" => "a", "size" => 3u32));
         let kv = (
-            Meta { ts_nanos: 42, console: false },
+            Meta {
+                ts_nanos: 42,
+                console: false,
+            },
             o!("x" => 1u8, "job" => "b", "scope" => "global"),
         );
-        with_collected(Level::Info, format_args!("hi {}", 5), &kv, &values, |_, c| {
-            assert_eq!(c.msg, "hi 5");
-            assert_eq!(c.ts_nanos, 42);
-            assert_eq!(c.console, Some(false));
-            assert_eq!(c.scope(), Scope::Global);
-            let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
-            assert_eq!(keys, ["x", "job", "size"]);
-            match &c.pairs[1].1 {
-                Val::Str(r) => assert_eq!(c.text(r), "b"),
-                other => panic!("expected text, got {other:?}"),
-            }
-        });
+        with_collected(
+            Level::Info,
+            format_args!("hi {}", 5),
+            &kv,
+            &values,
+            |_, c| {
+                assert_eq!(c.msg, "hi 5");
+                assert_eq!(c.ts_nanos, 42);
+                assert_eq!(c.console, Some(false));
+                assert_eq!(c.scope(), Scope::Global);
+                let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
+                assert_eq!(keys, ["x", "job", "size"]);
+                match &c.pairs[1].1 {
+                    Val::Str(r) => assert_eq!(c.text(r), "b"),
+                    other => panic!("expected text, got {other:?}"),
+                }
+            },
+        );
     }
 
     #[test]
     fn unknown_scope_keeps_its_text_and_prints_as_process() {
         let kv = o!("scope" => "globl");
-        with_collected(Level::Info, format_args!("m"), &kv, &OwnedKVList::from(o!()), |_, c| {
-            assert_eq!(c.scope, Some(Resolved::Unknown));
-            assert_eq!(c.unknown_scope, "globl");
-            assert_eq!(c.scope(), Scope::Process);
-            assert_eq!(c.console, None);
-            assert!(c.ts_nanos > 0);
-        });
+        with_collected(
+            Level::Info,
+            format_args!("m"),
+            &kv,
+            &OwnedKVList::from(o!()),
+            |_, c| {
+                assert_eq!(c.scope, Some(Resolved::Unknown));
+                assert_eq!(c.unknown_scope, "globl");
+                assert_eq!(c.scope(), Scope::Process);
+                assert_eq!(c.console, None);
+                assert!(c.ts_nanos > 0);
+            },
+        );
     }
 }
