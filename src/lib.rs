@@ -61,10 +61,14 @@
 //!
 //! - `mpi` (off by default): `RankInfo::from_mpi`, through rsmpi. Building it needs a
 //!   system MPI (e.g. Debian's `libopenmpi-dev`) and libclang.
+//! - `cli` (off by default): the `ranklog` command (merge, collapse, summary, plot of a
+//!   job's JSONL files) and the `analyze` module behind it.
 //! - `nvml` (on by default): GPU sampling through nvml-wrapper. `libnvidia-ml` is loaded at
 //!   run time, so the crate builds on any machine; without a driver there are no GPU fields.
 #![deny(missing_docs)]
 
+#[cfg(feature = "cli")]
+pub mod analyze;
 mod config;
 mod error;
 mod filter;
@@ -77,6 +81,7 @@ mod scope;
 pub use config::{Builder, ColorChoice, FileScope};
 pub use error::{Error, Result};
 pub use guard::Guard;
+pub use output::SCHEMA_VERSION;
 pub use rank::{RankInfo, Source};
 pub use scope::{Scope, ScopeGate, UnknownScope, SCOPE_KEY};
 

@@ -8,8 +8,9 @@ use slog::{Level, Record};
 use super::record::{Collected, Val};
 use crate::RankInfo;
 
-/// The current schema version, written in every record as `"v"`.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+/// The version of the JSONL schema (`docs/schema.md`) this build writes, in every record's
+/// `"v"` field. Readers should warn about records with a newer version.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// Fields every record has; a key-value with one of these names is written as `kv.<name>`.
 const RESERVED: &[&str] = &[

@@ -3,6 +3,8 @@
 mod console;
 pub(crate) mod escape;
 mod json;
+
+pub use json::SCHEMA_VERSION;
 pub(crate) mod record;
 
 use std::fs::{self, File, OpenOptions};

@@ -1,0 +1,3 @@
+//! The `ranklog` command: one readable story from a job's per-rank logs.
+
+fn main() {}
