@@ -6,9 +6,16 @@ use ranklog::{Builder, Error};
 fn rejects(var: &str, value: &str, reason: &str) {
     match Builder::from_vars([(var, value)]) {
         Ok(_) => panic!("{var}={value:?} should be rejected"),
-        Err(Error::InvalidVar { var: v, value: val, reason: r }) => {
+        Err(Error::InvalidVar {
+            var: v,
+            value: val,
+            reason: r,
+        }) => {
             assert_eq!((v.as_str(), val.as_str()), (var, value));
-            assert!(r.contains(reason), "{var}={value:?}: reason {r:?} should mention {reason:?}");
+            assert!(
+                r.contains(reason),
+                "{var}={value:?}: reason {r:?} should mention {reason:?}"
+            );
         }
         Err(other) => panic!("{var}={value:?}: expected InvalidVar, got {other:?}"),
     }
@@ -24,9 +31,15 @@ fn accepts(var: &str, value: &str) {
 fn levels() {
     for var in ["RANKLOG_LEVEL", "RANKLOG_UNGATED_LEVEL"] {
         for bad in ["", "loud", "5", "-1", "info,debug"] {
-            rejects(var, bad, "expected trace, debug, info, warning, error or critical");
+            rejects(
+                var,
+                bad,
+                "expected trace, debug, info, warning, error or critical",
+            );
         }
-        for good in ["trace", "DEBUG", "Info", "warn", "warning", "error", "critical", " info "] {
+        for good in [
+            "trace", "DEBUG", "Info", "warn", "warning", "error", "critical", " info ",
+        ] {
             accepts(var, good);
         }
     }
@@ -71,7 +84,11 @@ fn directories_and_queue_lengths() {
     rejects("RANKLOG_QUEUE_LEN", "lots", "not a non-negative integer");
     rejects("RANKLOG_QUEUE_LEN", "99999999999", "too large");
     rejects("RANKLOG_QUEUE_LEN", "0", "expected 1 to 16777216 records");
-    rejects("RANKLOG_QUEUE_LEN", "16777217", "expected 1 to 16777216 records");
+    rejects(
+        "RANKLOG_QUEUE_LEN",
+        "16777217",
+        "expected 1 to 16777216 records",
+    );
     accepts("RANKLOG_QUEUE_LEN", "1");
     accepts("RANKLOG_QUEUE_LEN", "16777216");
 }

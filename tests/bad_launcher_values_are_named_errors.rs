@@ -12,9 +12,16 @@ fn err(vars: &[(&str, &str)]) -> Error {
 
 fn invalid(vars: &[(&str, &str)], var: &str, value: &str, reason: &str) {
     match err(vars) {
-        Error::InvalidVar { var: v, value: val, reason: r } => {
+        Error::InvalidVar {
+            var: v,
+            value: val,
+            reason: r,
+        } => {
             assert_eq!((v.as_str(), val.as_str()), (var, value), "{vars:?}");
-            assert!(r.contains(reason), "{vars:?}: reason {r:?} should mention {reason:?}");
+            assert!(
+                r.contains(reason),
+                "{vars:?}: reason {r:?} should mention {reason:?}"
+            );
         }
         other => panic!("{vars:?}: expected InvalidVar, got {other:?}"),
     }
@@ -22,9 +29,17 @@ fn invalid(vars: &[(&str, &str)], var: &str, value: &str, reason: &str) {
 
 fn contradiction(vars: &[(&str, &str)], a: &str, b: &str, reason: &str) {
     match err(vars) {
-        Error::Contradiction { var_a, var_b, reason: r, .. } => {
+        Error::Contradiction {
+            var_a,
+            var_b,
+            reason: r,
+            ..
+        } => {
             assert_eq!((var_a.as_str(), var_b.as_str()), (a, b), "{vars:?}");
-            assert!(r.contains(reason), "{vars:?}: reason {r:?} should mention {reason:?}");
+            assert!(
+                r.contains(reason),
+                "{vars:?}: reason {r:?} should mention {reason:?}"
+            );
         }
         other => panic!("{vars:?}: expected Contradiction, got {other:?}"),
     }
@@ -33,13 +48,48 @@ fn contradiction(vars: &[(&str, &str)], a: &str, b: &str, reason: &str) {
 #[test]
 fn values_that_are_not_non_negative_integers() {
     let size = ("OMPI_COMM_WORLD_SIZE", "4");
-    invalid(&[("OMPI_COMM_WORLD_RANK", ""), size], "OMPI_COMM_WORLD_RANK", "", "empty");
-    invalid(&[("OMPI_COMM_WORLD_RANK", "-1"), size], "OMPI_COMM_WORLD_RANK", "-1", "negative");
-    invalid(&[("OMPI_COMM_WORLD_RANK", "two"), size], "OMPI_COMM_WORLD_RANK", "two", "not a non-negative integer");
-    invalid(&[("OMPI_COMM_WORLD_RANK", "1.5"), size], "OMPI_COMM_WORLD_RANK", "1.5", "not a non-negative integer");
-    invalid(&[("OMPI_COMM_WORLD_RANK", "+1"), size], "OMPI_COMM_WORLD_RANK", "+1", "not a non-negative integer");
-    invalid(&[("OMPI_COMM_WORLD_RANK", "4294967296"), size], "OMPI_COMM_WORLD_RANK", "4294967296", "too large");
-    invalid(&[("RANK", "0"), ("WORLD_SIZE", "0")], "WORLD_SIZE", "0", "at least 1");
+    invalid(
+        &[("OMPI_COMM_WORLD_RANK", ""), size],
+        "OMPI_COMM_WORLD_RANK",
+        "",
+        "empty",
+    );
+    invalid(
+        &[("OMPI_COMM_WORLD_RANK", "-1"), size],
+        "OMPI_COMM_WORLD_RANK",
+        "-1",
+        "negative",
+    );
+    invalid(
+        &[("OMPI_COMM_WORLD_RANK", "two"), size],
+        "OMPI_COMM_WORLD_RANK",
+        "two",
+        "not a non-negative integer",
+    );
+    invalid(
+        &[("OMPI_COMM_WORLD_RANK", "1.5"), size],
+        "OMPI_COMM_WORLD_RANK",
+        "1.5",
+        "not a non-negative integer",
+    );
+    invalid(
+        &[("OMPI_COMM_WORLD_RANK", "+1"), size],
+        "OMPI_COMM_WORLD_RANK",
+        "+1",
+        "not a non-negative integer",
+    );
+    invalid(
+        &[("OMPI_COMM_WORLD_RANK", "4294967296"), size],
+        "OMPI_COMM_WORLD_RANK",
+        "4294967296",
+        "too large",
+    );
+    invalid(
+        &[("RANK", "0"), ("WORLD_SIZE", "0")],
+        "WORLD_SIZE",
+        "0",
+        "at least 1",
+    );
     invalid(
         &[("RANK", "0"), ("WORLD_SIZE", "2"), ("LOCAL_RANK", "x")],
         "LOCAL_RANK",
@@ -50,27 +100,50 @@ fn values_that_are_not_non_negative_integers() {
 
 #[test]
 fn ranks_outside_their_sizes() {
-    contradiction(&[("RANK", "4"), ("WORLD_SIZE", "4")], "RANK", "WORLD_SIZE", "below the world size");
     contradiction(
-        &[("RANK", "1"), ("WORLD_SIZE", "4"), ("LOCAL_RANK", "2"), ("LOCAL_WORLD_SIZE", "2")],
+        &[("RANK", "4"), ("WORLD_SIZE", "4")],
+        "RANK",
+        "WORLD_SIZE",
+        "below the world size",
+    );
+    contradiction(
+        &[
+            ("RANK", "1"),
+            ("WORLD_SIZE", "4"),
+            ("LOCAL_RANK", "2"),
+            ("LOCAL_WORLD_SIZE", "2"),
+        ],
         "LOCAL_RANK",
         "LOCAL_WORLD_SIZE",
         "below the local size",
     );
     contradiction(
-        &[("RANK", "1"), ("WORLD_SIZE", "4"), ("LOCAL_RANK", "0"), ("LOCAL_WORLD_SIZE", "8")],
+        &[
+            ("RANK", "1"),
+            ("WORLD_SIZE", "4"),
+            ("LOCAL_RANK", "0"),
+            ("LOCAL_WORLD_SIZE", "8"),
+        ],
         "LOCAL_WORLD_SIZE",
         "WORLD_SIZE",
         "more ranks than the job",
     );
     contradiction(
-        &[("FLUX_TASK_RANK", "1"), ("FLUX_JOB_SIZE", "2"), ("FLUX_TASK_LOCAL_ID", "5")],
+        &[
+            ("FLUX_TASK_RANK", "1"),
+            ("FLUX_JOB_SIZE", "2"),
+            ("FLUX_TASK_LOCAL_ID", "5"),
+        ],
         "FLUX_TASK_LOCAL_ID",
         "FLUX_JOB_SIZE",
         "below the world size",
     );
     contradiction(
-        &[("FLUX_TASK_RANK", "1"), ("FLUX_JOB_SIZE", "2"), ("FLUX_JOB_NNODES", "3")],
+        &[
+            ("FLUX_TASK_RANK", "1"),
+            ("FLUX_JOB_SIZE", "2"),
+            ("FLUX_JOB_NNODES", "3"),
+        ],
         "FLUX_JOB_NNODES",
         "FLUX_JOB_SIZE",
         "more nodes than ranks",
@@ -80,19 +153,33 @@ fn ranks_outside_their_sizes() {
 #[test]
 fn launchers_of_the_same_process_that_disagree() {
     contradiction(
-        &[("OMPI_COMM_WORLD_RANK", "1"), ("OMPI_COMM_WORLD_SIZE", "4"), ("PMI_RANK", "2"), ("PMI_SIZE", "4")],
+        &[
+            ("OMPI_COMM_WORLD_RANK", "1"),
+            ("OMPI_COMM_WORLD_SIZE", "4"),
+            ("PMI_RANK", "2"),
+            ("PMI_SIZE", "4"),
+        ],
         "OMPI_COMM_WORLD_RANK",
         "PMI_RANK",
         "different ranks",
     );
     contradiction(
-        &[("SLURM_PROCID", "1"), ("SLURM_NTASKS", "4"), ("PMIX_RANK", "2")],
+        &[
+            ("SLURM_PROCID", "1"),
+            ("SLURM_NTASKS", "4"),
+            ("PMIX_RANK", "2"),
+        ],
         "SLURM_PROCID",
         "PMIX_RANK",
         "different ranks",
     );
     contradiction(
-        &[("OMPI_COMM_WORLD_RANK", "1"), ("OMPI_COMM_WORLD_SIZE", "4"), ("MV2_COMM_WORLD_RANK", "1"), ("MV2_COMM_WORLD_SIZE", "8")],
+        &[
+            ("OMPI_COMM_WORLD_RANK", "1"),
+            ("OMPI_COMM_WORLD_SIZE", "4"),
+            ("MV2_COMM_WORLD_RANK", "1"),
+            ("MV2_COMM_WORLD_SIZE", "8"),
+        ],
         "OMPI_COMM_WORLD_SIZE",
         "MV2_COMM_WORLD_SIZE",
         "different world sizes",
@@ -108,7 +195,11 @@ fn a_rank_without_a_world_size() {
         (&[("PALS_RANKID", "3")][..], "PALS_RANKID=3", "PMI_SIZE"),
     ] {
         match err(vars) {
-            Error::MissingVar { present: p, missing: m, .. } => {
+            Error::MissingVar {
+                present: p,
+                missing: m,
+                ..
+            } => {
                 assert_eq!((p.as_str(), m), (present, missing), "{vars:?}");
             }
             other => panic!("{vars:?}: expected MissingVar, got {other:?}"),
@@ -118,13 +209,31 @@ fn a_rank_without_a_world_size() {
 
 #[test]
 fn malformed_slurm_task_lists() {
-    let base = [("SLURM_PROCID", "0"), ("SLURM_NTASKS", "4"), ("SLURM_LOCALID", "0"), ("SLURM_NODEID", "0")];
-    for bad in ["", "2(x", "2(3)", "x(x2)", "0", "2(x0)", "2,,2", "-1", "2(x99999999)"] {
+    let base = [
+        ("SLURM_PROCID", "0"),
+        ("SLURM_NTASKS", "4"),
+        ("SLURM_LOCALID", "0"),
+        ("SLURM_NODEID", "0"),
+    ];
+    for bad in [
+        "",
+        "2(x",
+        "2(3)",
+        "x(x2)",
+        "0",
+        "2(x0)",
+        "2,,2",
+        "-1",
+        "2(x99999999)",
+    ] {
         let mut vars = base.to_vec();
         vars.push(("SLURM_STEP_TASKS_PER_NODE", bad));
         match err(&vars) {
             Error::InvalidVar { var, value, .. } => {
-                assert_eq!((var.as_str(), value.as_str()), ("SLURM_STEP_TASKS_PER_NODE", bad));
+                assert_eq!(
+                    (var.as_str(), value.as_str()),
+                    ("SLURM_STEP_TASKS_PER_NODE", bad)
+                );
             }
             other => panic!("{bad:?}: expected InvalidVar, got {other:?}"),
         }
@@ -132,15 +241,30 @@ fn malformed_slurm_task_lists() {
     let mut vars = base.to_vec();
     vars[3] = ("SLURM_NODEID", "5");
     vars.push(("SLURM_STEP_TASKS_PER_NODE", "2(x2)"));
-    contradiction(&vars, "SLURM_NODEID", "SLURM_STEP_TASKS_PER_NODE", "only 2 nodes");
+    contradiction(
+        &vars,
+        "SLURM_NODEID",
+        "SLURM_STEP_TASKS_PER_NODE",
+        "only 2 nodes",
+    );
 }
 
 #[test]
 fn messages_name_the_variable_the_value_and_the_reason() {
-    let text = err(&[("OMPI_COMM_WORLD_RANK", "-3"), ("OMPI_COMM_WORLD_SIZE", "4")]).to_string();
-    assert_eq!(text, "invalid OMPI_COMM_WORLD_RANK=\"-3\": negative, expected a non-negative integer");
+    let text = err(&[
+        ("OMPI_COMM_WORLD_RANK", "-3"),
+        ("OMPI_COMM_WORLD_SIZE", "4"),
+    ])
+    .to_string();
+    assert_eq!(
+        text,
+        "invalid OMPI_COMM_WORLD_RANK=\"-3\": negative, expected a non-negative integer"
+    );
     let text = err(&[("RANK", "4"), ("WORLD_SIZE", "4")]).to_string();
-    assert_eq!(text, "RANK=\"4\" contradicts WORLD_SIZE=\"4\": the rank must be below the world size");
+    assert_eq!(
+        text,
+        "RANK=\"4\" contradicts WORLD_SIZE=\"4\": the rank must be below the world size"
+    );
 }
 
 #[test]

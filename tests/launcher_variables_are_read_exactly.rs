@@ -24,14 +24,22 @@ fn got(vars: &[(&str, &str)]) -> Want {
 fn no_launcher_variables_mean_a_single_process() {
     assert_eq!(got(&[]), (0, 1, 0, 1, true, Some(1), Source::Single));
     // A lone LOCAL_RANK (set by hand, or by a wrapper) is not a launcher.
-    assert_eq!(got(&[("LOCAL_RANK", "3")]), (0, 1, 0, 1, true, Some(1), Source::Single));
+    assert_eq!(
+        got(&[("LOCAL_RANK", "3")]),
+        (0, 1, 0, 1, true, Some(1), Source::Single)
+    );
 }
 
 #[test]
 fn each_launcher_table() {
     let table: &[(&[(&str, &str)], Want)] = &[
         (
-            &[("RANK", "5"), ("WORLD_SIZE", "8"), ("LOCAL_RANK", "1"), ("LOCAL_WORLD_SIZE", "4")],
+            &[
+                ("RANK", "5"),
+                ("WORLD_SIZE", "8"),
+                ("LOCAL_RANK", "1"),
+                ("LOCAL_WORLD_SIZE", "4"),
+            ],
             (5, 8, 1, 4, true, None, Source::Torchrun),
         ),
         (
@@ -46,12 +54,23 @@ fn each_launcher_table() {
         ),
         (
             // MPICH's Hydra (mpiexec.hydra) and Intel MPI.
-            &[("PMI_RANK", "2"), ("PMI_SIZE", "4"), ("MPI_LOCALRANKID", "2"), ("MPI_LOCALNRANKS", "4"), ("PMI_FD", "7")],
+            &[
+                ("PMI_RANK", "2"),
+                ("PMI_SIZE", "4"),
+                ("MPI_LOCALRANKID", "2"),
+                ("MPI_LOCALNRANKS", "4"),
+                ("PMI_FD", "7"),
+            ],
             (2, 4, 2, 4, true, None, Source::Pmi),
         ),
         (
             // Cray MPICH names the local rank PMI_LOCAL_RANK.
-            &[("PMI_RANK", "6"), ("PMI_SIZE", "8"), ("PMI_LOCAL_RANK", "2"), ("PMI_LOCAL_SIZE", "4")],
+            &[
+                ("PMI_RANK", "6"),
+                ("PMI_SIZE", "8"),
+                ("PMI_LOCAL_RANK", "2"),
+                ("PMI_LOCAL_SIZE", "4"),
+            ],
             (6, 8, 2, 4, true, None, Source::Pmi),
         ),
         (
@@ -65,7 +84,13 @@ fn each_launcher_table() {
         ),
         (
             // Cray PALS gives no world size; Cray MPICH's PMI_SIZE does, in the same layer.
-            &[("PALS_RANKID", "5"), ("PALS_LOCAL_RANKID", "1"), ("PALS_LOCAL_SIZE", "4"), ("PMI_RANK", "5"), ("PMI_SIZE", "8")],
+            &[
+                ("PALS_RANKID", "5"),
+                ("PALS_LOCAL_RANKID", "1"),
+                ("PALS_LOCAL_SIZE", "4"),
+                ("PMI_RANK", "5"),
+                ("PMI_SIZE", "8"),
+            ],
             (5, 8, 1, 4, true, None, Source::Pmi),
         ),
         (
@@ -81,12 +106,24 @@ fn each_launcher_table() {
         ),
         (
             // SLURM_NTASKS_PER_NODE when the step list is absent.
-            &[("SLURM_PROCID", "1"), ("SLURM_NTASKS", "4"), ("SLURM_LOCALID", "1"), ("SLURM_NTASKS_PER_NODE", "2"), ("SLURM_NNODES", "2")],
+            &[
+                ("SLURM_PROCID", "1"),
+                ("SLURM_NTASKS", "4"),
+                ("SLURM_LOCALID", "1"),
+                ("SLURM_NTASKS_PER_NODE", "2"),
+                ("SLURM_NNODES", "2"),
+            ],
             (1, 4, 1, 2, true, Some(2), Source::Slurm),
         ),
         (
             // srun --mpi=pmix: Slurm and PMIx describe the same process and agree.
-            &[("SLURM_PROCID", "3"), ("SLURM_NTASKS", "4"), ("SLURM_LOCALID", "3"), ("SLURM_STEP_TASKS_PER_NODE", "4"), ("PMIX_RANK", "3")],
+            &[
+                ("SLURM_PROCID", "3"),
+                ("SLURM_NTASKS", "4"),
+                ("SLURM_LOCALID", "3"),
+                ("SLURM_STEP_TASKS_PER_NODE", "4"),
+                ("PMIX_RANK", "3"),
+            ],
             (3, 4, 3, 4, true, None, Source::Slurm),
         ),
         (
@@ -100,7 +137,12 @@ fn each_launcher_table() {
         ),
         (
             // Flux gives the local rank but not the local size.
-            &[("FLUX_TASK_RANK", "3"), ("FLUX_JOB_SIZE", "4"), ("FLUX_TASK_LOCAL_ID", "1"), ("FLUX_JOB_NNODES", "2")],
+            &[
+                ("FLUX_TASK_RANK", "3"),
+                ("FLUX_JOB_SIZE", "4"),
+                ("FLUX_TASK_LOCAL_ID", "1"),
+                ("FLUX_JOB_NNODES", "2"),
+            ],
             (3, 4, 1, 0, true, Some(2), Source::Flux),
         ),
     ];
@@ -173,7 +215,10 @@ fn unknown_locality_is_never_guessed_and_every_rank_counts_as_local_first() {
     let info = RankInfo::from_vars([("PMI_RANK", "2"), ("PMI_SIZE", "4")]).unwrap();
     assert!(!info.local_known);
     assert_eq!((info.local_rank, info.local_size), (0, 0));
-    assert!(info.is_local_first(), "local records must not be hidden on some node");
+    assert!(
+        info.is_local_first(),
+        "local records must not be hidden on some node"
+    );
     assert!(!info.is_global_first());
 }
 

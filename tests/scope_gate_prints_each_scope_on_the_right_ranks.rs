@@ -36,9 +36,14 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 fn run(info: RankInfo, tweak: impl FnOnce(Builder) -> Builder, name: &str) -> (String, String) {
     let console = Captured::default();
     let dir = temp_dir(name);
-    let guard = tweak(Builder::new().rank_info(info).dir(&dir).console_writer(console.clone()))
-        .build()
-        .unwrap();
+    let guard = tweak(
+        Builder::new()
+            .rank_info(info)
+            .dir(&dir)
+            .console_writer(console.clone()),
+    )
+    .build()
+    .unwrap();
     let log = guard.logger();
     info!(log, "m-global"; "scope" => "global");
     info!(log, "m-local"; "scope" => "local");
@@ -119,7 +124,10 @@ fn other_ranks_print_process_records_and_errors_only() {
     ] {
         assert_eq!(count(&console, &format!(" {m}")), n, "{m} in\n{console}");
     }
-    assert!(!console.contains("job of 4 ranks"), "the job line is global: {console}");
+    assert!(
+        !console.contains("job of 4 ranks"),
+        "the job line is global: {console}"
+    );
 }
 
 #[test]
@@ -142,7 +150,11 @@ fn an_unknown_scope_warns_once_per_process() {
 
 #[test]
 fn all_ranks_switch_turns_gating_off() {
-    let (console, _) = run(RankInfo::new(3, 4, 1, 2).unwrap(), |b| b.all_ranks(true), "all");
+    let (console, _) = run(
+        RankInfo::new(3, 4, 1, 2).unwrap(),
+        |b| b.all_ranks(true),
+        "all",
+    );
     for m in ALL {
         assert_eq!(count(&console, &format!(" {m}")), 1, "{m} in\n{console}");
     }
