@@ -57,6 +57,8 @@ pub(crate) enum ConsoleTarget {
 /// | scope gating off | [`all_ranks`](Self::all_ranks) | `RANKLOG_ALL_RANKS`: `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off` | off |
 /// | level printed by every rank | [`ungated_level`](Self::ungated_level) | `RANKLOG_UNGATED_LEVEL` | `error` |
 /// | queue length, records | [`queue_len`](Self::queue_len) | `RANKLOG_QUEUE_LEN` | 4096 |
+/// | ranks whose console shows gated records | [`console_ranks`](Self::console_ranks) | `RANKLOG_CONSOLE_RANKS`: `0,3-5,last` | all |
+/// | route the `log` crate's records here | [`log_bridge`](Self::log_bridge) | `RANKLOG_LOG_BRIDGE`: `1`/`0` | on |
 ///
 /// The queue blocks the caller when full (slog-async's `OverflowStrategy::Block`): no
 /// record is ever dropped.
@@ -73,6 +75,8 @@ pub struct Builder {
     ungated_level: Level,
     queue_len: usize,
     console: ConsoleTarget,
+    console_ranks: Option<String>,
+    log_bridge: bool,
 }
 
 impl Default for Builder {
@@ -102,6 +106,8 @@ impl Builder {
             ungated_level: Level::Error,
             queue_len: DEFAULT_QUEUE_LEN,
             console: ConsoleTarget::Stderr,
+            console_ranks: None,
+            log_bridge: true,
         }
     }
 
@@ -221,6 +227,17 @@ impl Builder {
             }
             b.queue_len = n;
         }
+        if let Some(v) = env("RANKLOG_CONSOLE_RANKS") {
+            b = b.console_ranks(&v).map_err(|e| match e {
+                Error::InvalidVar { reason, .. } => {
+                    Error::invalid("RANKLOG_CONSOLE_RANKS", &v, reason)
+                }
+                other => other,
+            })?;
+        }
+        if let Some(v) = env("RANKLOG_LOG_BRIDGE") {
+            b.log_bridge = parse_bool("RANKLOG_LOG_BRIDGE", &v)?;
+        }
         Ok(b)
     }
 
@@ -300,6 +317,31 @@ impl Builder {
         self
     }
 
+    /// Only the listed ranks show records below the ungated level on the console, e.g.
+    /// `0,3-5,last` (torchrun's `--local-ranks-filter`, for global ranks). Files keep
+    /// everything, and errors still print on every rank, so a failing rank is heard.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidVar`] (naming `RANKLOG_CONSOLE_RANKS`) when an item is not a rank,
+    /// a range like `3-5` or `last`, or a range is reversed.
+    pub fn console_ranks(mut self, list: &str) -> Result<Builder> {
+        crate::ranks::contains(list, 0, 1)
+            .map_err(|reason| Error::invalid("RANKLOG_CONSOLE_RANKS", list, reason))?;
+        self.console_ranks = Some(list.to_owned());
+        Ok(self)
+    }
+
+    /// Whether records of crates that log through the `log` crate (hyper, reqwest, the
+    /// tokio ecosystem) go through this logger: same rank tag, gating, filters and files
+    /// (default on). Their target is what `RANKLOG_FILTER` directives match, so
+    /// `info,hyper=warn` quiets hyper. Only one `log` logger can exist per process: when
+    /// another was installed first, a warning says so.
+    pub fn log_bridge(mut self, on: bool) -> Builder {
+        self.log_bridge = on;
+        self
+    }
+
     /// Sends console lines to `writer` instead of stderr (one `write_all` per record);
     /// colour `auto` then means no colour.
     pub fn console_writer(mut self, writer: impl Write + Send + 'static) -> Builder {
@@ -357,6 +399,8 @@ impl Builder {
             ungated_level: self.ungated_level,
             queue_len: self.queue_len,
             console: self.console,
+            console_ranks: self.console_ranks,
+            log_bridge: self.log_bridge,
         })
     }
 }

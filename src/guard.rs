@@ -7,9 +7,12 @@ use slog::{o, Level, Logger};
 
 use crate::config::{ConsoleTarget, FileScope};
 use crate::filter::LevelFilter;
+use crate::once::OnceMemory;
 use crate::output::{Console, JsonFile, Sinks};
 use crate::pipeline::Pipeline;
 use crate::scope::{Gate, Scope};
+use crate::scoped::{self, Active};
+use crate::{bridge, ranks};
 use crate::{RankInfo, Result, Source};
 
 /// Keeps the logger's writer thread alive; dropping it writes out every queued record and
@@ -27,6 +30,7 @@ pub struct Guard {
     file: Option<PathBuf>,
     sinks: Arc<Sinks>,
     worker: Option<slog_async::AsyncGuard>,
+    active: Arc<Active>,
 }
 
 impl Guard {
@@ -49,6 +53,7 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        scoped::deactivate(&self.active);
         // Sends "finish" behind every queued record and joins the writer thread.
         drop(self.worker.take());
         self.sinks.finish();
@@ -67,12 +72,23 @@ pub(crate) struct Parts {
     pub(crate) ungated_level: Level,
     pub(crate) queue_len: usize,
     pub(crate) console: ConsoleTarget,
+    /// `RANKLOG_CONSOLE_RANKS`: the ranks whose console shows gated records.
+    pub(crate) console_ranks: Option<String>,
+    /// Whether to route the `log` crate's records here.
+    pub(crate) log_bridge: bool,
 }
 
 /// Opens the sinks, starts the writer thread and logs the job's first record.
 pub(crate) fn start(parts: Parts) -> Result<Guard> {
     let info = parts.info;
-    let gate = Arc::new(Gate::new(&info, parts.ungated_level, parts.all_ranks));
+    let mut gate = Gate::new(&info, parts.ungated_level, parts.all_ranks);
+    if let Some(list) = &parts.console_ranks {
+        // Validated by the Builder.
+        if !ranks::contains(list, info.rank, info.size).unwrap_or(true) {
+            gate.mute_console();
+        }
+    }
+    let gate = Arc::new(gate);
     let file = parts
         .dir
         .as_deref()
@@ -96,21 +112,34 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
         .overflow_strategy(slog_async::OverflowStrategy::Block)
         .thread_name("ranklog-writer".to_owned())
         .build_with_guard();
-    let pipeline = Pipeline {
+    let most_verbose = parts.filter.most_verbose();
+    let pipeline = Arc::new(Pipeline {
         filter: parts.filter,
-        gate,
+        gate: gate.clone(),
         file_all,
         queue,
         sinks: sinks.clone(),
-    };
-    let logger = Logger::root(pipeline, o!());
+        once: OnceMemory::default(),
+    });
+    let logger = Logger::root(pipeline.clone(), o!());
+    let active = Arc::new(Active {
+        pipeline,
+        gate,
+        file_all,
+    });
+    scoped::activate(active.clone());
     announce(&logger, &info, file_path.as_deref());
+    if parts.log_bridge && !bridge::install(&logger, most_verbose) {
+        slog::warn!(logger, "records of the `log` crate are not routed to ranklog: another `log` logger was installed first";
+            "scope" => Scope::Global, "kind" => "log_bridge_unavailable");
+    }
     Ok(Guard {
         logger,
         info,
         file: file_path,
         sinks,
         worker: Some(worker),
+        active,
     })
 }
 

@@ -69,21 +69,37 @@
 
 #[cfg(feature = "cli")]
 pub mod analyze;
+mod bridge;
 mod config;
 mod error;
 mod filter;
 mod guard;
+mod macros;
+mod once;
 mod output;
 mod pipeline;
 mod rank;
+mod ranks;
 mod scope;
+mod scoped;
+mod suppress;
 
 pub use config::{Builder, ColorChoice, FileScope};
 pub use error::{Error, Result};
 pub use guard::Guard;
+pub use once::{ONCE_CAPACITY, ONCE_TAG};
 pub use output::SCHEMA_VERSION;
-pub use rank::{RankInfo, Source};
+pub use rank::{Group, RankInfo, Source};
 pub use scope::{Scope, ScopeGate, UnknownScope, SCOPE_KEY};
+pub use scoped::{global, group, local, scoped};
+pub use suppress::{suppress, Suppressed};
+
+/// Items the exported macros expand to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::once::{with_skipped, EveryInterval, EveryN, FirstN};
+    pub use slog;
+}
 
 /// Builds the logger from the environment: `Builder::from_env()?.build()`.
 ///

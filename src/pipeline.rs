@@ -5,12 +5,15 @@ use std::sync::Arc;
 use slog::{BorrowedKV, Drain, Level, OwnedKVList, Record, RecordStatic};
 
 use crate::filter::LevelFilter;
+use crate::once::{once_key, OnceMemory, ONCE_TAG};
 use crate::output::record::Meta;
 use crate::output::Sinks;
 use crate::scope::{self, Gate};
+use crate::suppress;
 
 /// Decides, on the caller's thread and before the queue, whether a record is wanted: by
-/// level and module, then by scope. A record this rank neither prints nor files is dropped
+/// level and module (and any [`suppress`](crate::suppress)), then by scope, then, for the
+/// `*_once!` macros' records, by whether it was seen before. A record this rank neither prints nor files is dropped
 /// here without formatting or allocating. Wanted records get their timestamp and console
 /// decision attached ([`Meta`]) and go to the writer thread.
 pub(crate) struct Pipeline {
@@ -22,6 +25,8 @@ pub(crate) struct Pipeline {
     pub(crate) queue: slog_async::Async,
     /// The sinks themselves, written directly once the writer thread has stopped.
     pub(crate) sinks: Arc<Sinks>,
+    /// Once-records already passed.
+    pub(crate) once: OnceMemory,
 }
 
 impl Drain for Pipeline {
@@ -31,14 +36,18 @@ impl Drain for Pipeline {
     #[inline]
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
         let level = record.level();
-        if !self.filter.enabled(level, record.module()) {
+        if !suppress::allows(level) || !self.filter.enabled(level, filter_target(record)) {
             return Ok(());
         }
         let console = self.gate.level_passes(level)
             || self
                 .gate
-                .allows(level, scope::resolve(record, values).0.scope());
+                .decide_text(level, &scope::resolve(record, values))
+                .prints();
         if !console && !self.file_all {
+            return Ok(());
+        }
+        if record.tag() == ONCE_TAG && !self.once.first(once_key(record)) {
             return Ok(());
         }
         let kv = (Meta::now(console), record.kv());
@@ -57,6 +66,16 @@ impl Drain for Pipeline {
 
     #[inline]
     fn is_enabled(&self, level: Level) -> bool {
-        level.is_at_least(self.filter.most_verbose())
+        level.is_at_least(self.filter.most_verbose()) && suppress::allows(level)
+    }
+}
+
+/// What `RANKLOG_FILTER` directives match: the record's tag when it has one (records
+/// bridged from the `log` crate carry their target there), else its module path.
+#[inline]
+fn filter_target<'a>(record: &'a Record<'a>) -> &'a str {
+    match record.tag() {
+        "" | ONCE_TAG => record.module(),
+        target => target,
     }
 }

@@ -1,4 +1,5 @@
-//! Scopes (`process`, `local`, `global`) and the [`ScopeGate`] drain that enforces them.
+//! Scopes (`process`, `local`, `global`, `group:NAME`, `ranks:LIST`) and the [`ScopeGate`]
+//! drain that enforces them.
 
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
@@ -6,30 +7,35 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use slog::{Drain, Key, Level, OwnedKVList, Record, Serializer, KV};
 
-use crate::RankInfo;
+use crate::{ranks, RankInfo};
 
 /// The key that carries a record's scope: `"scope" => "global"`.
 pub const SCOPE_KEY: &str = "scope";
 
 /// Which ranks print a record.
 ///
-/// | scope | printed by |
-/// | --- | --- |
-/// | `process` (default) | every rank |
-/// | `local` | the first rank of each node (`local_rank == 0`) |
-/// | `global` | the first rank of the job (`rank == 0`) |
+/// | scope | as a string | printed by |
+/// | --- | --- | --- |
+/// | [`Process`](Scope::Process) (default) | `"process"` | every rank |
+/// | [`Local`](Scope::Local) | `"local"` | the first rank of each node (`local_rank == 0`) |
+/// | [`Global`](Scope::Global) | `"global"` | the first rank of the job (`rank == 0`) |
+/// | [`Group`](Scope::Group) | `"group:tp"` | the first rank of each group named `tp` (see [`RankInfo::with_group`]) |
+/// | — | `"ranks:0,3-5,last"` | the listed ranks (`last`, or `-1`, is the job's last rank) |
 ///
-/// The convention is vLLM's (`vllm/logger.py`, `scope="process"|"local"|"global"`).
-/// Set it on a record (`"scope" => Scope::Global` or `"scope" => "global"`) or on a logger
-/// (`log.new(o!("scope" => "local"))`); the record's own value wins. Records at or above
-/// the ungated level (error by default) print on every rank whatever their scope.
+/// The first three are vLLM's (`vllm/logger.py`, `scope="process"|"local"|"global"`);
+/// group scopes print once per model replica or pipeline stage; rank lists are DeepSpeed's
+/// `log_dist(ranks=[0, -1])`. Set a scope on a record (`"scope" => Scope::Global` or
+/// `"scope" => "global"`) or on a logger (`log.new(o!("scope" => "local"))`); the
+/// record's own value wins. Records at or above the ungated level (error by default)
+/// print on every rank whatever their scope. A value that is none of these (a typo, a
+/// group this rank has not declared, a bad rank list) prints as `process` and warns once.
 ///
 /// # Examples
 ///
 /// ```
 /// use ranklog::Scope;
 /// assert_eq!("global".parse::<Scope>(), Ok(Scope::Global));
-/// assert_eq!(Scope::Local.as_str(), "local");
+/// assert_eq!(Scope::Group("tp").to_string(), "group:tp");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -41,22 +47,29 @@ pub enum Scope {
     Local,
     /// Only the first rank of the job prints it.
     Global,
+    /// The first rank of each group of this name prints it.
+    Group(&'static str),
 }
 
 impl Scope {
-    /// The lowercase name used in records and files: `"process"`, `"local"`, `"global"`.
+    /// The name of the three plain scopes (`"process"`, `"local"`, `"global"`); `"group"`
+    /// for a group scope (its [`Display`](fmt::Display) form is `group:NAME`).
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Process => "process",
             Scope::Local => "local",
             Scope::Global => "global",
+            Scope::Group(_) => "group",
         }
     }
 }
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            Scope::Group(name) => write!(f, "group:{name}"),
+            other => f.write_str(other.as_str()),
+        }
     }
 }
 
@@ -68,7 +81,8 @@ pub struct UnknownScope(pub String);
 impl FromStr for Scope {
     type Err = UnknownScope;
 
-    /// Parses `process`, `local` or `global` (exactly, lowercase).
+    /// Parses `process`, `local` or `global` (exactly, lowercase). Group scopes borrow a
+    /// `'static` name, so they are written as `Scope::Group("tp")` or `"group:tp"`.
     fn from_str(s: &str) -> Result<Scope, UnknownScope> {
         match s {
             "process" => Ok(Scope::Process),
@@ -81,41 +95,53 @@ impl FromStr for Scope {
 
 impl slog::Value for Scope {
     fn serialize(&self, _: &Record<'_>, key: Key, serializer: &mut dyn Serializer) -> slog::Result {
-        serializer.emit_str(key, self.as_str())
-    }
-}
-
-/// What a record says about its scope, after looking at its own key-values and then its
-/// logger's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Resolved {
-    /// A valid scope, or none given (process).
-    Known(Scope),
-    /// A `scope` value that is not a scope name; it prints as process.
-    Unknown,
-}
-
-impl Resolved {
-    pub(crate) fn scope(self) -> Scope {
         match self {
-            Resolved::Known(scope) => scope,
-            Resolved::Unknown => Scope::Process,
+            Scope::Group(name) => serializer.emit_arguments(key, &format_args!("group:{name}")),
+            other => serializer.emit_str(key, other.as_str()),
         }
     }
 }
 
-/// Longest scope text kept for the one-time warning; longer values are cut.
-const SCOPE_TEXT_MAX: usize = 32;
+/// What this rank does with a record of a given scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// This rank prints it.
+    Print,
+    /// Another rank prints it.
+    Skip,
+    /// The scope is not understood: print as process, warn once.
+    Unknown,
+}
+
+impl Decision {
+    pub(crate) fn prints(self) -> bool {
+        self != Decision::Skip
+    }
+}
+
+/// Longest scope text resolved without allocating; longer values count as unknown.
+pub(crate) const SCOPE_TEXT_MAX: usize = 64;
 
 /// A small inline buffer, so that resolving a formatted scope value never allocates.
-#[derive(Default)]
-struct Inline {
+pub(crate) struct ScopeText {
     buf: [u8; SCOPE_TEXT_MAX],
     len: usize,
     overflow: bool,
+    set: bool,
 }
 
-impl fmt::Write for Inline {
+impl Default for ScopeText {
+    fn default() -> Self {
+        ScopeText {
+            buf: [0; SCOPE_TEXT_MAX],
+            len: 0,
+            overflow: false,
+            set: false,
+        }
+    }
+}
+
+impl fmt::Write for ScopeText {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let room = SCOPE_TEXT_MAX - self.len;
         let mut take = s.len().min(room);
@@ -129,155 +155,194 @@ impl fmt::Write for Inline {
     }
 }
 
-impl Inline {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+impl ScopeText {
+    /// The scope text, `None` when no record or logger gave one.
+    pub(crate) fn get(&self) -> Option<&str> {
+        self.set
+            .then(|| std::str::from_utf8(&self.buf[..self.len]).unwrap_or(""))
+    }
+
+    /// Whether the text was cut at [`SCOPE_TEXT_MAX`] bytes.
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflow
+    }
+
+    /// Records `value` as the scope (first call wins).
+    pub(crate) fn take(&mut self, value: fmt::Arguments<'_>) {
+        if !self.set {
+            self.set = true;
+            match value.as_str() {
+                Some(s) => {
+                    let _ = self.write_str(s);
+                }
+                None => {
+                    let _ = self.write_fmt(value);
+                }
+            }
+        }
     }
 }
 
 /// Finds the first `scope` key-value; stops the walk once found.
 #[derive(Default)]
-struct ScopeFinder {
-    found: Option<Resolved>,
-    text: Inline,
-}
+struct ScopeFinder(ScopeText);
 
 impl ScopeFinder {
-    fn take_str(&mut self, value: &str) -> slog::Result {
-        self.found = Some(match value.parse() {
-            Ok(scope) => Resolved::Known(scope),
-            Err(_) => {
-                let _ = self.text.write_str(value);
-                Resolved::Unknown
-            }
-        });
-        // Stop serializing: the first value found (record before logger) wins.
-        Err(slog::Error::Other)
-    }
-
-    fn take_other(&mut self, value: fmt::Arguments<'_>) -> slog::Result {
-        if let Some(s) = value.as_str() {
-            return self.take_str(s);
-        }
-        let mut text = Inline::default();
-        let _ = text.write_fmt(value);
-        if text.overflow {
-            self.text = text;
-            self.found = Some(Resolved::Unknown);
+    fn found(&mut self, key: Key, value: fmt::Arguments<'_>) -> slog::Result {
+        if key == SCOPE_KEY {
+            self.0.take(value);
+            // Stop serializing: the first value found (record before logger) wins.
             return Err(slog::Error::Other);
         }
-        self.take_str(text.as_str())
+        Ok(())
     }
 }
 
 impl Serializer for ScopeFinder {
     fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments<'_>) -> slog::Result {
-        if key == SCOPE_KEY {
-            return self.take_other(*val);
-        }
-        Ok(())
+        self.found(key, *val)
     }
-
     fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
-        if key == SCOPE_KEY {
-            return self.take_str(val);
-        }
-        Ok(())
+        self.found(key, format_args!("{val}"))
     }
-
-    // Numbers, booleans and units never name a scope; skip their formatting entirely.
+    // Numbers, booleans and units are never scopes, but say so (they print as process):
+    // and skip formatting them for every other key.
     fn emit_u64(&mut self, key: Key, val: u64) -> slog::Result {
-        self.non_text(key, format_args!("{val}"))
+        self.found(key, format_args!("{val}"))
     }
     fn emit_i64(&mut self, key: Key, val: i64) -> slog::Result {
-        self.non_text(key, format_args!("{val}"))
+        self.found(key, format_args!("{val}"))
     }
     fn emit_bool(&mut self, key: Key, val: bool) -> slog::Result {
-        self.non_text(key, format_args!("{val}"))
+        self.found(key, format_args!("{val}"))
     }
     fn emit_unit(&mut self, key: Key) -> slog::Result {
-        self.non_text(key, format_args!("()"))
+        self.found(key, format_args!("()"))
     }
     fn emit_none(&mut self, key: Key) -> slog::Result {
-        self.non_text(key, format_args!("None"))
+        self.found(key, format_args!("None"))
     }
 }
 
-impl ScopeFinder {
-    fn non_text(&mut self, key: Key, shown: fmt::Arguments<'_>) -> slog::Result {
-        if key == SCOPE_KEY {
-            return self.take_other(shown);
-        }
-        Ok(())
-    }
-}
-
-/// Resolves the scope of a record: its own `scope` key-value, else its logger's (the most
-/// recently added first), else [`Scope::Process`]. Allocation-free.
-///
-/// Returns the resolution and, for an unknown value, its text (cut at 32 bytes).
-pub(crate) fn resolve(record: &Record<'_>, values: &OwnedKVList) -> (Resolved, impl fmt::Display) {
+/// Finds a record's scope text: its own `scope` key-value, else its logger's (the most
+/// recently added first). Allocation-free.
+pub(crate) fn resolve(record: &Record<'_>, values: &OwnedKVList) -> ScopeText {
     let mut finder = ScopeFinder::default();
     let _ = record.kv().serialize(record, &mut finder);
-    if finder.found.is_none() {
+    if !finder.0.set {
         let _ = values.serialize(record, &mut finder);
     }
-    let resolved = finder.found.unwrap_or(Resolved::Known(Scope::Process));
-    (resolved, UnknownText(finder.text))
+    finder.0
 }
 
-struct UnknownText(Inline);
-
-impl fmt::Display for UnknownText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())?;
-        if self.0.overflow {
-            f.write_str("...")?;
-        }
-        Ok(())
-    }
+/// A group this rank belongs to, as the gate needs it.
+#[derive(Debug)]
+struct GroupSeat {
+    name: String,
+    first: bool,
 }
 
 /// The gating decision for one rank, made once from its [`RankInfo`].
 #[derive(Debug)]
 pub(crate) struct Gate {
+    rank: u32,
+    size: u32,
     global_first: bool,
     local_first: bool,
-    ungated: Level,
+    groups: Vec<GroupSeat>,
+    pub(crate) ungated: Level,
     all_ranks: bool,
+    /// Whether this rank's console shows gated records at all (`RANKLOG_CONSOLE_RANKS`).
+    console_rank: bool,
     warned_unknown: AtomicBool,
 }
 
 impl Gate {
     pub(crate) fn new(info: &RankInfo, ungated: Level, all_ranks: bool) -> Gate {
         Gate {
+            rank: info.rank,
+            size: info.size,
             global_first: info.is_global_first(),
             local_first: info.is_local_first(),
+            groups: info
+                .groups
+                .iter()
+                .map(|g| GroupSeat {
+                    name: g.name.clone(),
+                    first: g.rank == 0,
+                })
+                .collect(),
             ungated,
             all_ranks,
+            console_rank: true,
             warned_unknown: AtomicBool::new(false),
         }
     }
 
-    /// Whether this rank prints everything, whatever the scope (rank 0, or gating off).
-    pub(crate) fn passes_all(&self) -> bool {
-        self.all_ranks || (self.global_first && self.local_first)
+    /// Only records at or above the ungated level print on this rank's console.
+    pub(crate) fn mute_console(&mut self) {
+        self.console_rank = false;
     }
 
-    /// Whether a record of this level and scope is printed by this rank.
-    pub(crate) fn allows(&self, level: Level, scope: Scope) -> bool {
-        self.all_ranks
-            || level.is_at_least(self.ungated)
-            || match scope {
-                Scope::Process => true,
-                Scope::Local => self.local_first,
-                Scope::Global => self.global_first,
-            }
+    /// Whether this rank prints everything whatever the scope (gating off), so that the
+    /// scope need not be looked at. Not even the job's first rank can skip the look: a
+    /// `ranks:` list may leave it out.
+    pub(crate) fn passes_all(&self) -> bool {
+        self.console_rank && self.all_ranks
     }
 
     /// Whether the level alone decides (no need to look at the scope).
+    #[inline]
     pub(crate) fn level_passes(&self, level: Level) -> bool {
-        self.passes_all() || level.is_at_least(self.ungated)
+        level.is_at_least(self.ungated) || self.passes_all()
+    }
+
+    /// What this rank does with a record of `level` whose scope text is `scope` (`None`:
+    /// no scope given, i.e. process).
+    pub(crate) fn decide(&self, level: Level, scope: Option<&str>) -> Decision {
+        let understood = match scope {
+            None | Some("process") => Some(true),
+            Some("local") => Some(self.local_first),
+            Some("global") => Some(self.global_first),
+            Some(other) => self.special(other),
+        };
+        match understood {
+            None if level.is_at_least(self.ungated) || self.console_rank => Decision::Unknown,
+            None => Decision::Skip,
+            Some(_) if level.is_at_least(self.ungated) => Decision::Print,
+            Some(_) if !self.console_rank => Decision::Skip,
+            Some(_) if self.all_ranks => Decision::Print,
+            Some(true) => Decision::Print,
+            Some(false) => Decision::Skip,
+        }
+    }
+
+    /// `group:NAME` and `ranks:LIST`; `None` when not understood.
+    fn special(&self, text: &str) -> Option<bool> {
+        if let Some(name) = text.strip_prefix("group:") {
+            return self.groups.iter().find(|g| g.name == name).map(|g| g.first);
+        }
+        if let Some(list) = text.strip_prefix("ranks:") {
+            return ranks::contains(list, self.rank, self.size).ok();
+        }
+        None
+    }
+
+    /// Whether a record resolved to `scope` is printed by this rank: the decision for a
+    /// record whose scope has already been found.
+    pub(crate) fn decide_text(&self, level: Level, scope: &ScopeText) -> Decision {
+        if scope.overflowed() {
+            return self.decide(level, Some("\0"));
+        }
+        self.decide(level, scope.get())
+    }
+
+    /// Whether a logger bound to `scope` at creation can skip records below the ungated
+    /// level on this rank.
+    pub(crate) fn bound_scope_skips(&self, scope: Scope) -> bool {
+        let mut text = ScopeText::default();
+        text.take(format_args!("{scope}"));
+        self.decide_text(Level::Info, &text) == Decision::Skip
     }
 
     /// Returns true the first time an unknown scope is seen in this process.
@@ -287,15 +352,14 @@ impl Gate {
 }
 
 /// Logs the one-time warning about an unknown scope value into `drain`.
-pub(crate) fn warn_unknown<D: Drain>(drain: &D, text: &dyn fmt::Display, values: &OwnedKVList) {
+pub(crate) fn warn_unknown<D: Drain>(drain: &D, text: &str, values: &OwnedKVList) {
     let _ = drain.log(
         &slog::record!(
             Level::Warning,
             "",
             &format_args!(
-                "unknown scope {:?}: printed as process (expected process, local or global); \
-                 this warning is shown once",
-                text.to_string()
+                "unknown scope {text:?}: printed as process (expected process, local, global, \
+                 group:NAME of a declared group, or ranks:LIST); this warning is shown once"
             ),
             slog::b!(SCOPE_KEY => Scope::Process)
         ),
@@ -308,7 +372,8 @@ pub(crate) fn warn_unknown<D: Drain>(drain: &D, text: &dyn fmt::Display, values:
 /// Place it in front of any drain (and, in an async pipeline, in front of the queue, so
 /// that a gated-out record is neither formatted nor sent). Deciding costs one walk of the
 /// record's key-values (and, when it has no `scope`, its logger's), without allocating;
-/// on the job's first rank, or with gating off, it costs nothing.
+/// records at or above the ungated level skip the walk. An unknown scope value passes (as
+/// `process`).
 ///
 /// # Examples
 ///
@@ -326,8 +391,8 @@ pub struct ScopeGate<D> {
 }
 
 impl<D> ScopeGate<D> {
-    /// Gates `drain` for the rank described by `info`, with records at error level and
-    /// above printed by every rank.
+    /// Gates `drain` for the rank described by `info` (its groups included), with records
+    /// at error level and above printed by every rank.
     pub fn new(drain: D, info: &RankInfo) -> ScopeGate<D> {
         ScopeGate {
             drain,
@@ -348,14 +413,13 @@ impl<D: Drain> Drain for ScopeGate<D> {
     type Err = D::Err;
 
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<Option<D::Ok>, D::Err> {
-        if self.gate.level_passes(record.level()) {
-            return self.drain.log(record, values).map(Some);
-        }
-        let (resolved, text) = resolve(record, values);
-        if resolved == Resolved::Unknown && self.gate.first_unknown() {
-            warn_unknown(&self.drain, &text, values);
-        }
-        if self.gate.allows(record.level(), resolved.scope()) {
+        let level = record.level();
+        if self.gate.level_passes(level)
+            || self
+                .gate
+                .decide_text(level, &resolve(record, values))
+                .prints()
+        {
             self.drain.log(record, values).map(Some)
         } else {
             Ok(None)
@@ -364,5 +428,87 @@ impl<D: Drain> Drain for ScopeGate<D> {
 
     fn is_enabled(&self, level: Level) -> bool {
         self.drain.is_enabled(level)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(rank: u32, size: u32, local_rank: u32, local_size: u32) -> Gate {
+        let info = RankInfo::new(rank, size, local_rank, local_size)
+            .unwrap()
+            .with_contiguous_group("tp", 2)
+            .unwrap();
+        Gate::new(&info, Level::Error, false)
+    }
+
+    #[test]
+    fn decisions_by_scope_for_each_kind_of_rank() {
+        use Decision::*;
+        let cases: &[(&str, [Decision; 4])] = &[
+            ("process", [Print, Print, Print, Print]),
+            ("local", [Print, Skip, Print, Skip]),
+            ("global", [Print, Skip, Skip, Skip]),
+            ("group:tp", [Print, Skip, Print, Skip]),
+            ("ranks:1,last", [Skip, Print, Skip, Print]),
+            ("ranks:0-2", [Print, Print, Print, Skip]),
+            ("group:dp", [Unknown, Unknown, Unknown, Unknown]),
+            ("ranks:x", [Unknown, Unknown, Unknown, Unknown]),
+            ("globl", [Unknown, Unknown, Unknown, Unknown]),
+        ];
+        // 4 ranks on 2 nodes of 2; tp groups {0,1} and {2,3}.
+        let gates = [
+            gate(0, 4, 0, 2),
+            gate(1, 4, 1, 2),
+            gate(2, 4, 0, 2),
+            gate(3, 4, 1, 2),
+        ];
+        for (scope, want) in cases {
+            let got: Vec<_> = gates
+                .iter()
+                .map(|g| g.decide(Level::Info, Some(scope)))
+                .collect();
+            assert_eq!(got, want, "{scope}");
+        }
+    }
+
+    #[test]
+    fn errors_print_everywhere_and_all_ranks_turns_gating_off() {
+        let g = gate(3, 4, 1, 2);
+        assert_eq!(g.decide(Level::Error, Some("global")), Decision::Print);
+        assert_eq!(g.decide(Level::Critical, Some("ranks:0")), Decision::Print);
+        let info = RankInfo::new(3, 4, 1, 2).unwrap();
+        let open = Gate::new(&info, Level::Error, true);
+        assert_eq!(open.decide(Level::Info, Some("global")), Decision::Print);
+        assert!(open.passes_all());
+    }
+
+    #[test]
+    fn a_muted_console_rank_prints_only_ungated_records() {
+        let mut g = gate(0, 4, 0, 2);
+        g.mute_console();
+        assert_eq!(g.decide(Level::Info, None), Decision::Skip);
+        assert_eq!(g.decide(Level::Info, Some("nonsense")), Decision::Skip);
+        assert_eq!(g.decide(Level::Error, Some("global")), Decision::Print);
+    }
+
+    #[test]
+    fn long_scope_texts_are_unknown() {
+        let g = gate(0, 4, 0, 2);
+        let mut text = ScopeText::default();
+        text.take(format_args!("ranks:{}", "0,".repeat(40)));
+        assert!(text.overflowed());
+        assert_eq!(g.decide_text(Level::Info, &text), Decision::Unknown);
+    }
+
+    #[test]
+    fn bound_scopes_that_skip() {
+        let g = gate(3, 4, 1, 2);
+        assert!(g.bound_scope_skips(Scope::Global));
+        assert!(g.bound_scope_skips(Scope::Local));
+        assert!(g.bound_scope_skips(Scope::Group("tp")));
+        assert!(!g.bound_scope_skips(Scope::Process));
+        assert!(!g.bound_scope_skips(Scope::Group("undeclared")));
     }
 }

@@ -1,36 +1,11 @@
 //! In one process, for each kind of rank (job-first, node-first, other), the console shows
 //! exactly the records its scope allows, while the file keeps every record.
 
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
+mod common;
 
+use common::{count, temp_dir, Captured};
 use ranklog::{Builder, RankInfo, Scope};
 use slog::{error, info, o, warn, Level};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ranklog-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 /// Logs one record of each kind and returns (console text, file text).
 fn run(info: RankInfo, tweak: impl FnOnce(Builder) -> Builder, name: &str) -> (String, String) {
@@ -60,10 +35,6 @@ fn run(info: RankInfo, tweak: impl FnOnce(Builder) -> Builder, name: &str) -> (S
     let file = std::fs::read_to_string(path).unwrap();
     let _ = std::fs::remove_dir_all(dir);
     (console.text(), file)
-}
-
-fn count(text: &str, marker: &str) -> usize {
-    text.lines().filter(|l| l.contains(marker)).count()
 }
 
 const ALL: [&str; 9] = [
@@ -225,4 +196,60 @@ fn level_and_module_filters_apply_before_gating() {
     let text = console.text();
     assert_eq!(count(&text, "m-debug-here"), 1, "{text}");
     assert_eq!(count(&text, "m-trace-here"), 0, "{text}");
+}
+
+#[test]
+fn group_scopes_print_on_each_groups_first_rank() {
+    let mut printed = Vec::new();
+    for rank in 0..4 {
+        let info = RankInfo::new(rank, 4, rank % 2, 2)
+            .unwrap()
+            .with_contiguous_group("tp", 2)
+            .unwrap();
+        let console = Captured::default();
+        let guard = Builder::new()
+            .rank_info(info)
+            .console_writer(console.clone())
+            .log_bridge(false)
+            .build()
+            .unwrap();
+        let log = guard.logger();
+        info!(log, "m-tp-string"; "scope" => "group:tp");
+        info!(log, "m-tp-typed"; "scope" => Scope::Group("tp"));
+        info!(log, "m-ranks"; "scope" => "ranks:1,last");
+        drop(guard);
+        let text = console.text();
+        printed.push((
+            count(&text, "m-tp-string"),
+            count(&text, "m-tp-typed"),
+            count(&text, "m-ranks"),
+        ));
+    }
+    assert_eq!(printed, [(1, 1, 0), (0, 0, 1), (1, 1, 0), (0, 0, 1)]);
+}
+
+#[test]
+fn console_ranks_mute_other_ranks_consoles_but_not_their_files_or_errors() {
+    let (console, file) = run(
+        RankInfo::new(3, 4, 1, 2).unwrap(),
+        |b| b.console_ranks("0-1").unwrap(),
+        "console-ranks",
+    );
+    for (m, n) in [
+        ("m-process", 0),
+        ("m-default", 0),
+        ("m-unknown", 0),
+        ("m-error", 1),
+    ] {
+        assert_eq!(count(&console, &format!(" {m}")), n, "{m} in\n{console}");
+    }
+    for m in ALL {
+        assert_eq!(count(&file, &format!("\"{m}\"")), 1, "the file keeps {m}");
+    }
+    let (console, _) = run(
+        RankInfo::new(3, 4, 1, 2).unwrap(),
+        |b| b.console_ranks("0,last").unwrap(),
+        "console-ranks-last",
+    );
+    assert_eq!(count(&console, " m-process"), 1, "{console}");
 }

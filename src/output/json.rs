@@ -75,7 +75,14 @@ impl JsonFormat {
     }
 
     /// Appends the record as one JSON object and a `\n`.
-    pub(crate) fn format(&self, out: &mut Vec<u8>, record: &Record<'_>, c: &Collected) {
+    /// `scope` is the record's resolved scope (`process` for an unknown one).
+    pub(crate) fn format(
+        &self,
+        out: &mut Vec<u8>,
+        record: &Record<'_>,
+        c: &Collected,
+        scope: &str,
+    ) {
         let nanos = i64::try_from(c.ts_nanos).unwrap_or(i64::MAX);
         let ts = Utc.timestamp_nanos(nanos).format("%Y-%m-%dT%H:%M:%S%.6fZ");
         let _ = write!(
@@ -85,7 +92,9 @@ impl JsonFormat {
         );
         json(out, c.msg.as_str());
         out.extend_from_slice(self.identity.as_bytes());
-        let _ = write!(out, ",\"scope\":\"{}\",\"module\":", c.scope());
+        out.extend_from_slice(b",\"scope\":");
+        json(out, scope);
+        out.extend_from_slice(b",\"module\":");
         json(out, record.module());
         out.extend_from_slice(b",\"file\":");
         json(out, record.file());
@@ -128,7 +137,7 @@ mod tests {
         let msg = format_args!("line1\nline2 \u{1b}");
         let out = with_collected(Level::Info, msg, &kv, &values, |rec, c| {
             let mut out = Vec::new();
-            fmt.format(&mut out, rec, c);
+            fmt.format(&mut out, rec, c, c.scope().unwrap());
             out
         });
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);

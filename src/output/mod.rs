@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use slog::{Drain, OwnedKVList, Record};
 
-use crate::scope::{self, Gate, Resolved};
+use crate::scope::{self, Decision, Gate};
 use crate::{Error, RankInfo, Result};
 use console::ConsoleFormat;
 use json::JsonFormat;
@@ -165,10 +165,13 @@ impl Drain for Sinks {
         let state = &mut *guard;
         state.collected.fill(record, values);
         let c = &state.collected;
-        let console_ok = c
-            .console
-            .unwrap_or_else(|| self.gate.allows(record.level(), c.scope()));
-        let warn = c.scope == Some(Resolved::Unknown) && self.gate.first_unknown();
+        let decision = self.gate.decide(record.level(), c.scope());
+        let console_ok = c.console.unwrap_or(decision.prints());
+        // An unknown scope is written as process, the value it prints as.
+        let scope = match decision {
+            Decision::Unknown => "process",
+            _ => c.scope().unwrap_or("process"),
+        };
         if let Some(console) = state.console.as_mut().filter(|_| console_ok) {
             state.line.clear();
             console.format.format(&mut state.line, record, c);
@@ -176,11 +179,11 @@ impl Drain for Sinks {
         }
         if let Some(file) = state.file.as_mut().filter(|_| console_ok || self.file_all) {
             state.line.clear();
-            file.format.format(&mut state.line, record, c);
+            file.format.format(&mut state.line, record, c, scope);
             self.write_file(file, &state.line);
         }
-        if warn {
-            let text = c.unknown_scope.clone();
+        if decision == Decision::Unknown && self.gate.first_unknown() {
+            let text = c.scope().unwrap_or_default().to_owned();
             drop(guard);
             scope::warn_unknown(self, &text, values);
         }

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use slog::{Key, OwnedKVList, Record, Serializer, KV};
 
-use crate::scope::{Resolved, Scope, SCOPE_KEY};
+use crate::scope::SCOPE_KEY;
 
 /// Hidden key: the caller-side time of the record, nanoseconds since the Unix epoch.
 const META_TS: &str = "\0ranklog.ts";
@@ -63,10 +63,8 @@ pub(crate) struct Collected {
     pub(crate) ts_nanos: u64,
     /// Whether the console shows it; `None` when no [`Meta`] came with the record.
     pub(crate) console: Option<bool>,
-    /// The resolved scope.
-    pub(crate) scope: Option<Resolved>,
-    /// The text of an unknown scope value.
-    pub(crate) unknown_scope: String,
+    /// The first `scope` value found (record before logger), as text.
+    scope: Option<Range<usize>>,
     /// The formatted message.
     pub(crate) msg: String,
     /// Key-values: the record's in the order written, then the logger's from the root.
@@ -82,7 +80,6 @@ impl Collected {
         self.ts_nanos = 0;
         self.console = None;
         self.scope = None;
-        self.unknown_scope.clear();
         self.msg.clear();
         self.pairs.clear();
         self.arena.clear();
@@ -98,9 +95,9 @@ impl Collected {
         }
     }
 
-    /// The resolved scope ([`Scope::Process`] when none was given or it was unknown).
-    pub(crate) fn scope(&self) -> Scope {
-        self.scope.map_or(Scope::Process, Resolved::scope)
+    /// The record's scope text, `None` when neither it nor its logger gave one.
+    pub(crate) fn scope(&self) -> Option<&str> {
+        self.scope.as_ref().map(|r| &self.arena[r.clone()])
     }
 
     pub(crate) fn text(&self, range: &Range<usize>) -> &str {
@@ -124,15 +121,11 @@ impl Collected {
         self.pairs.push((key, Val::Str(start..end)));
     }
 
-    fn take_scope(&mut self, text: &str) {
+    fn take_scope(&mut self, text: fmt::Arguments<'_>) {
         if self.scope.is_none() {
-            self.scope = Some(match text.parse() {
-                Ok(scope) => Resolved::Known(scope),
-                Err(_) => {
-                    self.unknown_scope.push_str(text);
-                    Resolved::Unknown
-                }
-            });
+            let start = self.arena.len();
+            let _ = self.arena.write_fmt(text);
+            self.scope = Some(start..self.arena.len());
         }
     }
 }
@@ -140,8 +133,7 @@ impl Collected {
 impl Serializer for Collected {
     fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments<'_>) -> slog::Result {
         if key == SCOPE_KEY {
-            let text = val.to_string();
-            self.take_scope(&text);
+            self.take_scope(*val);
         } else {
             self.push_text(key, *val);
         }
@@ -150,7 +142,7 @@ impl Serializer for Collected {
 
     fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
         if key == SCOPE_KEY {
-            self.take_scope(val);
+            self.take_scope(format_args!("{val}"));
         } else {
             self.push_text(key, format_args!("{val}"));
         }
@@ -160,7 +152,7 @@ impl Serializer for Collected {
     fn emit_u64(&mut self, key: Key, val: u64) -> slog::Result {
         match key {
             META_TS => self.ts_nanos = val,
-            SCOPE_KEY => self.take_scope(&val.to_string()),
+            SCOPE_KEY => self.take_scope(format_args!("{val}")),
             _ => self.push(key, Val::U64(val)),
         }
         Ok(())
@@ -186,7 +178,7 @@ impl Serializer for Collected {
 
     fn emit_i64(&mut self, key: Key, val: i64) -> slog::Result {
         if key == SCOPE_KEY {
-            self.take_scope(&val.to_string());
+            self.take_scope(format_args!("{val}"));
         } else {
             self.push(key, Val::I64(val));
         }
@@ -207,7 +199,7 @@ impl Serializer for Collected {
 
     fn emit_f64(&mut self, key: Key, val: f64) -> slog::Result {
         if key == SCOPE_KEY {
-            self.take_scope(&val.to_string());
+            self.take_scope(format_args!("{val}"));
         } else {
             self.push(key, Val::F64(val));
         }
@@ -219,7 +211,7 @@ impl Serializer for Collected {
 
     fn emit_bool(&mut self, key: Key, val: bool) -> slog::Result {
         if key == SCOPE_KEY {
-            self.take_scope(if val { "true" } else { "false" });
+            self.take_scope(format_args!("{val}"));
         } else {
             self.push(key, Val::Bool(val));
         }
@@ -232,7 +224,7 @@ impl Serializer for Collected {
 
     fn emit_none(&mut self, key: Key) -> slog::Result {
         if key == SCOPE_KEY {
-            self.take_scope("None");
+            self.take_scope(format_args!("None"));
         } else {
             self.push(key, Val::Null);
         }
@@ -291,7 +283,7 @@ mod tests {
                 assert_eq!(c.msg, "hi 5");
                 assert_eq!(c.ts_nanos, 42);
                 assert_eq!(c.console, Some(false));
-                assert_eq!(c.scope(), Scope::Global);
+                assert_eq!(c.scope(), Some("global"));
                 let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
                 assert_eq!(keys, ["x", "job", "size"]);
                 match &c.pairs[1].1 {
@@ -303,20 +295,13 @@ mod tests {
     }
 
     #[test]
-    fn unknown_scope_keeps_its_text_and_prints_as_process() {
-        let kv = o!("scope" => "globl");
-        with_collected(
-            Level::Info,
-            format_args!("m"),
-            &kv,
-            &OwnedKVList::from(o!()),
-            |_, c| {
-                assert_eq!(c.scope, Some(Resolved::Unknown));
-                assert_eq!(c.unknown_scope, "globl");
-                assert_eq!(c.scope(), Scope::Process);
-                assert_eq!(c.console, None);
-                assert!(c.ts_nanos > 0);
-            },
-        );
+    fn the_first_scope_is_kept_as_text() {
+        let kv = o!("scope" => "globl", "scope" => 5u8);
+        let values = OwnedKVList::from(o!("scope" => "local"));
+        with_collected(Level::Info, format_args!("m"), &kv, &values, |_, c| {
+            assert_eq!(c.scope(), Some("5"));
+            assert_eq!(c.console, None);
+            assert!(c.ts_nanos > 0);
+        });
     }
 }

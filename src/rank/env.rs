@@ -353,6 +353,7 @@ pub(super) fn discover(env: Lookup<'_>) -> Result<RankInfo> {
         nodes: merged.nodes.map(|v| v.value),
         host: host_name(),
         source: merged.source,
+        groups: Vec::new(),
     };
     let names = Names {
         rank: rank.name,

@@ -124,6 +124,24 @@ pub struct RankInfo {
     pub host: String,
     /// Where this identity came from.
     pub source: Source,
+    /// Groups this rank belongs to (tensor-, pipeline-, data-parallel, ...), declared by the
+    /// application with [`with_group`](Self::with_group); they give the `group:NAME` scopes.
+    pub groups: Vec<Group>,
+}
+
+/// A named group of ranks this rank belongs to, such as its tensor-parallel group.
+///
+/// Records with scope `group:NAME` print on the first rank of each such group (`rank ==
+/// 0`): once per model replica for a tensor-parallel group, once per stage for a
+/// pipeline-parallel one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// The group's name, e.g. `tp`, `pp`, `dp`.
+    pub name: String,
+    /// This rank's rank within the group, `0..size`.
+    pub rank: u32,
+    /// Number of ranks in the group.
+    pub size: u32,
 }
 
 impl RankInfo {
@@ -138,6 +156,7 @@ impl RankInfo {
             nodes: Some(1),
             host: host_name(),
             source: Source::Single,
+            groups: Vec::new(),
         }
     }
 
@@ -166,6 +185,7 @@ impl RankInfo {
             nodes: None,
             host: host_name(),
             source: Source::Manual,
+            groups: Vec::new(),
         };
         env::validate(&info, &env::Names::manual())?;
         Ok(info)
@@ -237,6 +257,84 @@ impl RankInfo {
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
         env::discover(&|name| vars.get(name).cloned())
+    }
+
+    /// Declares that this rank is rank `rank` of the `size` ranks of group `name`; records
+    /// with scope `group:NAME` then print on the group's first rank. Declaring a name again
+    /// replaces it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidVar`](crate::Error::InvalidVar) for an empty name or one with `:`,
+    /// `,` or whitespace; [`Error::Contradiction`](crate::Error::Contradiction) when
+    /// `rank >= size` or `size` exceeds the world size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Rank 5 of 8 with tensor parallelism 4: tp rank 1 of 4, data-parallel replica 1 of 2.
+    /// let info = ranklog::RankInfo::new(5, 8, 1, 4)?
+    ///     .with_group("tp", 5 % 4, 4)?
+    ///     .with_group("dp", 5 / 4, 2)?;
+    /// assert_eq!(info.groups[0].rank, 1);
+    /// # Ok::<(), ranklog::Error>(())
+    /// ```
+    pub fn with_group(mut self, name: &str, rank: u32, size: u32) -> Result<RankInfo> {
+        if name.is_empty() || name.contains(|c: char| c == ':' || c == ',' || c.is_whitespace()) {
+            return Err(crate::Error::invalid(
+                "group name",
+                name,
+                "expected a non-empty name without ':', ',' or spaces, such as tp",
+            ));
+        }
+        let named = |what: &str| format!("group {name} {what}");
+        if rank >= size {
+            return Err(crate::Error::Contradiction {
+                var_a: named("rank"),
+                value_a: rank.to_string(),
+                var_b: named("size"),
+                value_b: size.to_string(),
+                reason: "the rank in a group must be below the group's size".to_owned(),
+            });
+        }
+        if size > self.size {
+            return Err(crate::Error::Contradiction {
+                var_a: named("size"),
+                value_a: size.to_string(),
+                var_b: "world size".to_owned(),
+                value_b: self.size.to_string(),
+                reason: "a group cannot be larger than the job".to_owned(),
+            });
+        }
+        self.groups.retain(|g| g.name != name);
+        self.groups.push(Group {
+            name: name.to_owned(),
+            rank,
+            size,
+        });
+        Ok(self)
+    }
+
+    /// Declares group `name` as blocks of `size` consecutive ranks (ranks 0..size form the
+    /// first group): the usual layout of tensor-parallel groups.
+    ///
+    /// # Errors
+    ///
+    /// As [`with_group`](Self::with_group), and
+    /// [`Error::Contradiction`](crate::Error::Contradiction) when `size` is 0 or does not
+    /// divide the world size.
+    pub fn with_contiguous_group(self, name: &str, size: u32) -> Result<RankInfo> {
+        if size == 0 || !self.size.is_multiple_of(size) {
+            return Err(crate::Error::Contradiction {
+                var_a: format!("group {name} size"),
+                value_a: size.to_string(),
+                var_b: "world size".to_owned(),
+                value_b: self.size.to_string(),
+                reason: "contiguous groups must divide the job evenly".to_owned(),
+            });
+        }
+        let rank = self.rank % size;
+        self.with_group(name, rank, size)
     }
 
     /// Whether this is the first rank of the job (`rank == 0`): it prints `global` records.

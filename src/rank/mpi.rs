@@ -44,6 +44,7 @@ impl RankInfo {
             nodes: Some(to_u32(nodes)),
             host: host_name(),
             source: Source::Mpi,
+            groups: Vec::new(),
         }
     }
 }

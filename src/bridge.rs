@@ -1,0 +1,42 @@
+//! Records of the `log` crate (hyper, reqwest, the tokio ecosystem) into the ranklog
+//! pipeline, through slog-stdlog and slog-scope.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use slog::{Level, Logger};
+
+/// Whether this process installed slog-stdlog as the `log` crate's logger.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+fn to_log_filter(level: Level) -> log::LevelFilter {
+    match level {
+        Level::Critical | Level::Error => log::LevelFilter::Error,
+        Level::Warning => log::LevelFilter::Warn,
+        Level::Info => log::LevelFilter::Info,
+        Level::Debug => log::LevelFilter::Debug,
+        Level::Trace => log::LevelFilter::Trace,
+    }
+}
+
+/// Routes the `log` crate's records to `logger`, with `log`'s own maximum level set to
+/// `most_verbose` so that disabled `log` calls stay cheap.
+///
+/// Returns `false` when another `log` logger was installed first (then `log` records do not
+/// reach ranklog).
+pub(crate) fn install(logger: &Logger, most_verbose: Level) -> bool {
+    // slog-scope's guard would, on drop, replace the global logger with one that panics on
+    // the next `log` record; keep ours (it still writes after the Guard is gone).
+    slog_scope::set_global_logger(logger.clone()).cancel_reset();
+    let ours = INSTALLED.load(Ordering::Acquire)
+        || match slog_stdlog::init() {
+            Ok(()) => {
+                INSTALLED.store(true, Ordering::Release);
+                true
+            }
+            Err(_) => false,
+        };
+    if ours {
+        log::set_max_level(to_log_filter(most_verbose));
+    }
+    ours
+}
