@@ -1,0 +1,47 @@
+//! What a log call costs on the caller's thread, for records that are not printed and for
+//! the `*_once!` path after its first hit.
+//!
+//! `cargo bench --bench caller_path` (or `scripts/bench.sh`).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ranklog::{Builder, RankInfo};
+use slog::{debug, info, o};
+
+fn caller_path(c: &mut Criterion) {
+    // Rank 1 of 4, second on its node: global and local records are not its to print.
+    let guard = Builder::new()
+        .rank_info(RankInfo::new(1, 4, 1, 2).expect("valid identity"))
+        .console_writer(std::io::sink())
+        .log_bridge(false)
+        .build()
+        .expect("logger builds");
+    let log = guard.logger().new(o!("model" => "llama"));
+    let global = ranklog::global(&log);
+    let bound = log.new(o!("scope" => "global"));
+    let n = 7u64;
+
+    let mut g = c.benchmark_group("caller_path");
+    g.bench_function("gated_out_scope_on_record", |b| {
+        b.iter(|| info!(log, "step {}", n; "scope" => "global", "ms" => 1.5, "bytes" => n))
+    });
+    g.bench_function("gated_out_logger_bound_by_new", |b| {
+        b.iter(|| info!(bound, "step {}", n; "ms" => 1.5, "bytes" => n))
+    });
+    g.bench_function("gated_out_scoped_logger_global", |b| {
+        b.iter(|| info!(global, "step {}", n; "ms" => 1.5, "bytes" => n))
+    });
+    g.bench_function("level_disabled", |b| {
+        b.iter(|| debug!(log, "step {}", n; "ms" => 1.5, "bytes" => n))
+    });
+    g.bench_function("once_after_first_hit", |b| {
+        b.iter(|| ranklog::info_once!(log, "using {} kernels", "flash"; "scope" => "process"))
+    });
+    g.bench_function("every_n_skipped_call", |b| {
+        b.iter(|| ranklog::info_every_n!(log, u64::MAX, "step {}", n))
+    });
+    g.finish();
+    drop(guard);
+}
+
+criterion_group!(benches, caller_path);
+criterion_main!(benches);
