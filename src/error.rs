@@ -7,7 +7,9 @@ use std::path::PathBuf;
 ///
 /// Every variant names the input at fault (the environment variable and its value, or the
 /// path) and why it was rejected, so a message printed by a rank of a large job is enough
-/// to fix the launch. Logging itself never returns errors: once built, the pipeline
+/// to fix the launch. Operating-system causes are the error's
+/// [`source`](std::error::Error::source), not repeated in its message (anyhow and friends
+/// print them as "Caused by"). Logging itself never returns errors: once built, the pipeline
 /// reports write failures on stderr and keeps the job running.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -54,7 +56,7 @@ pub enum Error {
     },
 
     /// The log directory (`RANKLOG_DIR`) could not be created.
-    #[error("cannot create log directory {path}: {source}")]
+    #[error("cannot create log directory {path}")]
     CreateDir {
         /// The directory.
         path: PathBuf,
@@ -64,7 +66,7 @@ pub enum Error {
     },
 
     /// A per-rank log file could not be opened for appending.
-    #[error("cannot open log file {path}: {source}")]
+    #[error("cannot open log file {path}")]
     OpenFile {
         /// The file.
         path: PathBuf,
@@ -72,10 +74,6 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-
-    /// The background writer thread could not be started.
-    #[error("cannot start the ranklog writer thread: {0}")]
-    SpawnWorker(#[source] io::Error),
 }
 
 /// Shorthand for results whose error is [`Error`].

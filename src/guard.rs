@@ -49,6 +49,12 @@ impl Guard {
     pub fn log_file(&self) -> Option<&Path> {
         self.file.as_deref()
     }
+
+    /// The directory of the per-rank files, when `RANKLOG_DIR` (or
+    /// [`Builder::dir`](crate::Builder::dir)) is set.
+    pub fn log_dir(&self) -> Option<&Path> {
+        self.file.as_deref().and_then(Path::parent)
+    }
 }
 
 impl Drop for Guard {
