@@ -88,7 +88,7 @@ pub use config::{Builder, ColorChoice, FileScope};
 pub use error::{Error, Result};
 pub use guard::Guard;
 pub use once::{ONCE_CAPACITY, ONCE_TAG};
-pub use output::SCHEMA_VERSION;
+pub use output::{CONSOLE_KEY, SCHEMA_VERSION};
 pub use rank::{Group, RankInfo, Source};
 pub use scope::{Scope, ScopeGate, UnknownScope, SCOPE_KEY};
 pub use scoped::{global, group, local, scoped};

@@ -253,3 +253,29 @@ fn console_ranks_mute_other_ranks_consoles_but_not_their_files_or_errors() {
     );
     assert_eq!(count(&console, " m-process"), 1, "{console}");
 }
+
+#[test]
+fn console_false_keeps_a_record_in_the_file_only() {
+    let console = Captured::default();
+    let dir = temp_dir("console-false");
+    let guard = Builder::new()
+        .rank_info(RankInfo::single())
+        .dir(&dir)
+        .console_writer(console.clone())
+        .log_bridge(false)
+        .build()
+        .unwrap();
+    let log = guard.logger();
+    info!(log, "m-file-only"; "console" => false, "gpu" => 0u32);
+    info!(log.new(o!("console" => false)), "m-file-only-by-logger");
+    info!(log, "m-both"; "console" => true);
+    let path = guard.log_file().unwrap().to_owned();
+    drop(guard);
+    let file = std::fs::read_to_string(path).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    let text = console.text();
+    assert_eq!(count(&text, "m-file-only"), 0, "{text}");
+    assert_eq!(count(&text, "m-both"), 1, "{text}");
+    assert_eq!(count(&file, "m-file-only"), 2);
+    assert!(!file.contains("\"console\""), "the key is not written: {file}");
+}

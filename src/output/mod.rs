@@ -5,6 +5,7 @@ pub(crate) mod escape;
 mod json;
 
 pub use json::SCHEMA_VERSION;
+pub use record::CONSOLE_KEY;
 pub(crate) mod record;
 
 use std::fs::{self, File, OpenOptions};
@@ -166,7 +167,7 @@ impl Drain for Sinks {
         state.collected.fill(record, values);
         let c = &state.collected;
         let decision = self.gate.decide(record.level(), c.scope());
-        let console_ok = c.console.unwrap_or(decision.prints());
+        let console_ok = c.console.unwrap_or(decision.prints()) && c.console_wanted != Some(false);
         // An unknown scope is written as process, the value it prints as.
         let scope = match decision {
             Decision::Unknown => "process",

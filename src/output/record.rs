@@ -13,6 +13,9 @@ use crate::scope::SCOPE_KEY;
 const META_TS: &str = "\0ranklog.ts";
 /// Hidden key: whether this rank prints the record on the console (1) or not (0).
 const META_CONSOLE: &str = "\0ranklog.console";
+/// `"console" => false` on a record (or its logger) keeps it off the console: it goes to
+/// the files only, e.g. per-GPU samples summed up by one console line.
+pub const CONSOLE_KEY: &str = "console";
 
 /// Metadata decided on the caller's thread: when the record was made and whether this
 /// rank's console shows it. It travels through the async queue as two hidden key-values
@@ -63,6 +66,8 @@ pub(crate) struct Collected {
     pub(crate) ts_nanos: u64,
     /// Whether the console shows it; `None` when no [`Meta`] came with the record.
     pub(crate) console: Option<bool>,
+    /// The first `"console" => bool` found; `false` keeps the record off the console.
+    pub(crate) console_wanted: Option<bool>,
     /// The first `scope` value found (record before logger), as text.
     scope: Option<Range<usize>>,
     /// The formatted message.
@@ -79,6 +84,7 @@ impl Collected {
     pub(crate) fn fill(&mut self, record: &Record<'_>, values: &OwnedKVList) {
         self.ts_nanos = 0;
         self.console = None;
+        self.console_wanted = None;
         self.scope = None;
         self.msg.clear();
         self.pairs.clear();
@@ -212,6 +218,8 @@ impl Serializer for Collected {
     fn emit_bool(&mut self, key: Key, val: bool) -> slog::Result {
         if key == SCOPE_KEY {
             self.take_scope(format_args!("{val}"));
+        } else if key == CONSOLE_KEY {
+            self.console_wanted = self.console_wanted.or(Some(val));
         } else {
             self.push(key, Val::Bool(val));
         }
@@ -292,6 +300,16 @@ mod tests {
                 }
             },
         );
+    }
+
+    #[test]
+    fn console_false_is_taken_out_of_the_pairs() {
+        let kv = o!("console" => false, "gpu" => 0u32);
+        with_collected(Level::Info, format_args!("m"), &kv, &OwnedKVList::from(o!("console" => true)), |_, c| {
+            assert_eq!(c.console_wanted, Some(false));
+            let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
+            assert_eq!(keys, ["gpu"]);
+        });
     }
 
     #[test]
