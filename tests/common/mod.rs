@@ -37,3 +37,5 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub fn count(text: &str, marker: &str) -> usize {
     text.lines().filter(|l| l.contains(marker)).count()
 }
+
+pub mod mpirun;

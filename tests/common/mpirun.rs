@@ -1,0 +1,137 @@
+//! Running this test binary itself under a real `mpirun`: the rank side is a `#[test]`
+//! that does nothing unless an environment variable says it is a rank.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// What a finished job printed.
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// `mpirun`, or `None` (with a skip line) when it is not installed, except under CI (`CI`
+/// set), where a missing `mpirun` fails the test: `scripts/setup.sh` installs Open MPI.
+pub fn mpirun_or_skip() -> Option<PathBuf> {
+    if let Some(path) = find_on_path("mpirun") {
+        return Some(path);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !ci,
+        "mpirun is not on PATH, and CI is set: install Open MPI (scripts/setup.sh installs \
+         openmpi-bin and libopenmpi-dev)"
+    );
+    eprintln!("skipped: mpirun is not on PATH (install Open MPI to run this test)");
+    None
+}
+
+/// Removes what could change the ranks' identity or logger settings, and lets Open MPI
+/// run as root and oversubscribed.
+pub fn clean_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("RANKLOG_")
+            || key == "NO_COLOR"
+            || ["RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"].contains(&&*key)
+        {
+            cmd.env_remove(&*key);
+        }
+    }
+    cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1");
+}
+
+/// `mpirun -np NP <this test binary> --exact <probe>` with `envs` set for the ranks.
+pub fn self_under_mpirun(mpirun: &Path, np: u32, probe: &str, envs: &[(&str, &str)]) -> Command {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut cmd = Command::new(mpirun);
+    cmd.args([
+        "--oversubscribe",
+        "--bind-to",
+        "none",
+        "-np",
+        &np.to_string(),
+    ])
+    .arg(exe)
+    .args(["--exact", probe, "--nocapture", "--test-threads", "1"]);
+    clean_env(&mut cmd);
+    cmd.env("RANKLOG_COLOR", "never");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs `cmd` to completion, or stops it (SIGTERM, then SIGKILL) after `limit`. Fails
+/// unless it exits 0; the error carries its output.
+pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Result<Output, String> {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let start = Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if start.elapsed() < limit => thread::sleep(Duration::from_millis(50)),
+            Ok(None) => {
+                timed_out = true;
+                // mpirun passes SIGTERM on to its ranks; SIGKILL would orphan them.
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+                let grace = Instant::now();
+                while grace.elapsed() < Duration::from_secs(10) {
+                    if let Ok(Some(_)) = child.try_wait() {
+                        break;
+                    }
+                    thread::sleep(Duration::from_millis(100));
+                }
+                let _ = child.kill();
+                break child.wait().ok();
+            }
+            Err(e) => return Err(format!("waiting for {shown}: {e}")),
+        }
+    };
+    let out = Output {
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    let why = if timed_out {
+        format!("timed out after {limit:?}")
+    } else {
+        match status {
+            Some(s) if s.success() => return Ok(out),
+            Some(s) => format!("failed ({s})"),
+            None => "could not be waited for".to_owned(),
+        }
+    };
+    Err(format!(
+        "{shown} {why}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.stdout, out.stderr
+    ))
+}
