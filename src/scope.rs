@@ -351,22 +351,6 @@ impl Gate {
     }
 }
 
-/// Logs the one-time warning about an unknown scope value into `drain`.
-pub(crate) fn warn_unknown<D: Drain>(drain: &D, text: &str, values: &OwnedKVList) {
-    let _ = drain.log(
-        &slog::record!(
-            Level::Warning,
-            "",
-            &format_args!(
-                "unknown scope {text:?}: printed as process (expected process, local, global, \
-                 group:NAME of a declared group, or ranks:LIST); this warning is shown once"
-            ),
-            slog::b!(SCOPE_KEY => Scope::Process)
-        ),
-        values,
-    );
-}
-
 /// A drain adapter that passes on only the records this rank must print.
 ///
 /// Place it in front of any drain (and, in an async pipeline, in front of the queue, so

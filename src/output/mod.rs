@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use slog::{Drain, OwnedKVList, Record};
 
-use crate::scope::{self, Decision, Gate};
+use crate::scope::{Decision, Gate, Scope, SCOPE_KEY};
+use record::Meta;
 use crate::{Error, RankInfo, Result};
 use console::ConsoleFormat;
 use json::JsonFormat;
@@ -157,6 +158,30 @@ impl Sinks {
     }
 }
 
+impl Sinks {
+    /// The one-time warning about an unknown scope value, at the time and call site of the
+    /// record that carried it, so that it sorts and points where the mistake is.
+    fn warn_unknown_scope(&self, cause: &Record<'_>, ts_nanos: u64, text: &str, values: &OwnedKVList) {
+        let rs = slog::RecordStatic {
+            location: cause.location(),
+            tag: "",
+            level: slog::Level::Warning,
+        };
+        let kv = (
+            Meta {
+                ts_nanos,
+                console: true,
+            },
+            slog::o!(SCOPE_KEY => Scope::Process, "kind" => "unknown_scope"),
+        );
+        let msg = format_args!(
+            "unknown scope {text:?}: printed as process (expected process, local, global, \
+             group:NAME of a declared group, or ranks:LIST); this warning is shown once"
+        );
+        let _ = self.log(&Record::new(&rs, &msg, slog::BorrowedKV(&kv)), values);
+    }
+}
+
 impl Drain for Sinks {
     type Ok = ();
     type Err = slog::Never;
@@ -185,8 +210,9 @@ impl Drain for Sinks {
         }
         if decision == Decision::Unknown && self.gate.first_unknown() {
             let text = c.scope().unwrap_or_default().to_owned();
+            let ts_nanos = c.ts_nanos;
             drop(guard);
-            scope::warn_unknown(self, &text, values);
+            self.warn_unknown_scope(record, ts_nanos, &text, values);
         }
         Ok(())
     }

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it (`.ci/run`): prerequisites, format, clippy, and the tests
+# with every feature (unit, integration, doc tests; the mpirun tests run real
+# `mpirun -np 4` jobs) and with none. Runs every step even after a failure, prints a
+# summary, and exits non-zero if any step failed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup.sh
+if [[ -d "${CARGO_HOME:-$HOME/.cargo}/bin" ]]; then
+    export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+
+# mpirun refuses to start as root without these, and needs oversubscription to run 4
+# ranks on a 2-core machine. The tests set them too; this covers anything else.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+
+names=()
+results=()
+failed=0
+start_all=$SECONDS
+
+step() { # step <name> <command...>
+    local name=$1
+    shift
+    printf '\n==> %s: %s\n' "$name" "$*"
+    local t0=$SECONDS rc=0
+    "$@" || rc=$?
+    local took=$((SECONDS - t0))
+    names+=("$name")
+    if ((rc == 0)); then
+        results+=("ok      ${took}s")
+    else
+        results+=("FAILED  ${took}s (exit $rc)")
+        failed=1
+    fi
+}
+
+step "format" cargo fmt --all -- --check
+step "clippy" cargo clippy --all-targets --all-features -- -D warnings
+step "test (all features)" cargo test --all-features
+step "test (no default features)" cargo test --no-default-features
+
+printf '\n==> summary (%ss in all)\n' "$((SECONDS - start_all))"
+for i in "${!names[@]}"; do
+    printf '  %-28s %s\n' "${names[$i]}" "${results[$i]}"
+done
+if ((failed)); then
+    printf 'test.sh: FAILED\n'
+    exit 1
+fi
+printf 'test.sh: all passed\n'

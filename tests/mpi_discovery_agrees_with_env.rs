@@ -1,0 +1,119 @@
+//! Under a real `mpirun -np 4`, [`RankInfo::from_mpi`] (the communicator) and
+//! [`RankInfo::from_env`] (Open MPI's `OMPI_COMM_WORLD_*` variables) describe every rank the
+//! same way, and MPI counts one node.
+//!
+//! No extra binary: this test binary runs itself under `mpirun`. With
+//! `RANKLOG_MPI_PROBE=1` set, the `probe` test initializes MPI, discovers the identity both
+//! ways and prints `AGREE rank=<r> ...` on stdout (or panics with both identities);
+//! otherwise it returns at once.
+//!
+//! Without `mpirun` on `PATH` the test prints a skip line, except under CI (`CI` set), where
+//! it fails: `scripts/setup.sh` installs Open MPI.
+#![cfg(feature = "mpi")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::mpirun::{mpirun_or_skip, run_with_timeout, self_under_mpirun};
+use ranklog::RankInfo;
+
+/// World size of the job.
+const NP: u32 = 4;
+/// Set (to 1) in the ranks' environment: makes `probe` run instead of returning.
+const PROBE_ENV: &str = "RANKLOG_MPI_PROBE";
+/// Longest the whole `mpirun` job may take before it is killed.
+const JOB_TIMEOUT: Duration = Duration::from_secs(120);
+/// What a rank prints when both discoveries agree.
+const AGREE: &str = "AGREE rank=";
+
+/// The rank side: runs only under `mpirun` (see the module docs).
+#[test]
+fn probe() {
+    if std::env::var_os(PROBE_ENV).is_none() {
+        return;
+    }
+    let universe = mpi::initialize().expect("MPI is initialized once, here");
+    let from_mpi = RankInfo::from_mpi(&universe.world());
+    let from_env = RankInfo::from_env().expect("Open MPI's variables describe this rank");
+    let key = |i: &RankInfo| {
+        (
+            i.rank,
+            i.size,
+            i.local_rank,
+            i.local_size,
+            i.local_known,
+            i.host.clone(),
+        )
+    };
+    assert_eq!(
+        key(&from_mpi),
+        key(&from_env),
+        "DISAGREE rank={}: from_mpi {from_mpi:?}, from_env {from_env:?}",
+        from_mpi.rank
+    );
+    assert_eq!(from_mpi.source, ranklog::Source::Mpi);
+    assert_eq!(from_env.source, ranklog::Source::OpenMpi);
+    println!(
+        "{AGREE}{} size={} local_rank={} local_size={} nodes={} host={}",
+        from_mpi.rank,
+        from_mpi.size,
+        from_mpi.local_rank,
+        from_mpi.local_size,
+        from_mpi
+            .nodes
+            .map_or_else(|| "none".to_owned(), |n| n.to_string()),
+        from_mpi.host
+    );
+    drop(universe);
+}
+
+#[test]
+fn mpi_and_launcher_env_agree_on_every_rank_of_one_node() {
+    let Some(mpirun) = mpirun_or_skip() else {
+        return;
+    };
+    let mut cmd = self_under_mpirun(&mpirun, NP, "probe", &[(PROBE_ENV, "1")]);
+    // Shared-memory single copy (CMA) needs ptrace rights that containers often lack;
+    // the few bytes exchanged here do not need it.
+    cmd.env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
+    let out = run_with_timeout(cmd, JOB_TIMEOUT).unwrap_or_else(|why| panic!("{why}"));
+
+    // libtest's own lines share stdout ("test probe ... " has no newline), so look for the
+    // report anywhere in a line; it is printed with one write and ends the line.
+    let mut reports: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
+    for line in out.stdout.lines() {
+        let Some(at) = line.find(AGREE) else { continue };
+        let fields: BTreeMap<String, String> = line[at + "AGREE ".len()..]
+            .split(' ')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let rank = fields["rank"].parse().expect("rank is a number");
+        assert!(
+            reports.insert(rank, fields).is_none(),
+            "rank {rank} reported twice\n{}",
+            out.stdout
+        );
+    }
+    let ranks: Vec<u32> = reports.keys().copied().collect();
+    assert_eq!(
+        ranks,
+        (0..NP).collect::<Vec<_>>(),
+        "ranks that reported agreement\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.stdout,
+        out.stderr
+    );
+    for (rank, fields) in &reports {
+        let expect = [
+            ("size", NP.to_string()),
+            ("local_rank", rank.to_string()),
+            ("local_size", NP.to_string()),
+            ("nodes", "1".to_owned()),
+        ];
+        for (key, value) in expect {
+            assert_eq!(fields[key], value, "rank {rank}, {key}: {fields:?}");
+        }
+    }
+}
