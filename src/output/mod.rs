@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use slog::{Drain, OwnedKVList, Record};
 
 use crate::scope::{Decision, Gate, Scope, SCOPE_KEY};
-use record::Meta;
 use crate::{Error, RankInfo, Result};
 use console::ConsoleFormat;
 use json::JsonFormat;
 use record::Collected;
+use record::Meta;
 
 /// The console's destination.
 pub(crate) struct Console {
@@ -161,7 +161,13 @@ impl Sinks {
 impl Sinks {
     /// The one-time warning about an unknown scope value, at the time and call site of the
     /// record that carried it, so that it sorts and points where the mistake is.
-    fn warn_unknown_scope(&self, cause: &Record<'_>, ts_nanos: u64, text: &str, values: &OwnedKVList) {
+    fn warn_unknown_scope(
+        &self,
+        cause: &Record<'_>,
+        ts_nanos: u64,
+        text: &str,
+        values: &OwnedKVList,
+    ) {
         let rs = slog::RecordStatic {
             location: cause.location(),
             tag: "",

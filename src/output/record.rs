@@ -305,11 +305,17 @@ mod tests {
     #[test]
     fn console_false_is_taken_out_of_the_pairs() {
         let kv = o!("console" => false, "gpu" => 0u32);
-        with_collected(Level::Info, format_args!("m"), &kv, &OwnedKVList::from(o!("console" => true)), |_, c| {
-            assert_eq!(c.console_wanted, Some(false));
-            let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
-            assert_eq!(keys, ["gpu"]);
-        });
+        with_collected(
+            Level::Info,
+            format_args!("m"),
+            &kv,
+            &OwnedKVList::from(o!("console" => true)),
+            |_, c| {
+                assert_eq!(c.console_wanted, Some(false));
+                let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
+                assert_eq!(keys, ["gpu"]);
+            },
+        );
     }
 
     #[test]
