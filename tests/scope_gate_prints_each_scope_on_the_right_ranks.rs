@@ -277,5 +277,8 @@ fn console_false_keeps_a_record_in_the_file_only() {
     assert_eq!(count(&text, "m-file-only"), 0, "{text}");
     assert_eq!(count(&text, "m-both"), 1, "{text}");
     assert_eq!(count(&file, "m-file-only"), 2);
-    assert!(!file.contains("\"console\""), "the key is not written: {file}");
+    assert!(
+        !file.contains("\"console\""),
+        "the key is not written: {file}"
+    );
 }
