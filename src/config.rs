@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use slog::Level;
 
+use crate::output::{FileOptions, Rotation};
+use crate::pipeline::Overflow;
 use crate::{Error, RankInfo, Result};
 
 /// When the console uses colour (`RANKLOG_COLOR`).
@@ -57,11 +59,19 @@ pub(crate) enum ConsoleTarget {
 /// | scope gating off | [`all_ranks`](Self::all_ranks) | `RANKLOG_ALL_RANKS`: `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off` | off |
 /// | level printed by every rank | [`ungated_level`](Self::ungated_level) | `RANKLOG_UNGATED_LEVEL` | `error` |
 /// | queue length, records | [`queue_len`](Self::queue_len) | `RANKLOG_QUEUE_LEN` | 4096 |
+/// | what a full queue does | [`overflow`](Self::overflow) | `RANKLOG_OVERFLOW`: `block`, `drop` | `block` |
+/// | file name in the directory | [`file_name`](Self::file_name) | `RANKLOG_FILE`: `{rank}`, `{local_rank}`, `{host}`, `{job}` | `rank-{rank}.jsonl` |
+/// | rotation by size, bytes | [`rotation`](Self::rotation) | `RANKLOG_ROTATE_BYTES`: `67108864`, `64MiB`, `1GiB` | none |
+/// | daily rotation | [`rotation`](Self::rotation) | `RANKLOG_ROTATE=daily` | none |
+/// | old segments kept | [`keep`](Self::keep) | `RANKLOG_KEEP` | 10 |
+/// | permissions of new files, directories | [`file_mode`](Self::file_mode), [`dir_mode`](Self::dir_mode) | `RANKLOG_FILE_MODE`, `RANKLOG_DIR_MODE` (octal) | `640`, `750` |
+/// | flush on SIGTERM, SIGINT, SIGHUP | [`signals`](Self::signals) | `RANKLOG_SIGNALS`: `1`/`0` | on |
 /// | ranks whose console shows gated records | [`console_ranks`](Self::console_ranks) | `RANKLOG_CONSOLE_RANKS`: `0,3-5,last` | all |
 /// | route the `log` crate's records here | [`log_bridge`](Self::log_bridge) | `RANKLOG_LOG_BRIDGE`: `1`/`0` | on |
 ///
-/// The queue blocks the caller when full (slog-async's `OverflowStrategy::Block`): no
-/// record is ever dropped.
+/// By default the queue blocks the caller when full (slog-async's
+/// `OverflowStrategy::Block`): no record is ever dropped. A panic on any thread and
+/// SIGTERM, SIGINT and SIGHUP write out the queue before the process ends.
 pub struct Builder {
     rank_info: Option<RankInfo>,
     level: Level,
@@ -77,6 +87,9 @@ pub struct Builder {
     console: ConsoleTarget,
     console_ranks: Option<String>,
     log_bridge: bool,
+    file: FileOptions,
+    overflow: Overflow,
+    signals: bool,
 }
 
 impl Default for Builder {
@@ -108,6 +121,9 @@ impl Builder {
             console: ConsoleTarget::Stderr,
             console_ranks: None,
             log_bridge: true,
+            file: FileOptions::default(),
+            overflow: Overflow::Block,
+            signals: true,
         }
     }
 
@@ -238,6 +254,70 @@ impl Builder {
         if let Some(v) = env("RANKLOG_LOG_BRIDGE") {
             b.log_bridge = parse_bool("RANKLOG_LOG_BRIDGE", &v)?;
         }
+        if let Some(v) = env("RANKLOG_OVERFLOW") {
+            b.overflow = match v.trim().to_ascii_lowercase().as_str() {
+                "block" => Overflow::Block,
+                "drop" => Overflow::Drop,
+                _ => {
+                    return Err(Error::invalid(
+                        "RANKLOG_OVERFLOW",
+                        &v,
+                        "expected block or drop",
+                    ))
+                }
+            };
+        }
+        if let Some(v) = env("RANKLOG_FILE") {
+            b = b.file_name(&v)?;
+        }
+        match (env("RANKLOG_ROTATE_BYTES"), env("RANKLOG_ROTATE")) {
+            (Some(bytes), Some(when)) => {
+                return Err(Error::Contradiction {
+                    var_a: "RANKLOG_ROTATE_BYTES".to_owned(),
+                    value_a: bytes,
+                    var_b: "RANKLOG_ROTATE".to_owned(),
+                    value_b: when,
+                    reason: "rotate by size or daily, not both".to_owned(),
+                })
+            }
+            (Some(bytes), None) => {
+                b.file.rotation = Rotation::Bytes(parse_bytes("RANKLOG_ROTATE_BYTES", &bytes)?)
+            }
+            (None, Some(when)) => {
+                b.file.rotation = match when.trim().to_ascii_lowercase().as_str() {
+                    "daily" => Rotation::Daily,
+                    "never" => Rotation::Never,
+                    _ => {
+                        return Err(Error::invalid(
+                            "RANKLOG_ROTATE",
+                            &when,
+                            "expected daily or never",
+                        ))
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+        if let Some(v) = env("RANKLOG_KEEP") {
+            let keep = crate::rank::parse_u32("RANKLOG_KEEP", &v)?;
+            if keep == 0 || keep > MAX_KEEP {
+                return Err(Error::invalid(
+                    "RANKLOG_KEEP",
+                    &v,
+                    format!("expected 1 to {MAX_KEEP} old segments"),
+                ));
+            }
+            b.file.keep = keep as usize;
+        }
+        if let Some(v) = env("RANKLOG_FILE_MODE") {
+            b.file.file_mode = parse_mode("RANKLOG_FILE_MODE", &v)?;
+        }
+        if let Some(v) = env("RANKLOG_DIR_MODE") {
+            b.file.dir_mode = parse_mode("RANKLOG_DIR_MODE", &v)?;
+        }
+        if let Some(v) = env("RANKLOG_SIGNALS") {
+            b.signals = parse_bool("RANKLOG_SIGNALS", &v)?;
+        }
         Ok(b)
     }
 
@@ -342,6 +422,67 @@ impl Builder {
         self
     }
 
+    /// What happens when the queue is full (default [`Overflow::Block`]: the caller
+    /// waits, nothing is lost). With [`Overflow::Drop`] records are dropped and counted.
+    pub fn overflow(mut self, overflow: Overflow) -> Builder {
+        self.overflow = overflow;
+        self
+    }
+
+    /// The file's name inside the log directory: a template with `{rank}` (5 digits),
+    /// `{local_rank}` (`x` when unknown), `{host}` (letters, digits, `.`, `_`, `-` kept,
+    /// the rest `_`) and `{job}` (the launcher's job id: `SLURM_JOB_ID`, `LSB_JOBID`,
+    /// `FLUX_JOB_ID`, `PBS_JOBID`, `TORCHELASTIC_RUN_ID` or `PMIX_NAMESPACE`; `nojob`
+    /// without one). Default `rank-{rank}.jsonl`. The `ranklog` command finds files whose
+    /// names end in `.jsonl` (and their rotated segments).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidVar`] (naming `RANKLOG_FILE`) for another placeholder, a `/`, or a
+    /// name that is empty, `.` or `..`: the file is always inside the log directory.
+    pub fn file_name(mut self, template: &str) -> Result<Builder> {
+        crate::output::check_template(template)?;
+        self.file.template = template.to_owned();
+        Ok(self)
+    }
+
+    /// When the file is cut into segments (default [`Rotation::Never`]).
+    pub fn rotation(mut self, rotation: Rotation) -> Builder {
+        self.file.rotation = rotation;
+        self
+    }
+
+    /// How many old segments rotation keeps (default 10); older ones are deleted.
+    ///
+    /// # Panics
+    ///
+    /// When `keep` is 0.
+    pub fn keep(mut self, keep: usize) -> Builder {
+        assert!(keep > 0, "rotation keeps at least one old segment");
+        self.file.keep = keep;
+        self
+    }
+
+    /// Permission bits of a new log file (default `0o640`; the umask still applies).
+    pub fn file_mode(mut self, mode: u32) -> Builder {
+        self.file.file_mode = mode & 0o777;
+        self
+    }
+
+    /// Permission bits of new log directories (default `0o750`; the umask still applies).
+    pub fn dir_mode(mut self, mode: u32) -> Builder {
+        self.file.dir_mode = mode & 0o777;
+        self
+    }
+
+    /// Whether SIGTERM, SIGINT and SIGHUP write out the queue, then end the process as the
+    /// signal would (default on; signal-hook). Turn off when the application handles these
+    /// signals itself; it can call [`ranklog::flush`](crate::flush) in its handler.
+    pub fn signals(mut self, on: bool) -> Builder {
+        self.signals = on;
+        self
+    }
+
     /// Sends console lines to `writer` instead of stderr (one `write_all` per record);
     /// colour `auto` then means no colour.
     pub fn console_writer(mut self, writer: impl Write + Send + 'static) -> Builder {
@@ -401,6 +542,9 @@ impl Builder {
             console: self.console,
             console_ranks: self.console_ranks,
             log_bridge: self.log_bridge,
+            file: self.file,
+            overflow: self.overflow,
+            signals: self.signals,
         })
     }
 }
@@ -418,6 +562,52 @@ pub(crate) fn parse_level(var: &str, value: &str) -> Result<Level> {
             var,
             value,
             "expected trace, debug, info, warning, error or critical",
+        )),
+    }
+}
+
+/// Largest accepted number of old segments.
+const MAX_KEEP: u32 = 100_000;
+
+/// Parses a byte count: a number, optionally followed by `K`/`KiB`, `M`/`MiB`, `G`/`GiB`
+/// (powers of 1024) or `B`.
+fn parse_bytes(var: &str, value: &str) -> Result<u64> {
+    let text = value.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        _ => {
+            return Err(Error::invalid(
+                var,
+                value,
+                "expected bytes such as 67108864, 64MiB or 1GiB",
+            ))
+        }
+    };
+    let n: u64 = crate::rank::parse_u32(var, number)?.into();
+    let bytes = n * scale;
+    if bytes < 1024 {
+        return Err(Error::invalid(var, value, "at least 1024 bytes"));
+    }
+    Ok(bytes)
+}
+
+/// Parses octal permission bits such as `640` or `0o750`.
+fn parse_mode(var: &str, value: &str) -> Result<u32> {
+    let text = value.trim();
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    match u32::from_str_radix(digits, 8) {
+        Ok(mode) if !digits.is_empty() && mode <= 0o777 => Ok(mode),
+        _ => Err(Error::invalid(
+            var,
+            value,
+            "expected octal permission bits such as 640",
         )),
     }
 }

@@ -2,14 +2,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use slog::{o, Level, Logger};
 
 use crate::config::{ConsoleTarget, FileScope};
 use crate::filter::LevelFilter;
+use crate::lifecycle::{self, WRITER_THREAD};
 use crate::once::OnceMemory;
-use crate::output::{Console, JsonFile, Sinks};
-use crate::pipeline::Pipeline;
+use crate::output::{Console, FileOptions, JsonFile, Sinks};
+use crate::pipeline::{Overflow, Pipeline};
 use crate::scope::{Gate, Scope};
 use crate::scoped::{self, Active};
 use crate::{bridge, ranks};
@@ -22,7 +24,10 @@ use crate::{RankInfo, Result, Source};
 /// their records are then written synchronously on the caller's thread.
 ///
 /// `std::process::exit` (and `MPI_Abort`) end the process without running destructors, so
-/// records still queued are lost: drop the guard first (`drop(guard)`), then exit.
+/// records still queued are lost: drop the guard first (`drop(guard)`), or call
+/// [`ranklog::exit`](crate::exit) / [`flush`](Guard::flush) before them. A panic on any
+/// thread and SIGTERM, SIGINT and SIGHUP flush by themselves (see
+/// [`Builder::signals`](crate::Builder::signals)).
 #[must_use = "dropping the guard at once stops the writer thread; keep it for the job's lifetime"]
 pub struct Guard {
     logger: Logger,
@@ -50,6 +55,21 @@ impl Guard {
         self.file.as_deref()
     }
 
+    /// Writes out every record logged so far and flushes the console and the file, waiting
+    /// at most `timeout`; returns whether it finished in time. A full default queue (4096
+    /// records) takes a few milliseconds.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.active.pipeline.flush(timeout)
+    }
+
+    /// Records dropped because the queue was full (only with [`Overflow::Drop`]).
+    pub fn dropped(&self) -> u64 {
+        self.active
+            .pipeline
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The directory of the per-rank files, when `RANKLOG_DIR` (or
     /// [`Builder::dir`](crate::Builder::dir)) is set.
     pub fn log_dir(&self) -> Option<&Path> {
@@ -62,6 +82,7 @@ impl Drop for Guard {
         scoped::deactivate(&self.active);
         // Sends "finish" behind every queued record and joins the writer thread.
         drop(self.worker.take());
+        self.active.pipeline.report_drop_total();
         self.sinks.finish();
     }
 }
@@ -71,7 +92,11 @@ pub(crate) struct Parts {
     pub(crate) info: RankInfo,
     pub(crate) filter: LevelFilter,
     pub(crate) dir: Option<PathBuf>,
+    pub(crate) file: FileOptions,
     pub(crate) file_scope: FileScope,
+    pub(crate) overflow: Overflow,
+    /// Whether to flush on SIGTERM, SIGINT and SIGHUP.
+    pub(crate) signals: bool,
     pub(crate) color: bool,
     pub(crate) prefix: String,
     pub(crate) all_ranks: bool,
@@ -98,7 +123,7 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
     let file = parts
         .dir
         .as_deref()
-        .map(|dir| JsonFile::open(dir, &info))
+        .map(|dir| JsonFile::open(dir, &info, &parts.file))
         .transpose()?;
     let file_path = file.as_ref().map(|f| f.path().to_owned());
     let console = match parts.console {
@@ -113,10 +138,10 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
     };
     let file_all = file.is_some() && parts.file_scope == FileScope::All;
     let sinks = Arc::new(Sinks::new(console, file, gate.clone(), file_all));
-    let (queue, worker) = slog_async::Async::new(sinks.clone())
+    let (queue, worker) = slog_async::AsyncCore::custom(sinks.clone())
         .chan_size(parts.queue_len)
-        .overflow_strategy(slog_async::OverflowStrategy::Block)
-        .thread_name("ranklog-writer".to_owned())
+        .blocking(parts.overflow == Overflow::Block)
+        .thread_name(WRITER_THREAD.to_owned())
         .build_with_guard();
     let most_verbose = parts.filter.most_verbose();
     let pipeline = Arc::new(Pipeline {
@@ -124,8 +149,12 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
         gate: gate.clone(),
         file_all,
         queue,
+        overflow: parts.overflow,
         sinks: sinks.clone(),
         once: OnceMemory::default(),
+        unreported: Default::default(),
+        dropped: Default::default(),
+        barriers: Default::default(),
     });
     let logger = Logger::root(pipeline.clone(), o!());
     let active = Arc::new(Active {
@@ -135,6 +164,13 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
     });
     scoped::activate(active.clone());
     announce(&logger, &info, file_path.as_deref());
+    lifecycle::install_panic_hook();
+    if parts.signals {
+        if let Err(err) = lifecycle::install_signal_handlers() {
+            slog::warn!(logger, "cannot handle SIGTERM, SIGINT and SIGHUP: {}; records queued when one arrives may be lost", err;
+                "kind" => "signals_unavailable");
+        }
+    }
     if parts.log_bridge && !bridge::install(&logger, most_verbose) {
         slog::warn!(logger, "records of the `log` crate are not routed to ranklog: another `log` logger was installed first";
             "scope" => Scope::Global, "kind" => "log_bridge_unavailable");

@@ -18,6 +18,18 @@ pub(crate) struct Active {
 /// The logger built last in this process; [`Guard`](crate::Guard) clears it when dropped.
 static ACTIVE: RwLock<Option<Arc<Active>>> = RwLock::new(None);
 
+/// The most recently built logger's parts, while its guard lives.
+pub(crate) fn current() -> Option<Arc<Active>> {
+    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+impl Active {
+    /// A root logger on this pipeline (no key-values).
+    pub(crate) fn logger(&self) -> Logger {
+        Logger::root(self.pipeline.clone(), slog::o!())
+    }
+}
+
 pub(crate) fn activate(active: Arc<Active>) {
     *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(active);
 }
@@ -62,8 +74,7 @@ impl Drain for UngatedOnly {
 /// go through. Without a built ranklog logger in the process, the child is always the plain
 /// one.
 pub fn scoped(log: &Logger, scope: Scope) -> Logger {
-    let active = ACTIVE.read().unwrap_or_else(|e| e.into_inner()).clone();
-    match active {
+    match current() {
         Some(a) if !a.file_all && a.gate.bound_scope_skips(scope) => Logger::root(
             UngatedOnly {
                 pipeline: a.pipeline.clone(),

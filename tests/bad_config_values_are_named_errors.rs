@@ -116,3 +116,109 @@ fn an_unwritable_log_directory_is_a_named_error() {
         other => panic!("expected CreateDir, got {other:?}"),
     }
 }
+
+#[test]
+fn overflow_rotation_and_file_settings() {
+    for bad in ["", "lose", "1"] {
+        rejects("RANKLOG_OVERFLOW", bad, "expected block or drop");
+    }
+    accepts("RANKLOG_OVERFLOW", "block");
+    accepts("RANKLOG_OVERFLOW", "DROP");
+    for bad in ["", "lots", "-5", "64XB", "1.5GiB", "12"] {
+        assert!(
+            Builder::from_vars([("RANKLOG_ROTATE_BYTES", bad)]).is_err(),
+            "{bad:?}"
+        );
+    }
+    rejects(
+        "RANKLOG_ROTATE_BYTES",
+        "64XB",
+        "expected bytes such as 67108864, 64MiB or 1GiB",
+    );
+    rejects("RANKLOG_ROTATE_BYTES", "12", "at least 1024 bytes");
+    rejects("RANKLOG_ROTATE_BYTES", "99999999999", "too large");
+    for good in ["67108864", "64MiB", "64M", "1GiB", "512K"] {
+        accepts("RANKLOG_ROTATE_BYTES", good);
+    }
+    for bad in ["", "weekly", "1"] {
+        rejects("RANKLOG_ROTATE", bad, "expected daily or never");
+    }
+    accepts("RANKLOG_ROTATE", "daily");
+    match Builder::from_vars([
+        ("RANKLOG_ROTATE", "daily"),
+        ("RANKLOG_ROTATE_BYTES", "1MiB"),
+    ]) {
+        Err(Error::Contradiction { var_a, var_b, .. }) => {
+            assert_eq!(
+                (var_a.as_str(), var_b.as_str()),
+                ("RANKLOG_ROTATE_BYTES", "RANKLOG_ROTATE")
+            );
+        }
+        other => panic!("expected a contradiction, got {:?}", other.err()),
+    }
+    for bad in ["", "0", "-1", "x", "100001"] {
+        assert!(
+            Builder::from_vars([("RANKLOG_KEEP", bad)]).is_err(),
+            "{bad:?}"
+        );
+    }
+    rejects("RANKLOG_KEEP", "0", "expected 1 to 100000 old segments");
+    accepts("RANKLOG_KEEP", "3");
+    for var in ["RANKLOG_FILE_MODE", "RANKLOG_DIR_MODE"] {
+        for bad in ["", "rw", "999", "1000", "0o", "-640"] {
+            rejects(var, bad, "expected octal permission bits such as 640");
+        }
+        accepts(var, "640");
+        accepts(var, "0o750");
+    }
+    for bad in ["", "maybe", "2"] {
+        rejects("RANKLOG_SIGNALS", bad, "expected 1 or 0");
+        rejects("RANKLOG_LOG_BRIDGE", bad, "expected 1 or 0");
+    }
+    accepts("RANKLOG_SIGNALS", "0");
+}
+
+#[test]
+fn file_name_templates_stay_inside_the_directory() {
+    for bad in [
+        "",
+        "../up.jsonl",
+        "a/b.jsonl",
+        "{user}.jsonl",
+        "{rank",
+        "..",
+        ".",
+    ] {
+        match Builder::from_vars([("RANKLOG_FILE", bad)]) {
+            Err(Error::InvalidVar { var, value, .. }) => {
+                assert_eq!((var.as_str(), value.as_str()), ("RANKLOG_FILE", bad));
+            }
+            other => panic!("{bad:?}: expected InvalidVar, got {:?}", other.err()),
+        }
+    }
+    for good in [
+        "rank-{rank}.jsonl",
+        "{job}-{host}-{local_rank}.jsonl",
+        "plain.jsonl",
+    ] {
+        accepts("RANKLOG_FILE", good);
+    }
+}
+
+#[test]
+fn console_ranks_lists() {
+    for bad in ["", "a", "3-1", "1,,2", "-2"] {
+        match Builder::from_vars([("RANKLOG_CONSOLE_RANKS", bad)]) {
+            Err(Error::InvalidVar { var, value, .. }) => {
+                assert_eq!(
+                    (var.as_str(), value.as_str()),
+                    ("RANKLOG_CONSOLE_RANKS", bad)
+                );
+            }
+            other => panic!("{bad:?}: expected InvalidVar, got {:?}", other.err()),
+        }
+    }
+    for good in ["0", "0,3-5,last", "-1", " 1 , 2 "] {
+        accepts("RANKLOG_CONSOLE_RANKS", good);
+    }
+}

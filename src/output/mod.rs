@@ -2,26 +2,28 @@
 
 mod console;
 pub(crate) mod escape;
+mod file;
 mod json;
 
+pub use file::Rotation;
+pub(crate) use file::{check_template, FileOptions, JsonFile};
 pub use json::SCHEMA_VERSION;
 pub use record::CONSOLE_KEY;
 pub(crate) mod record;
 
-use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use slog::{Drain, OwnedKVList, Record};
 
 use crate::scope::{Decision, Gate, Scope, SCOPE_KEY};
-use crate::{Error, RankInfo, Result};
+use crate::RankInfo;
 use console::ConsoleFormat;
-use json::JsonFormat;
-use record::Collected;
-use record::Meta;
+use record::{Collected, Meta};
+
+/// The tag of the barrier records [`Sinks`] answer by flushing and counting.
+pub(crate) const FLUSH_TAG: &str = "ranklog:flush";
 
 /// The console's destination.
 pub(crate) struct Console {
@@ -43,46 +45,6 @@ impl Console {
     }
 }
 
-/// The per-rank JSONL file.
-pub(crate) struct JsonFile {
-    path: PathBuf,
-    out: File,
-    format: JsonFormat,
-}
-
-/// `rank-<rank, 5 digits>.jsonl`.
-pub(crate) fn file_name(info: &RankInfo) -> String {
-    format!("rank-{:05}.jsonl", info.rank)
-}
-
-impl JsonFile {
-    /// Creates `dir` if needed and opens this rank's file for appending.
-    pub(crate) fn open(dir: &Path, info: &RankInfo) -> Result<JsonFile> {
-        fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let path = dir.join(file_name(info));
-        let out = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|source| Error::OpenFile {
-                path: path.clone(),
-                source,
-            })?;
-        Ok(JsonFile {
-            path,
-            out,
-            format: JsonFormat::new(info),
-        })
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
 struct State {
     console: Option<Console>,
     file: Option<JsonFile>,
@@ -97,8 +59,9 @@ pub(crate) struct Sinks {
     gate: Arc<Gate>,
     /// Whether the file keeps records this rank's console does not show.
     file_all: bool,
-    /// Records that could not be written to the file.
-    file_lost: AtomicU64,
+    /// Flush barriers answered so far, and the condition flushers wait on.
+    flushed: Mutex<u64>,
+    flushed_cv: Condvar,
 }
 
 impl Sinks {
@@ -117,7 +80,8 @@ impl Sinks {
             }),
             gate,
             file_all,
-            file_lost: AtomicU64::new(0),
+            flushed: Mutex::new(0),
+            flushed_cv: Condvar::new(),
         }
     }
 
@@ -128,37 +92,53 @@ impl Sinks {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Flushes both sinks and reports on stderr how many records the file lost, if any.
-    pub(crate) fn finish(&self) {
+    /// Flushes both sinks.
+    pub(crate) fn flush_all(&self) {
         let mut state = self.lock();
         if let Some(console) = state.console.as_mut() {
             let _ = console.out.flush();
         }
         if let Some(file) = state.file.as_mut() {
-            let _ = file.out.flush();
-            let lost = self.file_lost.load(Ordering::Relaxed);
-            if lost > 0 {
-                eprintln!(
-                    "ranklog: {lost} records could not be written to {}",
-                    file.path.display()
-                );
-            }
+            file.flush();
         }
     }
 
-    fn write_file(&self, file: &mut JsonFile, bytes: &[u8]) {
-        if let Err(err) = file.out.write_all(bytes) {
-            if self.file_lost.fetch_add(1, Ordering::Relaxed) == 0 {
-                eprintln!(
-                    "ranklog: cannot write {}: {err}; the job goes on, lost records are counted",
-                    file.path.display()
-                );
-            }
+    /// Flushes both sinks and reports on stderr how many records the file lost, if any.
+    pub(crate) fn finish(&self) {
+        self.flush_all();
+        let state = self.lock();
+        if let Some(file) = state.file.as_ref().filter(|f| f.lost() > 0) {
+            eprintln!(
+                "ranklog: in all, {} records could not be written to {}",
+                file.lost(),
+                file.path().display()
+            );
         }
     }
-}
 
-impl Sinks {
+    /// Waits until `ticket` barriers have been answered, at most until `deadline`.
+    pub(crate) fn wait_barrier(&self, ticket: u64, deadline: Instant) -> bool {
+        let mut done = self.flushed.lock().unwrap_or_else(|e| e.into_inner());
+        while *done < ticket {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            done = self
+                .flushed_cv
+                .wait_timeout(done, left.min(Duration::from_millis(50)))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+
+    fn answer_barrier(&self) {
+        self.flush_all();
+        *self.flushed.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.flushed_cv.notify_all();
+    }
+
     /// The one-time warning about an unknown scope value, at the time and call site of the
     /// record that carried it, so that it sorts and points where the mistake is.
     fn warn_unknown_scope(
@@ -193,6 +173,10 @@ impl Drain for Sinks {
     type Err = slog::Never;
 
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
+        if record.tag() == FLUSH_TAG {
+            self.answer_barrier();
+            return Ok(());
+        }
         let mut guard = self.lock();
         let state = &mut *guard;
         state.collected.fill(record, values);
@@ -212,7 +196,7 @@ impl Drain for Sinks {
         if let Some(file) = state.file.as_mut().filter(|_| console_ok || self.file_all) {
             state.line.clear();
             file.format.format(&mut state.line, record, c, scope);
-            self.write_file(file, &state.line);
+            file.write_record(&state.line);
         }
         if decision == Decision::Unknown && self.gate.first_unknown() {
             let text = c.scope().unwrap_or_default().to_owned();

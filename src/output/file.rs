@@ -1,0 +1,462 @@
+//! The per-rank JSONL file: safe creation, rotation (file-rotate), and write errors that
+//! never stop the job.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use file_rotate::compression::Compression;
+use file_rotate::suffix::{AppendCount, AppendTimestamp, FileLimit};
+use file_rotate::{ContentLimit, FileRotate, TimeFrequency};
+
+use super::json::JsonFormat;
+use crate::{Error, RankInfo, Result};
+
+/// How often, at most, a failing file is reported on stderr after its first error.
+const REPORT_EVERY: Duration = Duration::from_secs(60);
+
+/// When the file is cut into segments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// One file, never cut.
+    #[default]
+    Never,
+    /// A new segment once the current one has passed this many bytes (records are never
+    /// split): `rank-00000.jsonl.1` is the newest old segment, `.2` the one before, ...
+    Bytes(u64),
+    /// A new segment at the first record of each local day: old segments end in the time
+    /// they were cut, `rank-00000.jsonl.20261121T000000`, which sorts in time order.
+    Daily,
+}
+
+/// Where and how the per-rank file is written.
+#[derive(Clone, Debug)]
+pub(crate) struct FileOptions {
+    /// File name, with `{rank}` (5 digits), `{local_rank}`, `{host}` and `{job}`.
+    pub(crate) template: String,
+    pub(crate) rotation: Rotation,
+    /// Old segments kept besides the current file.
+    pub(crate) keep: usize,
+    /// Permission bits of a new file.
+    pub(crate) file_mode: u32,
+    /// Permission bits of new directories.
+    pub(crate) dir_mode: u32,
+}
+
+/// The default file-name template.
+pub(crate) const DEFAULT_TEMPLATE: &str = "rank-{rank}.jsonl";
+
+impl Default for FileOptions {
+    fn default() -> Self {
+        FileOptions {
+            template: DEFAULT_TEMPLATE.to_owned(),
+            rotation: Rotation::Never,
+            keep: 10,
+            file_mode: 0o640,
+            dir_mode: 0o750,
+        }
+    }
+}
+
+/// Keeps what cannot name a file in one directory: letters, digits, `.`, `_`, `-` (and no
+/// leading `.`).
+fn sanitize(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with('.') || out.is_empty() {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// The job's id from the launcher, for `{job}`: Slurm, LSF, Flux, PBS, torchrun, PMIx.
+fn job_id() -> String {
+    const VARS: [&str; 6] = [
+        "SLURM_JOB_ID",
+        "LSB_JOBID",
+        "FLUX_JOB_ID",
+        "PBS_JOBID",
+        "TORCHELASTIC_RUN_ID",
+        "PMIX_NAMESPACE",
+    ];
+    VARS.iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .map_or_else(|| "nojob".to_owned(), |id| sanitize(&id))
+}
+
+/// Expands a file-name template for `info`.
+///
+/// # Errors
+///
+/// [`Error::InvalidVar`] (naming `RANKLOG_FILE`) for a placeholder other than `{rank}`,
+/// `{local_rank}`, `{host}` and `{job}`, an unclosed `{`, a `/`, or a name that is empty,
+/// `.` or `..`: a template can only name a file inside the log directory.
+pub(crate) fn expand(template: &str, info: &RankInfo) -> Result<String> {
+    let bad = |why: &str| Error::invalid("RANKLOG_FILE", template, why.to_owned());
+    if template.contains('/') || template.contains('\0') {
+        return Err(bad("a file name, not a path: no '/'"));
+    }
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}').ok_or_else(|| bad("unclosed '{'"))?;
+        match &rest[open + 1..open + close] {
+            "rank" => out.push_str(&format!("{:05}", info.rank)),
+            "local_rank" if info.local_known => out.push_str(&info.local_rank.to_string()),
+            "local_rank" => out.push('x'),
+            "host" => out.push_str(&sanitize(&info.host)),
+            "job" => out.push_str(&job_id()),
+            _ => {
+                return Err(bad(
+                    "placeholders are {rank}, {local_rank}, {host} and {job}",
+                ))
+            }
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    if out.is_empty() || out == "." || out == ".." {
+        return Err(bad("names no file"));
+    }
+    Ok(out)
+}
+
+/// Checks a template without a rank to expand it for.
+///
+/// # Errors
+///
+/// As [`expand`].
+pub(crate) fn check_template(template: &str) -> Result<()> {
+    expand(template, &RankInfo::single()).map(drop)
+}
+
+/// The options every file of ranklog is opened with: created with `mode`, appended to,
+/// never through a symbolic link at the last path component (`O_NOFOLLOW`).
+fn open_options(mode: u32) -> OpenOptions {
+    let mut o = OpenOptions::new();
+    o.read(true)
+        .create(true)
+        .append(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW);
+    o
+}
+
+/// The sink behind the file: plain, or rotated by file-rotate.
+enum Out {
+    Plain(std::fs::File),
+    BySize(FileRotate<AppendCount>),
+    Daily(FileRotate<AppendTimestamp>),
+    /// For tests: a writer that fails on demand.
+    #[cfg(test)]
+    Test(Box<dyn Write + Send>),
+}
+
+impl Out {
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Out::Plain(f) => f,
+            Out::BySize(f) => f,
+            Out::Daily(f) => f,
+            #[cfg(test)]
+            Out::Test(w) => w,
+        }
+    }
+}
+
+/// Counts and reports write failures: one line on stderr at the first, then at most one a
+/// minute, one when writing works again, and the total at the end.
+#[derive(Default)]
+struct Health {
+    lost: u64,
+    lost_since_report: u64,
+    last_report: Option<Instant>,
+    failing: bool,
+    /// A failed write may have left part of a line: end it before the next record.
+    torn: bool,
+}
+
+/// The per-rank JSONL file.
+pub(crate) struct JsonFile {
+    path: PathBuf,
+    out: Out,
+    pub(crate) format: JsonFormat,
+    health: Health,
+}
+
+impl JsonFile {
+    /// Creates `dir` (mode `dir_mode`) if needed and opens this rank's file for appending.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CreateDir`], [`Error::OpenFile`] (a symbolic link at the file's name is
+    /// refused), or the template's [`Error::InvalidVar`].
+    pub(crate) fn open(dir: &Path, info: &RankInfo, opts: &FileOptions) -> Result<JsonFile> {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(opts.dir_mode)
+            .create(dir)
+            .map_err(|source| Error::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        let path = dir.join(expand(&opts.template, info)?);
+        let open_error = |source| Error::OpenFile {
+            path: path.clone(),
+            source,
+        };
+        // Open once ourselves: the error (a symlink, no permission) is then the caller's to
+        // see, and file-rotate, which swallows open errors, finds a regular file.
+        let plain = open_options(opts.file_mode)
+            .open(&path)
+            .map_err(open_error)?;
+        let out = match opts.rotation {
+            Rotation::Never => Out::Plain(plain),
+            Rotation::Bytes(bytes) => Out::BySize(FileRotate::new(
+                &path,
+                AppendCount::new(opts.keep),
+                ContentLimit::BytesSurpassed(usize::try_from(bytes).unwrap_or(usize::MAX).max(1)),
+                Compression::None,
+                Some(open_options(opts.file_mode)),
+            )),
+            Rotation::Daily => Out::Daily(FileRotate::new(
+                &path,
+                AppendTimestamp::default(FileLimit::MaxFiles(opts.keep)),
+                ContentLimit::Time(TimeFrequency::Daily),
+                Compression::None,
+                Some(open_options(opts.file_mode)),
+            )),
+        };
+        Ok(JsonFile {
+            path,
+            out,
+            format: JsonFormat::new(info),
+            health: Health::default(),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes one record (one line); on failure counts it as lost and reports on stderr.
+    pub(crate) fn write_record(&mut self, line: &[u8]) {
+        let out = &mut self.out;
+        let torn = self.health.torn;
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let w = out.writer();
+            if torn {
+                w.write_all(b"\n")?;
+            }
+            w.write_all(line)
+        }))
+        .unwrap_or_else(|_| Err(io::Error::other("the file writer panicked")));
+        self.settle(result);
+    }
+
+    fn settle(&mut self, result: io::Result<()>) {
+        let h = &mut self.health;
+        match result {
+            Ok(()) => {
+                h.torn = false;
+                if h.failing {
+                    h.failing = false;
+                    eprintln!(
+                        "ranklog: writing {} again; {} records lost so far",
+                        self.path.display(),
+                        h.lost
+                    );
+                    h.lost_since_report = 0;
+                    h.last_report = Some(Instant::now());
+                }
+            }
+            Err(err) => {
+                h.torn = true;
+                h.failing = true;
+                h.lost += 1;
+                h.lost_since_report += 1;
+                let due = h.last_report.is_none_or(|t| t.elapsed() >= REPORT_EVERY);
+                if due {
+                    eprintln!(
+                        "ranklog: cannot write {}: {err}; {} records lost since the last \
+                         report, {} in all; the job goes on and writing resumes when it can",
+                        self.path.display(),
+                        h.lost_since_report,
+                        h.lost
+                    );
+                    h.lost_since_report = 0;
+                    h.last_report = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    /// Flushes the file (a no-op for unbuffered files).
+    pub(crate) fn flush(&mut self) {
+        let _ = catch_unwind(AssertUnwindSafe(|| self.out.writer().flush()));
+    }
+
+    /// Records lost to write errors so far.
+    pub(crate) fn lost(&self) -> u64 {
+        self.health.lost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    fn info() -> RankInfo {
+        let mut info = RankInfo::new(3, 8, 1, 4).unwrap();
+        info.host = "node a/../b".into();
+        info
+    }
+
+    #[test]
+    fn templates_expand_only_known_placeholders_into_a_plain_name() {
+        let i = info();
+        assert_eq!(expand(DEFAULT_TEMPLATE, &i).unwrap(), "rank-00003.jsonl");
+        assert_eq!(
+            expand("{host}-{local_rank}.jsonl", &i).unwrap(),
+            "node_a_.._b-1.jsonl"
+        );
+        for bad in ["../x", "a/b", "{user}.log", "{rank", "", ".", ".."] {
+            assert!(expand(bad, &i).is_err(), "{bad:?}");
+        }
+        let mut h = i.clone();
+        h.host = "..".into();
+        assert_eq!(expand("{host}", &h).unwrap(), "_..");
+    }
+
+    /// A writer that fails while `fail` is set, writing half of each buffer first.
+    struct Flaky {
+        fail: Arc<AtomicBool>,
+        written: Arc<std::sync::Mutex<Vec<u8>>>,
+    }
+
+    impl Write for Flaky {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.fail.load(Ordering::Relaxed) {
+                let half = buf.len() / 2;
+                self.written.lock().unwrap().extend_from_slice(&buf[..half]);
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            self.written.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_disk_loses_counted_records_and_writing_resumes_on_a_fresh_line() {
+        let fail = Arc::new(AtomicBool::new(false));
+        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut file = JsonFile {
+            path: PathBuf::from("/test/rank-00000.jsonl"),
+            out: Out::Test(Box::new(Flaky {
+                fail: fail.clone(),
+                written: written.clone(),
+            })),
+            format: JsonFormat::new(&info()),
+            health: Health::default(),
+        };
+        file.write_record(b"{\"n\":1}\n");
+        fail.store(true, Ordering::Relaxed);
+        for _ in 0..5 {
+            file.write_record(b"{\"n\":2}\n");
+        }
+        assert_eq!(file.lost(), 5);
+        fail.store(false, Ordering::Relaxed);
+        file.write_record(b"{\"n\":3}\n");
+        assert_eq!(file.lost(), 5);
+        let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        let last = text.lines().last().unwrap();
+        assert_eq!(
+            last, "{\"n\":3}",
+            "the record after the failures starts a line: {text:?}"
+        );
+        assert!(text.starts_with("{\"n\":1}\n"));
+    }
+
+    #[test]
+    fn a_symlink_at_the_file_name_is_refused() {
+        let dir = std::env::temp_dir().join(format!("ranklog-symlink-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("elsewhere");
+        std::fs::write(&target, b"").unwrap();
+        std::os::unix::fs::symlink(&target, dir.join("rank-00003.jsonl")).unwrap();
+        let err = JsonFile::open(&dir, &info(), &FileOptions::default())
+            .err()
+            .expect("a symlink is refused");
+        assert!(matches!(err, Error::OpenFile { .. }), "{err:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn new_files_and_directories_get_the_configured_modes() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("ranklog-modes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let dir = base.join("logs");
+        let file = JsonFile::open(&dir, &info(), &FileOptions::default()).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // The process umask can only remove bits.
+        assert_eq!(mode(file.path()) & !0o640, 0);
+        assert_eq!(mode(&dir) & !0o750, 0);
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn size_rotation_keeps_whole_records_and_a_bounded_number_of_segments() {
+        let dir = std::env::temp_dir().join(format!("ranklog-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let opts = FileOptions {
+            rotation: Rotation::Bytes(100),
+            keep: 2,
+            ..FileOptions::default()
+        };
+        let mut file = JsonFile::open(&dir, &info(), &opts).unwrap();
+        for n in 0..40 {
+            file.write_record(format!("{{\"n\":{n:02},\"pad\":\"0123456789\"}}\n").as_bytes());
+        }
+        file.flush();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "rank-00003.jsonl",
+                "rank-00003.jsonl.1",
+                "rank-00003.jsonl.2"
+            ]
+        );
+        for name in &names {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            for line in text.lines() {
+                serde_json::from_str::<serde_json::Value>(line).expect("whole records");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
