@@ -40,7 +40,7 @@ use anyhow::{ensure, Context, Result};
 use clap::Parser;
 use mpi::collective::{CommunicatorCollectives, SystemOperation};
 use mpi::topology::{Communicator, SimpleCommunicator};
-use ranklog::{RankInfo, Scope};
+use ranklog::{Events, Inference, RankInfo, Scope};
 use slog::{debug, error, info, o, warn, Logger};
 
 /// Command line.
@@ -91,7 +91,15 @@ fn main() -> Result<ExitCode> {
     let log = guard.logger();
     let log_dir = guard.log_file().and_then(Path::parent).map(Path::to_owned);
 
-    let code = match run(&log, &world, guard.rank_info(), &args, log_dir.as_deref()) {
+    let events = guard.events();
+    let code = match run(
+        &log,
+        &events,
+        &world,
+        guard.rank_info(),
+        &args,
+        log_dir.as_deref(),
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             report(&log, &err);
@@ -106,6 +114,7 @@ fn main() -> Result<ExitCode> {
 /// The whole job, after the logger is up: weights, shard load, serving.
 fn run(
     log: &Logger,
+    events: &Events,
     world: &SimpleCommunicator,
     info: &RankInfo,
     args: &Args,
@@ -147,13 +156,23 @@ fn run(
     }
 
     let cols = column_range(shape.hidden, info.rank, info.size);
-    let (shard, io) = agree(world, load_shard(&path, shape, cols), "load its shard")?;
-    info!(log, "shard {} loaded: columns {}..{}", info.rank, shard.cols.start, shard.cols.end;
-        "kind" => "model_load", "shard" => info.rank, "bytes" => io.bytes, "ms" => ms(io.elapsed),
-        "gb_per_s" => io.rate(1e9), "layers" => shape.layers);
+    // The `model_load` record: duration, GB/s and, on a rank that samples GPUs, the change
+    // of GPU memory across the load.
+    let shard_log = log.new(o!("layers" => shape.layers,
+        "columns" => format!("{}..{}", cols.start, cols.end)));
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let load = events.model_load(&shard_log, name, info.rank, shard_bytes(shape, &cols));
+    let loaded = load_shard(&path, shape, cols);
+    match &loaded {
+        Ok(_) => drop(load.finish()),
+        Err(err) => load.fail(&format!("{err:#}")),
+    }
+    let (shard, io) = agree(world, loaded, "load its shard")?;
     log_load_summary(&global, &node_log, world, &node, info, &io);
 
-    let serving = serve(log, &global, world, &shard, args);
+    let serving = serve(log, &global, events, world, &shard, args);
     log_serve_summary(&global, &node_log, world, &node, info, &serving);
     ensure!(
         serving.disagreements == 0,
@@ -402,6 +421,11 @@ struct Shard {
     layers: Vec<Vec<f32>>,
 }
 
+/// Bytes of the weights a rank holding columns `cols` reads.
+fn shard_bytes(shape: Shape, cols: &Range<usize>) -> u64 {
+    u64::from(shape.layers) * u64::from(shape.hidden) * cols.len() as u64 * 4
+}
+
 /// Reads columns `cols` of every layer: per row of each matrix, one seek and one read of
 /// `cols.len()` floats.
 fn load_shard(path: &Path, shape: Shape, cols: Range<usize>) -> Result<(Shard, Io)> {
@@ -431,7 +455,7 @@ fn load_shard(path: &Path, shape: Shape, cols: Range<usize>) -> Result<(Shard, I
         layers.push(block);
     }
     let io = Io {
-        bytes: u64::from(shape.layers) * hidden * cols.len() as u64 * 4,
+        bytes: shard_bytes(shape, &cols),
         elapsed: start.elapsed(),
     };
     Ok((Shard { cols, layers }, io))
@@ -507,21 +531,24 @@ impl<'a, C: Communicator> Engine<'a, C> {
         }
     }
 
-    /// Runs `prompt` through the model, then generates `n` tokens greedily.
-    fn generate(&mut self, prompt: &[u32], n: usize) -> Vec<u32> {
+    /// Runs `prompt` through the model, then generates `n` tokens greedily; also returns
+    /// when the first token was chosen.
+    fn generate(&mut self, prompt: &[u32], n: usize) -> (Vec<u32>, Option<Instant>) {
         self.state.fill(0.0);
         for &token in prompt {
             self.step(token);
         }
         let mut completion = Vec::with_capacity(n);
+        let mut first = None;
         for i in 0..n {
             let token = self.next_token();
+            first.get_or_insert_with(Instant::now);
             completion.push(token);
             if i + 1 < n {
                 self.step(token);
             }
         }
-        completion
+        (completion, first)
     }
 
     /// Feeds one token: `x = embed(token) + state / 2`, then every layer.
@@ -604,11 +631,12 @@ struct Serving {
     disagreements: u32,
 }
 
-/// Serves `args.requests` requests; logs each at global scope, and this rank's timings for
-/// it at debug level.
+/// Serves `args.requests` requests; logs each at global scope (an `inference` event, a
+/// warning above `RANKLOG_SLOW_MS`), and this rank's timings for it at debug level.
 fn serve(
     log: &Logger,
     global: &Logger,
+    events: &Events,
     world: &SimpleCommunicator,
     shard: &Shard,
     args: &Args,
@@ -628,7 +656,7 @@ fn serve(
         let before = engine.times;
         let start = Instant::now();
         let prompt = prompt(args.seed, request, args.hidden);
-        let completion = engine.generate(&prompt, args.tokens as usize);
+        let (completion, first_token) = engine.generate(&prompt, args.tokens as usize);
         let latency = start.elapsed();
 
         let checksum = fnv1a(&completion);
@@ -639,11 +667,19 @@ fn serve(
                 "checksum" => format!("{checksum:016x}"));
         }
         let latency_ms = ms(latency);
-        info!(global, "request {} done", request;
-            "kind" => "inference", "request" => request, "prompt_tokens" => prompt.len(),
-            "completion_tokens" => completion.len(), "latency_ms" => latency_ms,
-            "tokens_per_s" => round3(completion.len() as f64 / latency.as_secs_f64()),
-            "checksum" => format!("{checksum:016x}"));
+        let mut served = Inference::new(
+            request,
+            prompt.len() as u64,
+            completion.len() as u64,
+            latency,
+        );
+        if let Some(first) = first_token {
+            served = served.ttft(first - start);
+        }
+        events.inference(
+            &global.new(o!("checksum" => format!("{checksum:016x}"))),
+            &served,
+        );
         debug!(log, "request {} timings", request;
             "scope" => Scope::Process, "kind" => "inference_rank", "request" => request,
             "compute_ms" => ms(engine.times.compute - before.compute),

@@ -3,9 +3,11 @@
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use slog::Level;
 
+use crate::gpu::{GpuMode, GpuSettings, GpuSource};
 use crate::output::{FileOptions, Rotation};
 use crate::pipeline::Overflow;
 use crate::{Error, RankInfo, Result};
@@ -68,6 +70,11 @@ pub(crate) enum ConsoleTarget {
 /// | flush on SIGTERM, SIGINT, SIGHUP | [`signals`](Self::signals) | `RANKLOG_SIGNALS`: `1`/`0` | on |
 /// | ranks whose console shows gated records | [`console_ranks`](Self::console_ranks) | `RANKLOG_CONSOLE_RANKS`: `0,3-5,last` | all |
 /// | route the `log` crate's records here | [`log_bridge`](Self::log_bridge) | `RANKLOG_LOG_BRIDGE`: `1`/`0` | on |
+/// | which GPUs this rank samples | [`gpu`](Self::gpu) | `RANKLOG_GPU`: `off`, `node`, `rank` | `node` |
+/// | GPU sampling period | [`gpu_interval`](Self::gpu_interval) | `RANKLOG_GPU_INTERVAL`: `500ms`, `2s`, `1m`; at least `100ms` | `5s` |
+/// | where GPU samples come from | [`gpu_source`](Self::gpu_source) | — | NVML (feature `nvml`); none without it |
+/// | this process's GPUs (`rank` mode) | [`cuda_visible_devices`](Self::cuda_visible_devices) | `CUDA_VISIBLE_DEVICES`, `CUDA_DEVICE_ORDER` | unset: every GPU |
+/// | slow-request threshold, ms | [`slow_request`](Self::slow_request) | `RANKLOG_SLOW_MS`: `2000`, `250.5` | none |
 ///
 /// By default the queue blocks the caller when full (slog-async's
 /// `OverflowStrategy::Block`): no record is ever dropped. A panic on any thread and
@@ -87,6 +94,7 @@ pub struct Builder {
     console: ConsoleTarget,
     console_ranks: Option<String>,
     log_bridge: bool,
+    gpu: GpuSettings,
     file: FileOptions,
     overflow: Overflow,
     signals: bool,
@@ -121,6 +129,7 @@ impl Builder {
             console: ConsoleTarget::Stderr,
             console_ranks: None,
             log_bridge: true,
+            gpu: GpuSettings::default(),
             file: FileOptions::default(),
             overflow: Overflow::Block,
             signals: true,
@@ -318,6 +327,7 @@ impl Builder {
         if let Some(v) = env("RANKLOG_SIGNALS") {
             b.signals = parse_bool("RANKLOG_SIGNALS", &v)?;
         }
+        b.gpu.read_env(env)?;
         Ok(b)
     }
 
@@ -483,6 +493,48 @@ impl Builder {
         self
     }
 
+    /// Which GPUs this rank samples (default [`GpuMode::Node`]: the first rank of each
+    /// node samples all of the node's); see [`gpu`](crate::gpu).
+    pub fn gpu(mut self, mode: GpuMode) -> Builder {
+        self.gpu.mode = mode;
+        self
+    }
+
+    /// How often the GPUs are sampled (default 5 s).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidVar`] (naming `RANKLOG_GPU_INTERVAL`) below
+    /// [`MIN_INTERVAL`](crate::gpu::MIN_INTERVAL), 100 ms: NVML averages utilization over
+    /// 1/6 s to 1 s, and polling faster holds the driver lock.
+    pub fn gpu_interval(mut self, interval: Duration) -> Result<Builder> {
+        let text = format!("{interval:?}");
+        self.gpu.interval = crate::gpu::check_interval("RANKLOG_GPU_INTERVAL", &text, interval)?;
+        Ok(self)
+    }
+
+    /// Samples `source` instead of NVML, e.g. a
+    /// [`ScriptedSource`](crate::gpu::ScriptedSource) in tests.
+    pub fn gpu_source(mut self, source: impl GpuSource + 'static) -> Builder {
+        self.gpu.source = Some(Box::new(source));
+        self
+    }
+
+    /// `CUDA_VISIBLE_DEVICES` as the process's CUDA runtime sees it (`None`: unset), for
+    /// [`GpuMode::Rank`]; [`from_env`](Self::from_env) reads it from the environment,
+    /// [`new`](Self::new) starts unset.
+    pub fn cuda_visible_devices(mut self, value: Option<&str>) -> Builder {
+        self.gpu.visible_devices = value.map(str::to_owned);
+        self
+    }
+
+    /// Inference requests slower than `threshold` are logged at warning level, with
+    /// `slow=true` (default: no threshold); see [`Events`](crate::Events).
+    pub fn slow_request(mut self, threshold: Duration) -> Builder {
+        self.gpu.slow_request = Some(threshold);
+        self
+    }
+
     /// Sends console lines to `writer` instead of stderr (one `write_all` per record);
     /// colour `auto` then means no colour.
     pub fn console_writer(mut self, writer: impl Write + Send + 'static) -> Builder {
@@ -542,6 +594,8 @@ impl Builder {
             console: self.console,
             console_ranks: self.console_ranks,
             log_bridge: self.log_bridge,
+            slow_request: self.gpu.slow_request,
+            gpu: self.gpu.plan(),
             file: self.file,
             overflow: self.overflow,
             signals: self.signals,

@@ -8,6 +8,7 @@ use slog::{o, Level, Logger};
 
 use crate::config::{ConsoleTarget, FileScope};
 use crate::filter::LevelFilter;
+use crate::gpu::{self, GpuHandle, Plan, Sampler};
 use crate::lifecycle::{self, WRITER_THREAD};
 use crate::once::OnceMemory;
 use crate::output::{Console, FileOptions, JsonFile, Sinks};
@@ -15,7 +16,7 @@ use crate::pipeline::{Overflow, Pipeline};
 use crate::scope::{Gate, Scope};
 use crate::scoped::{self, Active};
 use crate::{bridge, ranks};
-use crate::{RankInfo, Result, Source};
+use crate::{Events, RankInfo, Result, Source};
 
 /// Keeps the logger's writer thread alive; dropping it writes out every queued record and
 /// flushes the console and the file.
@@ -36,6 +37,9 @@ pub struct Guard {
     sinks: Arc<Sinks>,
     worker: Option<slog_async::AsyncGuard>,
     active: Arc<Active>,
+    /// The GPU sampler, when this rank samples.
+    sampler: Option<Sampler>,
+    events: Events,
 }
 
 impl Guard {
@@ -70,6 +74,20 @@ impl Guard {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The GPU sampler of this rank, when it has one: in `node` mode on the first rank of
+    /// each node, in `rank` mode on every rank (see [`gpu`](crate::gpu)). It exists from
+    /// the start even when it then finds no driver or no GPU
+    /// ([`GpuHandle::has_stopped`] says so).
+    pub fn gpu(&self) -> Option<GpuHandle> {
+        self.sampler.as_ref().map(Sampler::handle)
+    }
+
+    /// Model-load and inference events with this rank's GPU samples and the slow-request
+    /// threshold (`RANKLOG_SLOW_MS`).
+    pub fn events(&self) -> Events {
+        self.events.clone()
+    }
+
     /// The directory of the per-rank files, when `RANKLOG_DIR` (or
     /// [`Builder::dir`](crate::Builder::dir)) is set.
     pub fn log_dir(&self) -> Option<&Path> {
@@ -79,6 +97,11 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // Stops the sampler within 100 ms and logs the per-GPU summaries while the writer
+        // thread still runs.
+        if let Some(sampler) = self.sampler.take() {
+            sampler.stop();
+        }
         scoped::deactivate(&self.active);
         // Sends "finish" behind every queued record and joins the writer thread.
         drop(self.worker.take());
@@ -107,6 +130,10 @@ pub(crate) struct Parts {
     pub(crate) console_ranks: Option<String>,
     /// Whether to route the `log` crate's records here.
     pub(crate) log_bridge: bool,
+    /// The GPU sampler's settings; `None`: no sampling.
+    pub(crate) gpu: Option<Plan>,
+    /// `RANKLOG_SLOW_MS`.
+    pub(crate) slow_request: Option<Duration>,
 }
 
 /// Opens the sinks, starts the writer thread and logs the job's first record.
@@ -175,6 +202,10 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
         slog::warn!(logger, "records of the `log` crate are not routed to ranklog: another `log` logger was installed first";
             "scope" => Scope::Global, "kind" => "log_bridge_unavailable");
     }
+    let sampler = parts.gpu.and_then(|plan| gpu::start(&logger, &info, plan));
+    let events = Events::new()
+        .gpu(sampler.as_ref().map(Sampler::handle))
+        .slow_request(parts.slow_request);
     Ok(Guard {
         logger,
         info,
@@ -182,6 +213,8 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
         sinks,
         worker: Some(worker),
         active,
+        sampler,
+        events,
     })
 }
 

@@ -57,14 +57,37 @@
 //! message start with `    | `, so no record can pass for another. With `RANKLOG_DIR` set,
 //! each rank also writes `rank-<rank>.jsonl` there; `docs/schema.md` describes its fields.
 //!
+//! # GPUs and events
+//!
+//! A thread named `ranklog-gpu` samples the GPUs (feature `nvml`) every
+//! `RANKLOG_GPU_INTERVAL` (5 s): by default the first rank of each node samples all of the
+//! node's GPUs, prints one `gpu sample: 0: 12.3/80.0 GiB 97% 310 W | 1: ...` line per round,
+//! and writes one `gpu` record per GPU to its file; dropping the guard logs one
+//! `gpu_summary` per GPU. See [`gpu`] for the modes, `CUDA_VISIBLE_DEVICES` and faults.
+//! [`Guard::events`] logs model loads (with the GPU memory they took) and served requests
+//! (a warning above `RANKLOG_SLOW_MS`) as records with stable fields:
+//!
+//! ```
+//! use std::time::Duration;
+//! let guard = ranklog::init()?;
+//! let (log, events) = (guard.logger(), guard.events());
+//! let load = events.model_load(&log, "llama-3-8b", 0, 16 << 30);
+//! load.finish();                                              // ms, GB/s, memory delta
+//! let served = ranklog::Inference::new(7, 12, 64, Duration::from_millis(830));
+//! events.inference(&log, &served.ttft(Duration::from_millis(95)));
+//! # Ok::<(), ranklog::Error>(())
+//! ```
+//!
 //! # Crate features
 //!
 //! - `mpi` (off by default): `RankInfo::from_mpi`, through rsmpi. Building it needs a
 //!   system MPI (e.g. Debian's `libopenmpi-dev`) and libclang.
 //! - `cli` (off by default): the `ranklog` command (merge, collapse, summary, plot of a
 //!   job's JSONL files) and the `analyze` module behind it.
-//! - `nvml` (on by default): GPU sampling through nvml-wrapper. `libnvidia-ml` is loaded at
-//!   run time, so the crate builds on any machine; without a driver there are no GPU fields.
+//! - `nvml` (on by default): GPU sampling through nvml-wrapper (`gpu::NvmlSource`).
+//!   `libnvidia-ml` is loaded at run time, so the crate builds on any machine; without a
+//!   driver one warning per node says so and there are no GPU records. Without the feature
+//!   the sampler runs only with a source given to [`Builder::gpu_source`].
 #![deny(missing_docs)]
 
 #[cfg(feature = "cli")]
@@ -72,7 +95,9 @@ pub mod analyze;
 mod bridge;
 mod config;
 mod error;
+mod events;
 mod filter;
+pub mod gpu;
 mod guard;
 mod lifecycle;
 mod macros;
@@ -87,6 +112,8 @@ mod suppress;
 
 pub use config::{Builder, ColorChoice, FileScope};
 pub use error::{Error, Result};
+pub use events::{Events, Inference, ModelLoad, RequestId};
+pub use gpu::{GpuHandle, GpuMode};
 pub use guard::Guard;
 pub use lifecycle::{exit, flush};
 pub use once::{ONCE_CAPACITY, ONCE_TAG};

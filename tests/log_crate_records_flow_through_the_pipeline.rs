@@ -24,6 +24,7 @@ fn log_records_are_tagged_filtered_and_filed() {
         .unwrap()
         .console_writer(console.clone())
         .dir(&dir)
+        .gpu(ranklog::GpuMode::Off)
         .build()
         .unwrap();
     log::info!("m-app-info");

@@ -32,7 +32,8 @@ fn probe() {
     let dir = PathBuf::from(std::env::var_os(DIR_ENV).expect("the test sets the directory"));
     let mut builder = ranklog::Builder::from_env()
         .expect("no bad RANKLOG_* variable")
-        .dir(dir);
+        .dir(dir)
+        .gpu(ranklog::GpuMode::Off);
     if case != "panic" {
         builder = builder.no_console();
     }

@@ -282,3 +282,25 @@ fn console_false_keeps_a_record_in_the_file_only() {
         "the key is not written: {file}"
     );
 }
+
+#[test]
+fn gated_files_keep_console_false_records_their_scope_lets_through() {
+    let dir = temp_dir("gated-console-false");
+    let guard = Builder::new()
+        .rank_info(RankInfo::new(1, 2, 1, 2).unwrap())
+        .dir(&dir)
+        .file_scope(ranklog::FileScope::Gated)
+        .no_console()
+        .log_bridge(false)
+        .build()
+        .unwrap();
+    let log = guard.logger();
+    info!(log, "m-sample-process"; "console" => false);
+    info!(log, "m-sample-global"; "console" => false, "scope" => "global");
+    let path = guard.log_file().unwrap().to_owned();
+    drop(guard);
+    let file = std::fs::read_to_string(path).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(count(&file, "m-sample-process"), 1);
+    assert_eq!(count(&file, "m-sample-global"), 0);
+}

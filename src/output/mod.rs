@@ -182,7 +182,10 @@ impl Drain for Sinks {
         state.collected.fill(record, values);
         let c = &state.collected;
         let decision = self.gate.decide(record.level(), c.scope());
-        let console_ok = c.console.unwrap_or(decision.prints()) && c.console_wanted != Some(false);
+        // What this rank's gate lets through, and of that what the console shows: a
+        // `"console" => false` record is gated like any other, but goes to files only.
+        let gated_in = c.console.unwrap_or(decision.prints());
+        let console_ok = gated_in && c.console_wanted != Some(false);
         // An unknown scope is written as process, the value it prints as.
         let scope = match decision {
             Decision::Unknown => "process",
@@ -193,7 +196,7 @@ impl Drain for Sinks {
             console.format.format(&mut state.line, record, c);
             let _ = console.out.write_all(&state.line);
         }
-        if let Some(file) = state.file.as_mut().filter(|_| console_ok || self.file_all) {
+        if let Some(file) = state.file.as_mut().filter(|_| gated_in || self.file_all) {
             state.line.clear();
             file.format.format(&mut state.line, record, c, scope);
             file.write_record(&state.line);

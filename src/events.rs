@@ -1,0 +1,447 @@
+//! Model-loading and inference events: ordinary slog records with a `kind` field
+//! (`model_load`, `inference`) and stable field names, listed in `docs/schema.md`, so that
+//! the `ranklog` command can aggregate them across ranks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use slog::{Key, Logger, Record, Serializer, KV};
+
+use crate::gpu::{signed_memory, GpuHandle, GpuSnapshot};
+
+/// How long an event waits, at each end, for the GPU sample that gives its memory change.
+const GPU_WAIT: Duration = Duration::from_secs(1);
+
+/// Logs model loads and inference requests, with the GPU memory change of a load when
+/// this rank samples GPUs and the slow-request threshold (`RANKLOG_SLOW_MS`). Get one
+/// from [`Guard::events`](crate::Guard::events); cheap to clone.
+///
+/// Records go to the logger given to each call, with its scope: an `inference` logged
+/// through a `global` logger prints once per job.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use ranklog::{Inference, Events};
+///
+/// let guard = ranklog::Builder::new().slow_request(Duration::from_millis(500)).build()?;
+/// let (log, events) = (guard.logger(), guard.events());
+///
+/// let load = events.model_load(&log, "llama-3-8b", 0, 16 << 30);
+/// // ... read the shard ...
+/// load.finish();
+///
+/// events.inference(&log, &Inference::new(7, 12, 64, Duration::from_millis(830))
+///     .ttft(Duration::from_millis(95)));                    // a warning: slower than 500 ms
+/// # Ok::<(), ranklog::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Events {
+    gpu: Option<GpuHandle>,
+    slow_request: Option<Duration>,
+}
+
+impl Events {
+    /// Events without GPU samples and without a slow-request threshold.
+    pub fn new() -> Events {
+        Events::default()
+    }
+
+    /// Takes the GPU memory change of model loads from `gpu`'s samples.
+    pub fn gpu(mut self, gpu: Option<GpuHandle>) -> Events {
+        self.gpu = gpu;
+        self
+    }
+
+    /// Requests slower than `threshold` are logged at warning level with `slow=true`.
+    pub fn slow_request(mut self, threshold: Option<Duration>) -> Events {
+        self.slow_request = threshold;
+        self
+    }
+
+    /// Starts timing the load of shard `shard` of model `name`, `bytes` long; the returned
+    /// [`ModelLoad`] logs it when finished.
+    ///
+    /// When this rank samples GPUs, the sampler takes a round now (waiting at most 1 s,
+    /// before the clock starts), and another at the end, for the memory change.
+    pub fn model_load(
+        &self,
+        log: &Logger,
+        name: impl Into<String>,
+        shard: u32,
+        bytes: u64,
+    ) -> ModelLoad {
+        let before = self.gpu.as_ref().and_then(|g| g.sample_now(GPU_WAIT));
+        ModelLoad {
+            log: log.clone(),
+            name: name.into(),
+            shard,
+            bytes,
+            gpu: self.gpu.clone(),
+            before,
+            start: Instant::now(),
+            done: false,
+        }
+    }
+
+    /// Logs one served request (kind `inference`): at info level, or at warning level with
+    /// `slow=true` when its latency is above the slow-request threshold.
+    pub fn inference(&self, log: &Logger, inference: &Inference) {
+        let latency_ms = millis(inference.latency);
+        let slow = self
+            .slow_request
+            .filter(|t| inference.latency > *t)
+            .map(millis);
+        let tokens_per_s =
+            round3(inference.completion_tokens as f64 / inference.latency.as_secs_f64().max(1e-9));
+        let kv = InferenceKv {
+            i: inference,
+            latency_ms,
+            tokens_per_s,
+            slow: slow.is_some(),
+        };
+        let (request, tokens) = (&inference.request, inference.completion_tokens);
+        // The level must be known at compile time: one call site per level.
+        match slow {
+            Some(threshold) => slog::warn!(log,
+                "request {}: {} tokens in {:.1} ms ({:.1} tokens/s), slower than {} ms",
+                request, tokens, latency_ms, tokens_per_s, threshold;
+                "kind" => "inference", kv),
+            None => slog::info!(log, "request {}: {} tokens in {:.1} ms ({:.1} tokens/s)",
+                request, tokens, latency_ms, tokens_per_s;
+                "kind" => "inference", kv),
+        }
+    }
+}
+
+/// One served request.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Inference {
+    /// The request's id.
+    pub request: RequestId,
+    /// Tokens of the prompt.
+    pub prompt_tokens: u64,
+    /// Tokens generated.
+    pub completion_tokens: u64,
+    /// From the request's arrival to its last token.
+    pub latency: Duration,
+    /// Time to the first generated token, when measured.
+    pub ttft: Option<Duration>,
+}
+
+impl Inference {
+    /// A request that took `latency` to generate `completion_tokens` from a prompt of
+    /// `prompt_tokens`.
+    pub fn new(
+        request: impl Into<RequestId>,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        latency: Duration,
+    ) -> Inference {
+        Inference {
+            request: request.into(),
+            prompt_tokens,
+            completion_tokens,
+            latency,
+            ttft: None,
+        }
+    }
+
+    /// Sets the time to the first token.
+    pub fn ttft(mut self, ttft: Duration) -> Inference {
+        self.ttft = Some(ttft);
+        self
+    }
+}
+
+/// A request id: a number (written as a JSON number) or text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RequestId {
+    /// A numeric id.
+    Number(u64),
+    /// Any other id, e.g. a UUID.
+    Text(String),
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestId::Number(n) => write!(f, "{n}"),
+            RequestId::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl From<u64> for RequestId {
+    fn from(n: u64) -> RequestId {
+        RequestId::Number(n)
+    }
+}
+
+impl From<u32> for RequestId {
+    fn from(n: u32) -> RequestId {
+        RequestId::Number(n.into())
+    }
+}
+
+impl From<usize> for RequestId {
+    fn from(n: usize) -> RequestId {
+        RequestId::Number(n as u64)
+    }
+}
+
+/// So that `Inference::new(7, ...)` works: an integer literal is an `i32`. A negative id
+/// is kept as text.
+impl From<i32> for RequestId {
+    fn from(n: i32) -> RequestId {
+        i64::from(n).into()
+    }
+}
+
+/// A negative id is kept as text.
+impl From<i64> for RequestId {
+    fn from(n: i64) -> RequestId {
+        u64::try_from(n).map_or_else(|_| RequestId::Text(n.to_string()), RequestId::Number)
+    }
+}
+
+impl From<&str> for RequestId {
+    fn from(t: &str) -> RequestId {
+        RequestId::Text(t.to_owned())
+    }
+}
+
+impl From<String> for RequestId {
+    fn from(t: String) -> RequestId {
+        RequestId::Text(t)
+    }
+}
+
+impl slog::Value for RequestId {
+    fn serialize(&self, _: &Record<'_>, key: Key, s: &mut dyn Serializer) -> slog::Result {
+        match self {
+            RequestId::Number(n) => s.emit_u64(key, *n),
+            RequestId::Text(t) => s.emit_str(key, t),
+        }
+    }
+}
+
+/// The `inference` record's fields, emitted last first (slog writes a record's key-values
+/// newest first; ranklog restores the written order).
+struct InferenceKv<'a> {
+    i: &'a Inference,
+    latency_ms: f64,
+    tokens_per_s: f64,
+    slow: bool,
+}
+
+impl KV for InferenceKv<'_> {
+    fn serialize(&self, record: &Record<'_>, s: &mut dyn Serializer) -> slog::Result {
+        if self.slow {
+            s.emit_bool("slow", true)?;
+        }
+        s.emit_f64("tokens_per_s", self.tokens_per_s)?;
+        if let Some(ttft) = self.i.ttft {
+            s.emit_f64("ttft_ms", millis(ttft))?;
+        }
+        s.emit_f64("latency_ms", self.latency_ms)?;
+        s.emit_u64("completion_tokens", self.i.completion_tokens)?;
+        s.emit_u64("prompt_tokens", self.i.prompt_tokens)?;
+        slog::Value::serialize(&self.i.request, record, "request", s)
+    }
+}
+
+/// A model shard being loaded; logs a `model_load` record when it ends.
+///
+/// End it with [`finish`](Self::finish) (info level: `ms`, `bytes`, `gb_per_s` and, when
+/// this rank samples GPUs, `mem_delta_bytes`), [`fail`](Self::fail) (error level, with the
+/// `error` text and the same context) or [`finish_with`](Self::finish_with), which picks
+/// one from a `Result`. Dropped without either (an early return, a panic), it logs a
+/// failure saying so.
+#[must_use = "the load is logged when finished; dropped at once, it logs a failure"]
+pub struct ModelLoad {
+    log: Logger,
+    name: String,
+    shard: u32,
+    bytes: u64,
+    gpu: Option<GpuHandle>,
+    before: Option<Arc<GpuSnapshot>>,
+    start: Instant,
+    done: bool,
+}
+
+impl fmt::Debug for ModelLoad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModelLoad")
+            .field("name", &self.name)
+            .field("shard", &self.shard)
+            .field("bytes", &self.bytes)
+            .field("elapsed", &self.start.elapsed())
+            .finish()
+    }
+}
+
+impl ModelLoad {
+    /// Corrects the byte count, when it is known only once loaded.
+    pub fn set_bytes(&mut self, bytes: u64) {
+        self.bytes = bytes;
+    }
+
+    /// Logs the load as done and returns how long it took.
+    pub fn finish(mut self) -> Duration {
+        self.end(None)
+    }
+
+    /// Logs the load as failed with `error`, at error level.
+    pub fn fail(mut self, error: &dyn fmt::Display) {
+        self.end(Some(error));
+    }
+
+    /// Logs the load as done or failed according to `result`, and passes it on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let guard = ranklog::Builder::new().no_console().build()?;
+    /// # let log = guard.logger();
+    /// let load = guard.events().model_load(&log, "llama", 0, 1024);
+    /// let weights: Result<Vec<u8>, std::io::Error> = Ok(vec![0; 1024]);
+    /// let weights = load.finish_with(weights)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn finish_with<T, E: fmt::Display>(mut self, result: Result<T, E>) -> Result<T, E> {
+        match &result {
+            Ok(_) => self.end(None),
+            Err(e) => self.end(Some(e)),
+        };
+        result
+    }
+
+    fn end(&mut self, error: Option<&dyn fmt::Display>) -> Duration {
+        let elapsed = self.start.elapsed();
+        self.done = true;
+        let after = self.gpu.as_ref().and_then(|g| g.sample_now(GPU_WAIT));
+        let mem_delta_bytes = match (&self.before, &after) {
+            (Some(b), Some(a)) => a.mem_used_delta_bytes(b),
+            _ => None,
+        };
+        let ms = millis(elapsed);
+        let gb_per_s = round3(self.bytes as f64 / 1e9 / elapsed.as_secs_f64().max(1e-9));
+        let kv = LoadKv {
+            name: &self.name,
+            shard: self.shard,
+            bytes: self.bytes,
+            ms,
+            gb_per_s,
+            mem_delta_bytes,
+        };
+        let delta = Delta(mem_delta_bytes);
+        match error {
+            None => slog::info!(self.log, "model {} shard {} loaded: {} in {:.1} ms, {:.2} GB/s{}",
+                self.name, self.shard, Bytes(self.bytes), ms, gb_per_s, delta;
+                "kind" => "model_load", kv),
+            Some(error) => {
+                slog::error!(self.log, "model {} shard {} failed to load after {:.1} ms: {}",
+                self.name, self.shard, ms, error;
+                "kind" => "model_load", kv, "error" => %error)
+            }
+        }
+        elapsed
+    }
+}
+
+impl Drop for ModelLoad {
+    fn drop(&mut self) {
+        if !self.done {
+            let why: &dyn fmt::Display = if std::thread::panicking() {
+                &"the thread panicked during the load"
+            } else {
+                &"dropped before finish() or fail(): an early return?"
+            };
+            self.end(Some(why));
+        }
+    }
+}
+
+/// `, GPU memory +1.2 GiB` when known.
+struct Delta(Option<i64>);
+
+impl fmt::Display for Delta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, ", GPU memory {}", signed_memory(d)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `1.5 GiB`, `300.0 MiB`.
+struct Bytes(u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0 as f64;
+        if b >= (1u64 << 30) as f64 {
+            write!(f, "{:.1} GiB", b / (1u64 << 30) as f64)
+        } else {
+            write!(f, "{:.1} MiB", b / (1u64 << 20) as f64)
+        }
+    }
+}
+
+/// The `model_load` record's fields, emitted last first.
+struct LoadKv<'a> {
+    name: &'a str,
+    shard: u32,
+    bytes: u64,
+    ms: f64,
+    gb_per_s: f64,
+    mem_delta_bytes: Option<i64>,
+}
+
+impl KV for LoadKv<'_> {
+    fn serialize(&self, _: &Record<'_>, s: &mut dyn Serializer) -> slog::Result {
+        if let Some(d) = self.mem_delta_bytes {
+            s.emit_i64("mem_delta_bytes", d)?;
+        }
+        s.emit_f64("gb_per_s", self.gb_per_s)?;
+        s.emit_f64("ms", self.ms)?;
+        s.emit_u64("bytes", self.bytes)?;
+        s.emit_u32("shard", self.shard)?;
+        s.emit_str("name", self.name)
+    }
+}
+
+/// A duration in milliseconds, to the microsecond.
+fn millis(d: Duration) -> f64 {
+    round3(d.as_secs_f64() * 1e3)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1e3).round() / 1e3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_numbers_unless_negative_or_text() {
+        assert_eq!(RequestId::from(7), RequestId::Number(7));
+        assert_eq!(RequestId::from(7usize), RequestId::Number(7));
+        assert_eq!(RequestId::from(-1), RequestId::Text("-1".into()));
+        assert_eq!(RequestId::from("req-9"), RequestId::Text("req-9".into()));
+        assert_eq!(RequestId::from(u64::MAX).to_string(), u64::MAX.to_string());
+    }
+
+    #[test]
+    fn sizes_and_memory_changes_read_well_on_the_console() {
+        assert_eq!(Bytes(3 << 29).to_string(), "1.5 GiB");
+        assert_eq!(Bytes(300 << 20).to_string(), "300.0 MiB");
+        assert_eq!(Delta(Some(-(1 << 30))).to_string(), ", GPU memory -1.0 GiB");
+        assert_eq!(Delta(None).to_string(), "");
+    }
+}
