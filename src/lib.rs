@@ -97,6 +97,9 @@ mod config;
 mod error;
 mod events;
 mod filter;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gpu;
 mod guard;
 mod lifecycle;

@@ -67,6 +67,13 @@ pub use scripted::{Script, ScriptedGpu, ScriptedSource};
 pub use settings::{GpuMode, DEFAULT_INTERVAL, MIN_INTERVAL};
 pub use source::{GpuDevice, GpuError, GpuMemory, GpuProcess, GpuSource, GpuUtilization};
 
+/// The positions, in `devices`, that `CUDA_VISIBLE_DEVICES=value` makes visible (for the
+/// fuzz targets).
+#[cfg(fuzzing)]
+pub(crate) fn resolve_visible(value: Option<&str>, devices: &[GpuDevice]) -> Vec<usize> {
+    visible::resolve(value, devices).devices
+}
+
 pub(crate) use sample::signed_memory;
 pub(crate) use sampler::{start, Plan, Sampler};
 pub(crate) use settings::{check_interval, GpuSettings};

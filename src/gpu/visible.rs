@@ -69,14 +69,17 @@ pub(crate) fn resolve(value: Option<&str>, devices: &[GpuDevice]) -> Visible {
 
 /// The one device whose UUID is `entry` or starts with it (`GPU-` or `MIG-` included).
 fn by_uuid(entry: &str, devices: &[GpuDevice]) -> Option<usize> {
-    let is_uuid = ["GPU-", "MIG-"]
+    // Bytes, not `str` slices: an entry may hold multi-byte characters.
+    let entry = entry.as_bytes();
+    let is_uuid = [b"GPU-", b"MIG-"]
         .iter()
-        .any(|p| entry.len() > p.len() && entry[..p.len()].eq_ignore_ascii_case(p));
+        .any(|p| entry.len() > p.len() && entry[..p.len()].eq_ignore_ascii_case(*p));
     if !is_uuid {
         return None;
     }
     let starts = |d: &GpuDevice| {
-        d.uuid.len() >= entry.len() && d.uuid[..entry.len()].eq_ignore_ascii_case(entry)
+        let uuid = d.uuid.as_bytes();
+        uuid.len() >= entry.len() && uuid[..entry.len()].eq_ignore_ascii_case(entry)
     };
     let mut matches = devices.iter().enumerate().filter(|(_, d)| starts(d));
     match (matches.next(), matches.next()) {
@@ -176,6 +179,11 @@ mod tests {
             (Some("MIG-dddd"), &[], Some("MIG-dddd")),
             (Some("MIG-cccc3333"), &[], Some("MIG-cccc3333")),
             (Some("1,GPU-aaaa2"), &[1], Some("GPU-aaaa2")),
+            // Found by the fuzzer (fuzz/fuzz_targets/cuda_visible_devices.rs): multi-byte
+            // characters where a prefix is compared must not split a character.
+            (Some("\u{fffd}\u{fffd}`"), &[], Some("\u{fffd}\u{fffd}`")),
+            (Some("0,GPU\u{e9}-aa"), &[0], Some("GPU\u{e9}-aa")),
+            (Some("GPU-\u{e9}"), &[], Some("GPU-\u{e9}")),
         ];
         for &(value, want, invalid) in table {
             let got = resolve(value, &devices);
