@@ -17,9 +17,10 @@ if [[ -d "${CARGO_HOME:-$HOME/.cargo}/bin" ]]; then
     export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 fi
 
-echo "==> building tp_inference (release, feature mpi)"
-cargo build --release --features mpi --example tp_inference
+echo "==> building tp_inference and the ranklog command (release, features mpi and cli)"
+cargo build --release --features mpi,cli --example tp_inference --bin ranklog
 exe="${CARGO_TARGET_DIR:-target}/release/examples/tp_inference"
+ranklog="${CARGO_TARGET_DIR:-target}/release/ranklog"
 
 dir="logs/demo-$(date +%Y%m%d-%H%M%S)"
 [[ -e $dir ]] && dir="$dir-$$"
@@ -89,8 +90,20 @@ else
     done
 fi
 
+# One story from the per-rank files: merged, identical lines collapsed across ranks,
+# a summary, and a picture.
+echo
+echo "==> ranklog merge --collapse $dir"
+"$ranklog" merge --collapse "$dir"
+echo
+echo "==> ranklog summary $dir"
+"$ranklog" summary "$dir"
+echo
+echo "==> ranklog plot $dir -o $dir/job.svg"
+"$ranklog" plot "$dir" -o "$dir/job.svg"
+
 if ((rc != 0)); then
     echo "demo.sh: mpirun failed (exit $rc); the logs above are what the job wrote" >&2
     exit "$rc"
 fi
-echo "demo.sh: done; logs in $dir"
+echo "demo.sh: done; logs in $dir; the picture is $dir/job.svg"

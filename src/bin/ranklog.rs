@@ -1,3 +1,349 @@
 //! The `ranklog` command: one readable story from a job's per-rank logs.
+//!
+//! A thin front end over [`ranklog::analyze`]; `docs/cli.md` is its manual.
 
-fn main() {}
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use ranklog::analyze::{
+    self, AnalyzeError, Filter, Merge, MergeOptions, PlotOptions, RankSet, SummaryOptions,
+    TimeBound, TimeZoneChoice, Warnings,
+};
+
+type Result<T, E = AnalyzeError> = std::result::Result<T, E>;
+
+/// Merges smaller than this never show a progress bar, bytes.
+const PROGRESS_MIN_BYTES: u64 = 32 << 20;
+
+#[derive(Parser)]
+#[command(
+    name = "ranklog",
+    version,
+    about = "One readable story from a distributed job's per-rank logs",
+    long_about = "One readable story from a distributed job's per-rank logs.\n\n\
+        Reads the rank-<rank>.jsonl files that ranklog writes (RANKLOG_DIR), including \
+        rotated segments (rank-R.jsonl.N, rank-R.N.jsonl), and merges, summarizes or plots \
+        them.",
+    after_help = "Exit status: 0 done (damaged lines are skipped and reported once on \
+        stderr); 1 failed (missing input, no rank files, unreadable file, bad value, \
+        cannot draw); 2 bad command line.\n\nSee docs/cli.md for the fields each command reads."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every rank's records in time order, as console lines or JSONL.
+    #[command(
+        long_about = "Every rank's records in time order (a streaming merge: memory \
+        grows with the number of files, not their size), printed like the console prints \
+        them (level, time, [rank/size host:local rank], file:line, message, key=value) or, \
+        with --json, as the original lines.\n\nWith --collapse, records with the same level \
+        and message from several ranks within a window print once, tagged with the ranks \
+        that said it: [ranks 0-7], [ranks 0-3,5 of 8], and, when more than half did, who \
+        did not: [ranks 0-5,7 of 8, missing 6]. Key-values that differ between the ranks \
+        show their range (ms=812..1503) or (varies)."
+    )]
+    Merge(MergeArgs),
+    /// Per-rank and per-GPU tables and the job's stragglers.
+    #[command(
+        long_about = "Per-rank table (records by level, first and last record, \
+        model-load time and GB/s from kind=model_load records, request count, latency \
+        p50/p90/p99 and tokens/s from kind=inference records), per-GPU table per node \
+        (peak memory, mean and max utilization, energy, from kind=gpu samples) and the \
+        job's stragglers: ranks whose load time or median latency is more than \
+        --straggler-ratio times the median of the ranks, and more than a floor above it."
+    )]
+    Summary(SummaryArgs),
+    /// GPU memory and utilization over time, with model loads and requests (SVG or PNG).
+    #[command(
+        long_about = "Draws GPU memory and utilization over time (one panel per \
+        node, from kind=gpu samples), with model loads shaded and inference requests \
+        ticked, then every rank's model loads and requests, and the requests' latency, \
+        all on one time axis. Without GPU samples the picture shows the events alone. \
+        SVG needs no font; PNG needs a TrueType font (--font, $RANKLOG_FONT, or DejaVu \
+        Sans from fonts-dejavu-core and the like)."
+    )]
+    Plot(PlotArgs),
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Job log directories (their rank-*.jsonl files) or single files.
+    #[arg(value_name = "DIR", required = true)]
+    inputs: Vec<PathBuf>,
+    /// Print the original JSONL lines instead of console lines.
+    #[arg(long)]
+    json: bool,
+    /// Print records with the same level and message from several ranks once.
+    #[arg(long)]
+    collapse: bool,
+    /// Collapse records within this time after the first of them (500ms, 1s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "1s", requires = "collapse",
+        value_parser = parse_window)]
+    window: i64,
+    /// Only these ranks: single ranks and ranges, comma-separated (0,3-5).
+    #[arg(long, value_name = "LIST", value_parser = parse_ranks)]
+    ranks: Option<RankSet>,
+    /// Only records at this level or more severe: trace, debug, info, warning, error,
+    /// critical.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    level: Option<slog::Level>,
+    /// Only records of these scopes (process, local, global, ...), comma-separated.
+    #[arg(long, value_name = "SCOPE", value_delimiter = ',')]
+    scope: Vec<String>,
+    /// Only records whose message or a string key-value contains TEXT (plain text,
+    /// case-sensitive; not a regular expression).
+    #[arg(long, value_name = "TEXT")]
+    grep: Option<String>,
+    /// Only records at or after TIME: RFC 3339 (2026-11-21T04:24:06Z) or a duration after
+    /// the first record (90s, 1.5m, 500ms).
+    #[arg(long, value_name = "TIME", value_parser = parse_bound)]
+    since: Option<TimeBound>,
+    /// Only records at or before TIME (same forms as --since).
+    #[arg(long, value_name = "TIME", value_parser = parse_bound)]
+    until: Option<TimeBound>,
+    /// Only records whose kind key-value is one of these (model_load, inference, gpu,
+    /// job_start, ...), comma-separated.
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    kind: Vec<String>,
+    /// Print times in UTC instead of local time.
+    #[arg(long)]
+    utc: bool,
+    /// Colour console lines: auto (when stdout is a terminal and NO_COLOR is unset),
+    /// always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    color: ColorWhen,
+    /// Never show the progress bar (shown on a terminal for merges over 32 MiB).
+    #[arg(long)]
+    no_progress: bool,
+    /// Print on stderr how many records were read and written, and how fast.
+    #[arg(long)]
+    stats: bool,
+    /// Threads that parse and format records beside the merging one: 0 for one per core
+    /// (at most 4), 1 for none.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args)]
+struct SummaryArgs {
+    /// Job log directories (their rank-*.jsonl files) or single files.
+    #[arg(value_name = "DIR", required = true)]
+    inputs: Vec<PathBuf>,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Print times in UTC instead of local time.
+    #[arg(long)]
+    utc: bool,
+    /// A straggler takes more than this many times the median of the ranks.
+    #[arg(long, value_name = "RATIO", default_value_t = 1.5)]
+    straggler_ratio: f64,
+    /// ...and its model load takes this many milliseconds more than the median.
+    #[arg(long, value_name = "MS", default_value_t = 100.0)]
+    load_floor_ms: f64,
+    /// ...or its median inference latency is this many milliseconds above the median.
+    #[arg(long, value_name = "MS", default_value_t = 5.0)]
+    latency_floor_ms: f64,
+}
+
+#[derive(Args)]
+struct PlotArgs {
+    /// Job log directories (their rank-*.jsonl files) or single files.
+    #[arg(value_name = "DIR", required = true)]
+    inputs: Vec<PathBuf>,
+    /// The picture to write: FILE.svg or FILE.png.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Width of the picture, pixels; the height follows from the panels.
+    #[arg(long, value_name = "PX", default_value_t = 1400)]
+    width: u32,
+    /// TrueType font for a PNG's text (default: $RANKLOG_FONT, then DejaVu Sans,
+    /// Liberation Sans, FreeSans or Arial where installed).
+    #[arg(long, value_name = "FILE.ttf")]
+    font: Option<PathBuf>,
+}
+
+fn parse_ranks(text: &str) -> Result<RankSet, String> {
+    text.parse().map_err(|e: AnalyzeError| e.to_string())
+}
+
+fn parse_bound(text: &str) -> Result<TimeBound, String> {
+    text.parse().map_err(|e: AnalyzeError| e.to_string())
+}
+
+fn parse_level(text: &str) -> Result<slog::Level, String> {
+    analyze::parse_level(text)
+        .ok_or_else(|| "expected trace, debug, info, warning, error or critical".to_owned())
+}
+
+fn parse_window(text: &str) -> Result<i64, String> {
+    analyze::parse_duration_us(text)
+        .ok_or_else(|| "expected a duration such as 500ms, 1s or 2m".to_owned())
+}
+
+fn zone(utc: bool) -> TimeZoneChoice {
+    if utc {
+        TimeZoneChoice::Utc
+    } else {
+        TimeZoneChoice::Local
+    }
+}
+
+fn warn_all(warnings: &Warnings) {
+    for message in warnings.messages() {
+        eprintln!("ranklog: warning: {message}");
+    }
+}
+
+fn merge(args: MergeArgs) -> Result<()> {
+    let ranks = args.ranks.clone();
+    let keep = move |rank: u32| ranks.as_ref().is_none_or(|set| set.contains(rank));
+    let mut merge = Merge::open(&args.inputs, &keep)?;
+    let mut filter = Filter::default();
+    filter.ranks = args.ranks;
+    filter.min_level = args.level;
+    filter.scopes = args.scope;
+    filter.grep = args.grep;
+    filter.since = args.since;
+    filter.until = args.until;
+    filter.kinds = args.kind;
+    let stdout = std::io::stdout();
+    let mut options = MergeOptions::default();
+    options.filter = filter;
+    options.json = args.json;
+    options.collapse_window_us = args.collapse.then_some(args.window);
+    options.time_zone = zone(args.utc);
+    options.threads = args.threads;
+    options.color = match args.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            !args.json
+                && stdout.is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let total = merge.progress().bytes_total;
+    let bar = (!args.no_progress && total >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal())
+        .then(|| {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "merging {bar:40} {binary_bytes}/{binary_total_bytes} \
+                     {binary_bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+    let started = Instant::now();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let stats = analyze::print_merged(&mut merge, &options, &mut out, &mut |p| {
+        if let Some(bar) = &bar {
+            bar.set_position(p.bytes_read);
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let stats = stats?;
+    out.flush().map_err(AnalyzeError::Output)?;
+    warn_all(merge.warnings());
+    if args.stats {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "ranklog: {} records read from {} streams ({:.1} MiB) in {secs:.3} s: {:.0} \
+             records/s; {} kept, {} written",
+            stats.records_read,
+            merge.streams(),
+            merge.progress().bytes_read as f64 / f64::from(1u32 << 20),
+            stats.records_read as f64 / secs.max(1e-9),
+            stats.records_kept,
+            stats.records_written
+        );
+    }
+    Ok(())
+}
+
+fn summary(args: SummaryArgs) -> Result<()> {
+    let mut options = SummaryOptions::default();
+    options.straggler_ratio = args.straggler_ratio;
+    options.load_floor_ms = args.load_floor_ms;
+    options.latency_floor_ms = args.latency_floor_ms;
+    let summary = analyze::summarize(&args.inputs, options)?;
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut out, &summary.to_json())
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+    } else {
+        out.write_all(summary.to_text(zone(args.utc)).as_bytes())
+    };
+    written
+        .and_then(|()| out.flush())
+        .map_err(AnalyzeError::Output)?;
+    warn_all(&summary.warnings);
+    Ok(())
+}
+
+fn plot(args: PlotArgs) -> Result<()> {
+    let mut options = PlotOptions::default();
+    options.width_px = args.width;
+    options.font = args.font;
+    let report = analyze::plot(&args.inputs, &args.output, &options)?;
+    warn_all(&report.warnings);
+    if report.gpu_nodes == 0 {
+        eprintln!(
+            "ranklog: note: no GPU samples (kind=gpu records) in these logs; the picture \
+             shows model loads and inference requests only"
+        );
+    }
+    eprintln!(
+        "ranklog: wrote {} ({}x{} px): {} GPUs on {} nodes ({} samples), {} model loads, \
+         {} inference requests",
+        args.output.display(),
+        report.size_px.0,
+        report.size_px.1,
+        report.gpus,
+        report.gpu_nodes,
+        report.gpu_samples,
+        report.model_loads,
+        report.inference_requests
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Merge(args) => merge(args),
+        Command::Summary(args) => summary(args),
+        Command::Plot(args) => plot(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // `ranklog merge DIR | head`: the reader has all it wanted.
+        Err(AnalyzeError::Output(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("ranklog: error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

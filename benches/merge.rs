@@ -1,0 +1,83 @@
+//! Throughput of reading a job's logs back (records/s): 8 ranks of 20,000 records each,
+//! written by the real logger, merged into a sink as JSONL, as console lines and
+//! collapsed, and summarized. Small enough to run in seconds:
+//!
+//! ```text
+//! cargo bench --features cli --bench merge
+//! ```
+//!
+//! The 8 x 1,000,000-record measurement with peak memory is in `docs/cli.md`
+//! ("Performance"), with `examples/make_bench_logs.rs`.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ranklog::analyze::{print_merged, summarize, Merge, MergeOptions, SummaryOptions};
+use slog::info;
+
+const RANKS: u32 = 8;
+const RECORDS: u64 = 20_000;
+
+/// Writes the job's files with the real logger, one thread per rank.
+fn write_logs() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ranklog-bench-merge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let guards: Vec<_> = (0..RANKS)
+        .map(|rank| {
+            let info = ranklog::RankInfo::new(rank, RANKS, rank % 4, 4).expect("valid ranks");
+            ranklog::Builder::new()
+                .rank_info(info)
+                .dir(&dir)
+                .no_console()
+                .build()
+                .expect("logger starts")
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for guard in &guards {
+            let log = guard.logger();
+            s.spawn(move || {
+                for step in 0..RECORDS {
+                    info!(log, "step {} done", step;
+                        "kind" => "train", "step" => step, "loss" => 1.0 / (step + 1) as f64,
+                        "tokens" => 4096u64);
+                }
+            });
+        }
+    });
+    dir
+}
+
+fn merge(c: &mut Criterion) {
+    let dir = write_logs();
+    let inputs = [dir.clone()];
+    let mut group = c.benchmark_group("read_back");
+    group.throughput(Throughput::Elements(u64::from(RANKS) * RECORDS));
+    group.sample_size(10);
+    let cases = [
+        ("merge_jsonl", true, None),
+        ("merge_console", false, None),
+        ("merge_collapse_1s", false, Some(1_000_000)),
+    ];
+    for (name, json, collapse) in cases {
+        let mut options = MergeOptions::default();
+        options.json = json;
+        options.collapse_window_us = collapse;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut merge = Merge::open(&inputs, &|_| true).expect("files open");
+                let stats = print_merged(&mut merge, &options, &mut std::io::sink(), &mut |_| {});
+                black_box(stats.expect("merge runs"))
+            })
+        });
+    }
+    group.bench_function("summary", |b| {
+        b.iter(|| black_box(summarize(&inputs, SummaryOptions::default()).expect("summary")))
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, merge);
+criterion_main!(benches);

@@ -1,0 +1,291 @@
+//! `--collapse`: records with the same level and message from several ranks, close in
+//! time, become one [`Group`].
+
+use std::collections::{HashMap, VecDeque};
+
+use super::filter::RankSet;
+use super::record::{Record, Value};
+
+/// Open groups of one level and message tried before a record starts a new one.
+const MAX_SCAN: usize = 64;
+
+/// Most groups held at once; past this the oldest is printed before its window closes, so
+/// memory stays bounded even when every record of a busy window is different.
+const MAX_PENDING: usize = 50_000;
+
+/// How a key-value of the group's first record compares across the group.
+#[derive(Clone, Debug)]
+pub(crate) struct Spread {
+    /// Some record of the group has another value (or lacks the key).
+    pub(crate) varies: bool,
+    /// Smallest and largest value, when every value is a number.
+    pub(crate) range: Option<(f64, f64)>,
+}
+
+/// Records of one level and message from different ranks, the first at `first.ts_us`,
+/// the others within the window after it.
+pub(crate) struct Group {
+    /// The first record, printed for all.
+    pub(crate) first: Record<'static>,
+    /// The first record's line, kept for `--json` only.
+    pub(crate) raw: Vec<u8>,
+    /// The ranks that said it, sorted.
+    pub(crate) ranks: Vec<u32>,
+    /// The largest world size among the records.
+    pub(crate) size: Option<u32>,
+    /// One entry per key-value of `first`.
+    pub(crate) spread: Vec<Spread>,
+}
+
+impl Group {
+    fn new(rec: Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
+        let spread = rec
+            .fields
+            .iter()
+            .map(|(_, v)| Spread {
+                varies: false,
+                range: v.as_f64().map(|x| (x, x)),
+            })
+            .collect();
+        Group {
+            ranks: rank.into_iter().collect(),
+            size: rec.size,
+            spread,
+            raw,
+            first: rec.into_owned(),
+        }
+    }
+
+    fn join(&mut self, rec: &Record<'_>, rank: u32) {
+        let at = self.ranks.partition_point(|&r| r < rank);
+        self.ranks.insert(at, rank);
+        self.size = self.size.max(rec.size);
+        for ((key, value), spread) in self.first.fields.iter().zip(&mut self.spread) {
+            let other = rec.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+            if other != Some(value) {
+                spread.varies = true;
+            }
+            spread.range = match (spread.range, other.and_then(Value::as_f64)) {
+                (Some((lo, hi)), Some(x)) => Some((lo.min(x), hi.max(x))),
+                _ => None,
+            };
+        }
+    }
+
+    /// `[ranks 0-7]` when every rank of the job said it; `[ranks 0-3,5 of 8]` when some
+    /// did, with `, missing 4,6-7` when more than half did.
+    pub(crate) fn ranks_tag(&self) -> String {
+        let said = RankSet::from_ranks(self.ranks.iter().copied());
+        match self.size {
+            Some(size) if said.complement(size).is_empty() && said.len() == u64::from(size) => {
+                format!("[ranks {said}]")
+            }
+            Some(size) if said.len() * 2 > u64::from(size) => {
+                format!(
+                    "[ranks {said} of {size}, missing {}]",
+                    said.complement(size)
+                )
+            }
+            Some(size) => format!("[ranks {said} of {size}]"),
+            None => format!("[ranks {said}]"),
+        }
+    }
+}
+
+/// Gathers records into groups and hands each group out once its window has passed, in
+/// the order of their first records.
+pub(crate) struct Collapser {
+    window_us: i64,
+    /// Whether groups keep their first record's line.
+    keep_raw: bool,
+    groups: VecDeque<Group>,
+    /// Id of `groups[0]`; ids count up in creation order.
+    front_id: u64,
+    /// Level and message (`"<level>\t<msg>"`) to the ids of their groups, oldest first.
+    open: HashMap<String, VecDeque<u64>>,
+    key: String,
+}
+
+impl Collapser {
+    pub(crate) fn new(window_us: i64, keep_raw: bool) -> Collapser {
+        Collapser {
+            window_us,
+            keep_raw,
+            groups: VecDeque::new(),
+            front_id: 0,
+            open: HashMap::new(),
+            key: String::new(),
+        }
+    }
+
+    /// Adds a record (its line is `raw`, its rank `rank`), first handing `emit` the groups
+    /// whose window closed before it.
+    pub(crate) fn push<E>(
+        &mut self,
+        rec: Record<'_>,
+        raw: &[u8],
+        rank: Option<u32>,
+        emit: &mut impl FnMut(Group) -> Result<(), E>,
+    ) -> Result<(), E> {
+        while self.groups.len() >= MAX_PENDING
+            || self
+                .groups
+                .front()
+                .is_some_and(|g| rec.ts_us - g.first.ts_us > self.window_us)
+        {
+            self.pop(emit)?;
+        }
+        set_key(&mut self.key, &rec);
+        if let Some(rank) = rank {
+            // The oldest group of this level and message that the rank has not joined yet:
+            // the n-th repeat of a message on each rank goes with the others' n-th.
+            let ids = self.open.get(self.key.as_str()).into_iter().flatten();
+            for &id in ids.take(MAX_SCAN) {
+                let group = &mut self.groups[(id - self.front_id) as usize];
+                if group.ranks.binary_search(&rank).is_err() {
+                    group.join(&rec, rank);
+                    return Ok(());
+                }
+            }
+        }
+        let id = self.front_id + self.groups.len() as u64;
+        let raw = if self.keep_raw {
+            raw.to_vec()
+        } else {
+            Vec::new()
+        };
+        self.groups.push_back(Group::new(rec, raw, rank));
+        if rank.is_some() {
+            match self.open.get_mut(self.key.as_str()) {
+                Some(ids) => ids.push_back(id),
+                None => {
+                    self.open.insert(self.key.clone(), VecDeque::from([id]));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands out every group left.
+    pub(crate) fn finish<E>(
+        &mut self,
+        emit: &mut impl FnMut(Group) -> Result<(), E>,
+    ) -> Result<(), E> {
+        while !self.groups.is_empty() {
+            self.pop(emit)?;
+        }
+        Ok(())
+    }
+
+    fn pop<E>(&mut self, emit: &mut impl FnMut(Group) -> Result<(), E>) -> Result<(), E> {
+        let Some(group) = self.groups.pop_front() else {
+            return Ok(());
+        };
+        set_key(&mut self.key, &group.first);
+        if let Some(ids) = self.open.get_mut(self.key.as_str()) {
+            if ids.front() == Some(&self.front_id) {
+                ids.pop_front();
+            }
+            if ids.is_empty() {
+                self.open.remove(self.key.as_str());
+            }
+        }
+        self.front_id += 1;
+        emit(group)
+    }
+}
+
+fn set_key(key: &mut String, rec: &Record<'_>) {
+    key.clear();
+    key.push_str(rec.level.as_short_str());
+    key.push('\t');
+    key.push_str(&rec.msg);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(ms: i64, rank: u32, level: &str, msg: &str, value: u32) -> Vec<u8> {
+        format!(
+            r#"{{"ts":"2026-11-21T04:24:{:02}.{:03}000Z","level":"{level}","msg":"{msg}","rank":{rank},"size":8,"n":{value},"same":"x"}}"#,
+            ms / 1000,
+            ms % 1000
+        )
+        .into_bytes()
+    }
+
+    fn run(lines: &[Vec<u8>], window_ms: i64) -> Vec<Group> {
+        let mut c = Collapser::new(window_ms * 1000, false);
+        let mut out = Vec::new();
+        let mut emit = |g: Group| -> Result<(), ()> {
+            out.push(g);
+            Ok(())
+        };
+        for line in lines {
+            let r = Record::parse(line).unwrap();
+            let rank = r.rank;
+            c.push(r, line, rank, &mut emit).unwrap();
+        }
+        c.finish(&mut emit).unwrap();
+        out
+    }
+
+    #[test]
+    fn same_level_and_message_within_the_window_become_one_group() {
+        let mut lines: Vec<_> = (0..8)
+            .map(|r| rec(i64::from(r) * 10, r, "info", "ready", r))
+            .collect();
+        lines.insert(3, rec(15, 0, "warning", "ready", 0));
+        lines.push(rec(900, 2, "info", "other", 0));
+        let groups = run(&lines, 1000);
+        assert_eq!(groups.len(), 3);
+        assert_eq!(groups[0].ranks, (0..8).collect::<Vec<_>>());
+        assert_eq!(groups[0].ranks_tag(), "[ranks 0-7]");
+        assert!(groups[0].spread[0].varies && !groups[0].spread[1].varies);
+        assert_eq!(groups[0].spread[0].range, Some((0.0, 7.0)));
+        assert_eq!(groups[1].first.level, slog::Level::Warning);
+        assert_eq!(groups[2].first.msg, "other");
+    }
+
+    #[test]
+    fn a_window_that_passed_or_a_rank_repeating_starts_a_new_group() {
+        let lines = [
+            rec(0, 0, "info", "tick", 0),
+            rec(10, 0, "info", "tick", 0),
+            rec(20, 1, "info", "tick", 0),
+            rec(1500, 2, "info", "tick", 0),
+        ];
+        let groups = run(&lines, 1000);
+        let ranks: Vec<_> = groups.iter().map(|g| g.ranks.clone()).collect();
+        assert_eq!(ranks, [vec![0, 1], vec![0], vec![2]]);
+        let repeats: Vec<_> = [0, 0, 1, 1]
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| rec(i as i64, r, "info", "tick", i as u32))
+            .collect();
+        let pairs: Vec<_> = run(&repeats, 1000)
+            .iter()
+            .map(|g| g.ranks.clone())
+            .collect();
+        assert_eq!(
+            pairs,
+            [vec![0, 1], vec![0, 1]],
+            "n-th repeat goes with n-th"
+        );
+    }
+
+    #[test]
+    fn the_tag_names_who_is_missing_when_most_ranks_said_it() {
+        let group = |ranks: &[u32]| {
+            let lines: Vec<_> = ranks.iter().map(|&r| rec(0, r, "info", "m", 0)).collect();
+            run(&lines, 1000).remove(0).ranks_tag()
+        };
+        assert_eq!(
+            group(&[0, 1, 2, 3, 5, 7]),
+            "[ranks 0-3,5,7 of 8, missing 4,6]"
+        );
+        assert_eq!(group(&[1, 3]), "[ranks 1,3 of 8]");
+        assert_eq!(group(&[0, 1, 2, 3]), "[ranks 0-3 of 8]");
+    }
+}

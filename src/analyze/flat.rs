@@ -1,0 +1,269 @@
+//! A fast path for the lines the writer emits: one flat JSON object without whitespace,
+//! whose strings have no escapes. Anything else (an escape, a nested value, whitespace,
+//! invalid JSON) returns `None` and goes through serde_json, so both paths give the same
+//! [`Record`] wherever this one answers.
+
+use std::borrow::Cow;
+
+use slog::Level;
+
+use super::record::{parse_level, Record, Value};
+use super::time;
+
+struct Cursor<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// A string without escapes or control characters, borrowed.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let len = bytes[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if bytes[start + len] != b'"' {
+            return None;
+        }
+        self.at = start + len + 1;
+        Some(&self.text[start..start + len])
+    }
+
+    fn word(&mut self, word: &str) -> Option<()> {
+        let rest = &self.text.as_bytes()[self.at..];
+        rest.starts_with(word.as_bytes())
+            .then(|| self.at += word.len())
+    }
+
+    /// A JSON number: an integer as `U64` or `I64` (or `F64` past their range, as
+    /// serde_json does), anything with a fraction or exponent as `F64`.
+    fn number(&mut self) -> Option<Value<'a>> {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let digits = |at: &mut usize| {
+            let from = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at - from
+        };
+        let mut at = start;
+        let negative = bytes.get(at) == Some(&b'-');
+        at += usize::from(negative);
+        let int_start = at;
+        let int_len = digits(&mut at);
+        if int_len == 0 || (int_len > 1 && bytes[int_start] == b'0') {
+            return None;
+        }
+        let mut float = false;
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            float = true;
+            if digits(&mut at) == 0 {
+                return None;
+            }
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            float = true;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            if digits(&mut at) == 0 {
+                return None;
+            }
+        }
+        self.at = at;
+        let text = &self.text[start..at];
+        if !float {
+            if negative {
+                // serde_json reads `-0` as the float -0.0.
+                match text.parse::<i64>() {
+                    Ok(0) => return Some(Value::F64(-0.0)),
+                    Ok(v) => return Some(Value::I64(v)),
+                    Err(_) => {}
+                }
+            } else if let Ok(v) = text.parse::<u64>() {
+                return Some(Value::U64(v));
+            }
+        }
+        text.parse::<f64>().ok().map(Value::F64)
+    }
+
+    fn value(&mut self) -> Option<Value<'a>> {
+        match self.peek()? {
+            b'"' => self.string().map(|s| Value::Str(Cow::Borrowed(s))),
+            b't' => self.word("true").map(|()| Value::Bool(true)),
+            b'f' => self.word("false").map(|()| Value::Bool(false)),
+            b'n' => self.word("null").map(|()| Value::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    /// A string, or `null` read as empty.
+    fn text_or_null(&mut self) -> Option<Cow<'a, str>> {
+        if self.peek()? == b'n' {
+            self.word("null")?;
+            return Some(Cow::Borrowed(""));
+        }
+        self.string().map(Cow::Borrowed)
+    }
+}
+
+fn small(value: Value<'_>) -> Option<u32> {
+    value.as_u64().and_then(|v| u32::try_from(v).ok())
+}
+
+/// The record on `line` when it is a flat object in the writer's style; `None` when
+/// serde_json must decide.
+pub(crate) fn parse(line: &[u8]) -> Option<Record<'_>> {
+    let text = std::str::from_utf8(line).ok()?;
+    let mut c = Cursor { text, at: 0 };
+    c.eat(b'{')?;
+    let empty = || Cow::Borrowed("");
+    let mut rec = Record {
+        v: None,
+        ts_us: 0,
+        level: Level::Info,
+        msg: empty(),
+        rank: None,
+        size: None,
+        local_rank: None,
+        local_size: None,
+        host: empty(),
+        pid: None,
+        scope: empty(),
+        module: empty(),
+        file: empty(),
+        line: None,
+        fields: Vec::new(),
+    };
+    let (mut ts, mut level) = (None, None);
+    loop {
+        let key = c.string()?;
+        c.eat(b':')?;
+        match key {
+            "ts" => ts = Some(time::parse_rfc3339_us(c.string()?)?),
+            "level" => level = Some(parse_level(c.string()?)?),
+            "msg" => rec.msg = c.text_or_null()?,
+            "host" => rec.host = c.text_or_null()?,
+            "scope" => rec.scope = c.text_or_null()?,
+            "module" => rec.module = c.text_or_null()?,
+            "file" => rec.file = c.text_or_null()?,
+            "v" => rec.v = c.value()?.as_u64(),
+            "pid" => rec.pid = c.value()?.as_u64(),
+            "rank" => rec.rank = small(c.value()?),
+            "size" => rec.size = small(c.value()?),
+            "local_rank" => rec.local_rank = small(c.value()?),
+            "local_size" => rec.local_size = small(c.value()?),
+            "line" => rec.line = small(c.value()?),
+            _ => {
+                let value = c.value()?;
+                rec.fields.push((Cow::Borrowed(key), value));
+            }
+        }
+        match c.peek()? {
+            b',' => c.at += 1,
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    if c.at + 1 != text.len() {
+        return None;
+    }
+    rec.ts_us = ts?;
+    rec.level = level?;
+    Some(rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// serde_json (without its `float_roundtrip` feature) may read a float an ulp or two
+    /// off, where this path reads it exactly: floats compare as `f32`.
+    fn rounded(rec: Option<Record<'_>>) -> Option<Record<'_>> {
+        rec.map(|mut rec| {
+            for (_, v) in &mut rec.fields {
+                if let Value::F64(x) = v {
+                    *v = Value::F64(f64::from(*x as f32));
+                }
+            }
+            rec
+        })
+    }
+
+    fn serde(line: &str) -> Option<Record<'_>> {
+        rounded(serde_json::from_str(line).ok())
+    }
+
+    #[test]
+    fn flat_lines_read_the_same_as_through_serde() {
+        let lines = [
+            r#"{"v":1,"ts":"2026-11-21T04:24:06.123456Z","level":"info","msg":"m","rank":3,"size":8,"local_rank":null,"local_size":4,"host":"h","pid":7,"scope":"global","module":"a::b","file":"src/a.rs","line":9,"n":-12,"big":18446744073709551616,"neg":-9223372036854775809,"f":1.5e-3,"z":0,"mz":-0,"e":2E+2,"t":true,"no":false,"nil":null,"s":"x y"}"#,
+            r#"{"ts":"2026-11-21T04:24:06.000001Z","level":"warning"}"#,
+            r#"{"level":"error","ts":"2026-11-21T05:24:06+01:00","kv.size":3,"size":99999999999}"#,
+        ];
+        for line in lines {
+            assert_eq!(rounded(parse(line.as_bytes())), serde(line), "{line}");
+            assert!(parse(line.as_bytes()).is_some(), "{line}");
+        }
+    }
+
+    #[test]
+    fn floats_read_exactly_as_written() {
+        let line =
+            br#"{"ts":"2026-11-21T04:24:06.000001Z","level":"info","loss":0.18181818181818182}"#;
+        let rec = parse(line).unwrap();
+        assert_eq!(rec.fields[0].1, Value::F64(2.0 / 11.0));
+    }
+
+    #[test]
+    fn anything_unusual_is_left_to_serde() {
+        for line in [
+            r#"{"ts":"2026-11-21T04:24:06.000001Z","level":"info","msg":"a\nb"}"#,
+            r#"{"ts":"2026-11-21T04:24:06.000001Z", "level":"info"}"#,
+            r#"{"ts":"2026-11-21T04:24:06.000001Z","level":"info","l":[1]}"#,
+            r#"{"ts":"2026-11-21T04:24:06.000001Z","level":"info","n":01}"#,
+            r#"{"ts":"2026-11-21T04:24:06.000001Z","level":"info","n":1.}"#,
+            r#"{"ts":"2026-11-21T04:24:06.000001Z","level":"info","n":-}"#,
+            r#"{"ts":"2026-11-21T04:24:06.000001Z","level":"info"}x"#,
+            r#"{"ts":"2026-11-21T04:24:06.000001Z","level":"info""#,
+            r#"{"ts":"2026-11-21T04:24:06.000001Z","level":"info","msg":"tab	"}"#,
+            r#"{}"#,
+            r#"{"level":"info"}"#,
+        ] {
+            assert_eq!(parse(line.as_bytes()), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn every_fixture_line_reads_the_same_as_through_serde() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut flat = 0;
+        for dir in ["job8", "rotated", "damaged", "nogpu"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+                for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    let fast = parse(line);
+                    flat += usize::from(fast.is_some());
+                    if fast.is_some() {
+                        assert_eq!(rounded(fast), rounded(serde_json::from_slice(line).ok()));
+                    }
+                }
+            }
+        }
+        assert!(flat > 300, "the fast path reads the writer's lines: {flat}");
+    }
+}

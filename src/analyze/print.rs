@@ -1,0 +1,433 @@
+//! `ranklog merge`: a [`Merge`] filtered, optionally collapsed, and written as console
+//! lines or JSONL.
+
+use std::io::Write;
+use std::sync::mpsc;
+
+use super::collapse::{Collapser, Group};
+use super::console::{LineFormat, Tag};
+use super::merge::{Merge, Progress};
+use super::reader::parse_lossy;
+use super::record::Record;
+use super::time::TimeZoneChoice;
+use super::{AnalyzeError, Filter, Warnings};
+
+/// Output is written in pieces of about this many bytes.
+const OUT_CHUNK: usize = 64 * 1024;
+/// Most threads that parse and format records, by default.
+const MAX_WORKERS: usize = 4;
+/// Records a worker gets at a time.
+const BATCH_LINES: usize = 2048;
+/// Batches given out per worker and not yet written: bounds the memory in flight.
+const IN_FLIGHT_PER_WORKER: usize = 2;
+/// Records between two progress reports.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// How `ranklog merge` prints.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct MergeOptions {
+    /// Which records to keep.
+    pub filter: Filter,
+    /// Write the original JSONL lines instead of console lines.
+    pub json: bool,
+    /// Collapse records with the same level and message from several ranks within this
+    /// window after the first of them, microseconds (`--collapse`, `--window`).
+    pub collapse_window_us: Option<i64>,
+    /// The clock of console lines.
+    pub time_zone: TimeZoneChoice,
+    /// Colour console lines with ANSI escapes.
+    pub color: bool,
+    /// Threads that parse and format records beside the merging one: 0 (the default) for
+    /// one per core, at most 4; 1 to do everything on the calling thread.
+    pub threads: usize,
+}
+
+/// What a merge did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MergeStats {
+    /// Records read from the files.
+    pub records_read: u64,
+    /// Records that passed the filter.
+    pub records_kept: u64,
+    /// Records (or collapsed groups) written.
+    pub records_written: u64,
+}
+
+/// Writes the merge's records to `out` as `options` say, calling `progress` now and then
+/// (every 65,536 records).
+///
+/// Records that must be parsed (console lines, or `--json` with a filter on their
+/// contents) are parsed and formatted in batches on other threads while this one merges
+/// ([`MergeOptions::threads`]), and written in merge order. Memory stays bounded by the number of files (and
+/// the batches in flight), except with collapsing, which holds the records of one window
+/// (at most 50,000 groups).
+///
+/// # Errors
+///
+/// [`AnalyzeError::Read`] when a file cannot be read, [`AnalyzeError::Output`] when `out`
+/// cannot be written (a closed pipe included).
+pub fn print_merged<W: Write>(
+    merge: &mut Merge,
+    options: &MergeOptions,
+    out: &mut W,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<MergeStats, AnalyzeError> {
+    let mut lines = Lines::new(merge, &options.filter, progress);
+    let mut output = Output::new(out);
+    let mut damage = Warnings::default();
+    let kept = if options.collapse_window_us.is_some() {
+        collapsed(&mut lines, options, &mut output, &mut damage)?
+    } else if options.json && !options.filter.needs_record() {
+        lines.each(|line, _| output.extend(line, true))?;
+        output.written
+    } else {
+        let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = match options.threads {
+            0 => cores().min(MAX_WORKERS),
+            n => n,
+        };
+        if workers > 1 {
+            parallel(&mut lines, options, &mut output, &mut damage, workers)?
+        } else {
+            let mut printer = Printer::new(options);
+            lines.each(|line, file_rank| {
+                printer.print(line, file_rank, &mut output.buf);
+                output.flush_full()
+            })?;
+            output.written = printer.kept;
+            damage = printer.damage;
+            printer.kept
+        }
+    };
+    output.finish()?;
+    let stats = MergeStats {
+        records_read: lines.read,
+        records_kept: kept,
+        records_written: output.written,
+    };
+    lines.finish(&damage);
+    Ok(stats)
+}
+
+/// The merge's lines within the time bounds, with progress reports.
+struct Lines<'m, 'p> {
+    merge: &'m mut Merge,
+    progress: &'p mut dyn FnMut(Progress),
+    since: i64,
+    until: i64,
+    read: u64,
+}
+
+impl<'m, 'p> Lines<'m, 'p> {
+    fn new(merge: &'m mut Merge, filter: &Filter, progress: &'p mut dyn FnMut(Progress)) -> Self {
+        let first = merge.peek_ts_us().unwrap_or(0);
+        Lines {
+            since: filter.since.map_or(i64::MIN, |b| b.resolve(first)),
+            until: filter.until.map_or(i64::MAX, |b| b.resolve(first)),
+            merge,
+            progress,
+            read: 0,
+        }
+    }
+
+    /// Hands `f` each line in time order, with the rank of its file.
+    fn each(
+        &mut self,
+        mut f: impl FnMut(&[u8], Option<u32>) -> Result<(), AnalyzeError>,
+    ) -> Result<(), AnalyzeError> {
+        loop {
+            if self.read.is_multiple_of(PROGRESS_EVERY) {
+                (self.progress)(self.merge.progress());
+            }
+            let Some(line) = self.merge.next_line()? else {
+                return Ok(());
+            };
+            self.read += 1;
+            if line.ts_us >= self.since && line.ts_us <= self.until {
+                f(line.line, line.file_rank)?;
+            }
+        }
+    }
+
+    fn finish(self, damage: &Warnings) {
+        self.merge.note_damage(damage);
+        (self.progress)(self.merge.progress());
+    }
+}
+
+/// The output, written in pieces of about [`OUT_CHUNK`] bytes.
+struct Output<'w, W: Write> {
+    out: &'w mut W,
+    buf: Vec<u8>,
+    written: u64,
+}
+
+impl<'w, W: Write> Output<'w, W> {
+    fn new(out: &'w mut W) -> Self {
+        Output {
+            out,
+            buf: Vec::with_capacity(OUT_CHUNK + 4096),
+            written: 0,
+        }
+    }
+
+    /// Appends bytes (a line with its `\n` when `line`), counting a record.
+    fn extend(&mut self, bytes: &[u8], line: bool) -> Result<(), AnalyzeError> {
+        self.buf.extend_from_slice(bytes);
+        if line {
+            self.buf.push(b'\n');
+        }
+        self.written += 1;
+        self.flush_full()
+    }
+
+    fn flush_full(&mut self) -> Result<(), AnalyzeError> {
+        if self.buf.len() >= OUT_CHUNK {
+            self.out
+                .write_all(&self.buf)
+                .map_err(AnalyzeError::Output)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), AnalyzeError> {
+        self.out
+            .write_all(&self.buf)
+            .map_err(AnalyzeError::Output)?;
+        self.buf.clear();
+        self.out.flush().map_err(AnalyzeError::Output)
+    }
+}
+
+/// Parses `line` and applies the filter's conditions on contents; `None` for a line that
+/// is not a record (counted in `damage`) or that the filter rejects.
+fn parse_filtered<'a>(
+    line: &'a [u8],
+    file_rank: Option<u32>,
+    filter: &Filter,
+    scratch: &'a mut String,
+    damage: &mut Warnings,
+) -> Option<(Record<'a>, Option<u32>)> {
+    let (rec, repaired) = parse_lossy(line, scratch);
+    damage.invalid_utf8 += u64::from(repaired);
+    let Some(rec) = rec else {
+        damage.bad_lines += 1;
+        return None;
+    };
+    let rank = rec.rank.or(file_rank);
+    (filter.accepts_rank(rank) && filter.accepts(&rec)).then_some((rec, rank))
+}
+
+/// Parses, filters and formats records one at a time.
+struct Printer<'o> {
+    options: &'o MergeOptions,
+    format: LineFormat,
+    scratch: String,
+    damage: Warnings,
+    kept: u64,
+}
+
+impl<'o> Printer<'o> {
+    fn new(options: &'o MergeOptions) -> Self {
+        Printer {
+            options,
+            format: LineFormat::new(options.time_zone, options.color),
+            scratch: String::new(),
+            damage: Warnings::default(),
+            kept: 0,
+        }
+    }
+
+    /// Appends the record's line to `buf` when the filter keeps it.
+    fn print(&mut self, line: &[u8], file_rank: Option<u32>, buf: &mut Vec<u8>) {
+        let filter = &self.options.filter;
+        let Some((rec, _)) =
+            parse_filtered(line, file_rank, filter, &mut self.scratch, &mut self.damage)
+        else {
+            return;
+        };
+        self.kept += 1;
+        if self.options.json {
+            buf.extend_from_slice(line);
+            buf.push(b'\n');
+        } else {
+            self.format.record(buf, &rec);
+        }
+    }
+}
+
+/// Lines for one worker (their bytes one after the other, and where each ends), and the
+/// worker's output for them. Batches go back and forth, so their buffers are reused.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    lines: Vec<(usize, Option<u32>)>,
+    out: Vec<u8>,
+    kept: u64,
+    damage: Warnings,
+}
+
+/// Batches go round-robin to `workers` threads that parse, filter and format them; their
+/// outputs are written in the order the batches were made.
+fn parallel<W: Write>(
+    lines: &mut Lines<'_, '_>,
+    options: &MergeOptions,
+    output: &mut Output<'_, W>,
+    damage: &mut Warnings,
+    workers: usize,
+) -> Result<u64, AnalyzeError> {
+    let stopped = || AnalyzeError::Output(std::io::Error::other("a formatting thread stopped"));
+    std::thread::scope(|scope| {
+        let mut inputs = Vec::with_capacity(workers);
+        let mut results = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (batch_tx, batch_rx) = mpsc::channel::<Batch>();
+            let (done_tx, done_rx) = mpsc::channel::<Batch>();
+            scope.spawn(move || {
+                let mut printer = Printer::new(options);
+                for mut batch in batch_rx {
+                    let mut start = 0;
+                    for &(end, file_rank) in &batch.lines {
+                        printer.print(&batch.bytes[start..end], file_rank, &mut batch.out);
+                        start = end;
+                    }
+                    batch.kept = std::mem::take(&mut printer.kept);
+                    batch.damage = std::mem::take(&mut printer.damage);
+                    if done_tx.send(batch).is_err() {
+                        return;
+                    }
+                }
+            });
+            inputs.push(batch_tx);
+            results.push(done_rx);
+        }
+        let (mut sent, mut written, mut kept) = (0usize, 0usize, 0u64);
+        let mut free: Vec<Batch> = Vec::new();
+        let mut write_until = |sent: usize, in_flight: usize, free: &mut Vec<Batch>| {
+            while sent - written > in_flight {
+                let mut done = results[written % workers].recv().map_err(|_| stopped())?;
+                kept += done.kept;
+                damage.bad_lines += done.damage.bad_lines;
+                damage.invalid_utf8 += done.damage.invalid_utf8;
+                output.written += done.kept;
+                output
+                    .out
+                    .write_all(&done.out)
+                    .map_err(AnalyzeError::Output)?;
+                written += 1;
+                done.bytes.clear();
+                done.lines.clear();
+                done.out.clear();
+                free.push(done);
+            }
+            Ok::<(), AnalyzeError>(())
+        };
+        let mut batch = Batch::default();
+        lines.each(|line, file_rank| {
+            batch.bytes.extend_from_slice(line);
+            batch.lines.push((batch.bytes.len(), file_rank));
+            if batch.lines.len() == BATCH_LINES {
+                let next = free.pop().unwrap_or_default();
+                let full = std::mem::replace(&mut batch, next);
+                inputs[sent % workers].send(full).map_err(|_| stopped())?;
+                sent += 1;
+                write_until(sent, IN_FLIGHT_PER_WORKER * workers, &mut free)?;
+            }
+            Ok(())
+        })?;
+        if !batch.lines.is_empty() {
+            inputs[sent % workers].send(batch).map_err(|_| stopped())?;
+            sent += 1;
+        }
+        drop(inputs);
+        write_until(sent, 0, &mut free)?;
+        Ok(kept)
+    })
+}
+
+/// `--collapse`: records grouped by level and message, one line per group.
+fn collapsed<W: Write>(
+    lines: &mut Lines<'_, '_>,
+    options: &MergeOptions,
+    output: &mut Output<'_, W>,
+    damage: &mut Warnings,
+) -> Result<u64, AnalyzeError> {
+    let window = options.collapse_window_us.unwrap_or(0);
+    let mut collapser = Collapser::new(window, options.json);
+    let mut format = LineFormat::new(options.time_zone, options.color);
+    let mut scratch = String::new();
+    let mut kept = 0;
+    let mut sink = |group: Group| -> Result<(), AnalyzeError> {
+        write_group(&mut output.buf, &mut format, &group, options.json);
+        output.written += 1;
+        output.flush_full()
+    };
+    lines.each(|line, file_rank| {
+        let parsed = parse_filtered(line, file_rank, &options.filter, &mut scratch, damage);
+        let Some((rec, rank)) = parsed else {
+            return Ok(());
+        };
+        kept += 1;
+        collapser.push(rec, line, rank, &mut sink)
+    })?;
+    collapser.finish(&mut sink)?;
+    Ok(kept)
+}
+
+/// A group as one line: its first record, with the ranks that said it.
+fn write_group(buf: &mut Vec<u8>, format: &mut LineFormat, group: &Group, json: bool) {
+    let collapsed = group.ranks.len() > 1;
+    if json {
+        let end = group.raw.iter().rposition(|&b| b == b'}');
+        match end.filter(|_| collapsed) {
+            Some(end) => {
+                buf.extend_from_slice(&group.raw[..end]);
+                buf.extend_from_slice(b",\"collapsed\":");
+                buf.extend_from_slice(collapsed_json(group).as_bytes());
+                buf.extend_from_slice(&group.raw[end..]);
+            }
+            None => buf.extend_from_slice(&group.raw),
+        }
+        buf.push(b'\n');
+        return;
+    }
+    if !collapsed {
+        format.record(buf, &group.first);
+        return;
+    }
+    let tag = group.ranks_tag();
+    format.head(buf, &group.first, Tag::Text(&tag));
+    for ((key, value), spread) in group.first.fields.iter().zip(&group.spread) {
+        match (spread.varies, spread.range) {
+            (false, _) => format.field(buf, key, value),
+            (true, Some((lo, hi))) => format.field_text(buf, key, &format!("{lo}..{hi}")),
+            (true, None) => format.field_text(buf, key, "(varies)"),
+        }
+    }
+    format.tail(buf, &group.first);
+}
+
+/// `{"ranks":"0-3,5","count":5,"size":8,"missing":"4,6-7","varies":["ms"]}`.
+fn collapsed_json(group: &Group) -> String {
+    let said = super::RankSet::from_ranks(group.ranks.iter().copied());
+    let missing = group.size.map(|size| said.complement(size).to_string());
+    let varies: Vec<&str> = group
+        .first
+        .fields
+        .iter()
+        .zip(&group.spread)
+        .filter(|(_, s)| s.varies)
+        .map(|((k, _), _)| super::record::display_key(k))
+        .collect();
+    serde_json::json!({
+        "ranks": said.to_string(),
+        "count": group.ranks.len(),
+        "size": group.size,
+        "missing": missing,
+        "varies": varies,
+    })
+    .to_string()
+}

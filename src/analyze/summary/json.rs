@@ -1,0 +1,112 @@
+//! The summary as one JSON object (`ranklog summary --json`; schema in `docs/cli.md`).
+
+use serde_json::{json, Value};
+
+use super::{LevelCounts, StragglerKind, Summary};
+use crate::analyze::time::{Clock, TimeZoneChoice};
+
+fn levels(l: &LevelCounts) -> Value {
+    json!({
+        "critical": l.critical,
+        "error": l.error,
+        "warning": l.warning,
+        "info": l.info,
+        "debug": l.debug,
+        "trace": l.trace,
+    })
+}
+
+/// RFC 3339, UTC, microseconds: the files' own layout.
+fn time(clock: &Clock, us: i64) -> Value {
+    Value::String(clock.format(us, "%Y-%m-%dT%H:%M:%S%.6fZ"))
+}
+
+pub(super) fn render(s: &Summary) -> Value {
+    let clock = Clock::new(TimeZoneChoice::Utc, "");
+    let job = &s.job;
+    let ranks: Vec<Value> = s
+        .ranks
+        .iter()
+        .map(|r| {
+            json!({
+                "rank": r.rank,
+                "host": r.host,
+                "records": r.levels.total(),
+                "levels": levels(&r.levels),
+                "first": time(&clock, r.first_us),
+                "last": time(&clock, r.last_us),
+                "model_load": r.load.map(|l| json!({
+                    "loads": l.loads,
+                    "ms": l.ms,
+                    "bytes": l.bytes,
+                    "gb_per_s": l.gb_per_s,
+                })),
+                "inference": r.inference.map(|i| json!({
+                    "requests": i.requests,
+                    "p50_ms": i.p50_ms,
+                    "p90_ms": i.p90_ms,
+                    "p99_ms": i.p99_ms,
+                    "tokens_per_s": i.tokens_per_s,
+                })),
+            })
+        })
+        .collect();
+    let gpus: Vec<Value> = s
+        .gpus
+        .iter()
+        .map(|g| {
+            json!({
+                "host": g.host,
+                "gpu": g.index,
+                "mig_index": g.mig_index,
+                "uuid": g.uuid,
+                "name": g.name,
+                "samples": g.samples,
+                "peak_mem_used_bytes": g.peak_mem_used_bytes,
+                "mem_total_bytes": g.mem_total_bytes,
+                "mean_util_pct": g.mean_util_pct,
+                "max_util_pct": g.max_util_pct,
+                "energy_j": g.energy_j,
+            })
+        })
+        .collect();
+    let stragglers: Vec<Value> = s
+        .stragglers
+        .iter()
+        .map(|st| {
+            json!({
+                "rank": st.rank,
+                "kind": match st.kind {
+                    StragglerKind::ModelLoad => "model_load",
+                    StragglerKind::Latency => "latency",
+                },
+                "ms": st.ms,
+                "median_ms": st.median_ms,
+            })
+        })
+        .collect();
+    json!({
+        "job": {
+            "world_size": job.world_size,
+            "ranks": job.ranks.to_string(),
+            "ranks_count": job.ranks.len(),
+            "missing_ranks": job.missing_ranks.to_string(),
+            "ranks_with_errors": job.ranks_with_errors.to_string(),
+            "nodes": job.nodes,
+            "launcher": job.launcher,
+            "first": job.first_us.map(|t| time(&clock, t)),
+            "last": job.last_us.map(|t| time(&clock, t)),
+            "records": job.levels.total(),
+            "levels": levels(&job.levels),
+        },
+        "ranks": ranks,
+        "gpus": gpus,
+        "stragglers": stragglers,
+        "straggler_rule": {
+            "ratio": s.options.straggler_ratio,
+            "load_floor_ms": s.options.load_floor_ms,
+            "latency_floor_ms": s.options.latency_floor_ms,
+        },
+        "warnings": s.warnings.messages(),
+    })
+}
