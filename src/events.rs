@@ -103,14 +103,14 @@ impl Events {
             slow: slow.is_some(),
         };
         let (request, tokens) = (&inference.request, inference.completion_tokens);
-        // The level must be known at compile time: one call site per level.
+        // The message holds only what every rank of a tensor-parallel group shares, so
+        // `ranklog merge --collapse` folds a request into one line; the timings follow as
+        // key-values. The level must be known at compile time: one call site per level.
         match slow {
             Some(threshold) => slog::warn!(log,
-                "request {}: {} tokens in {:.1} ms ({:.1} tokens/s), slower than {} ms",
-                request, tokens, latency_ms, tokens_per_s, threshold;
+                "request {}: {} tokens, slower than {} ms", request, tokens, threshold;
                 "kind" => "inference", kv),
-            None => slog::info!(log, "request {}: {} tokens in {:.1} ms ({:.1} tokens/s)",
-                request, tokens, latency_ms, tokens_per_s;
+            None => slog::info!(log, "request {}: {} tokens", request, tokens;
                 "kind" => "inference", kv),
         }
     }

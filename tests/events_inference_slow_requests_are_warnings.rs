@@ -115,7 +115,7 @@ fn events_work_with_any_logger_and_keep_its_scope() {
     Events::new().inference(&log, &request);
     drop(guard);
     assert_eq!(
-        common::count(&console.text(), "request 9: 2 tokens in 10.0 ms"),
+        common::count(&console.text(), "request 9: 2 tokens kind=inference request=9 prompt_tokens=1 completion_tokens=2 latency_ms=10"),
         1
     );
 }
