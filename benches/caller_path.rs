@@ -41,6 +41,26 @@ fn caller_path(c: &mut Criterion) {
     });
     g.finish();
     drop(guard);
+
+    // An accepted record with three key-values, to the JSONL file only.
+    let dir = std::env::temp_dir().join(format!("ranklog-bench-accepted-{}", std::process::id()));
+    let guard = Builder::new()
+        .rank_info(RankInfo::new(0, 4, 0, 2).expect("valid identity"))
+        .no_console()
+        .dir(&dir)
+        .log_bridge(false)
+        .signals(false)
+        .gpu(ranklog::GpuMode::Off)
+        .build()
+        .expect("logger builds");
+    let log = guard.logger();
+    let mut g = c.benchmark_group("accepted");
+    g.bench_function("record_with_3_kv_to_jsonl", |b| {
+        b.iter(|| info!(log, "step {}", n; "loss" => 0.25, "tokens" => n, "phase" => "decode"))
+    });
+    g.finish();
+    drop(guard);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 criterion_group!(benches, caller_path);
