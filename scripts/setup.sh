@@ -4,6 +4,10 @@
 #   - pkg-config: how rsmpi's build script finds the MPI library
 #   - a C compiler: rsmpi compiles a small C shim
 #   - cargo, with the rustfmt and clippy components
+#   - for the multi-node and launcher tests (scripts/multinode.sh, tests/multinode_*,
+#     hydra_*, slurm_*): iproute2 and util-linux (network, UTS and mount namespaces),
+#     MPICH's Hydra (mpich) next to Open MPI, which keeps `mpirun` and `mpicc`, and a
+#     single-node Slurm (slurm-wlm, munge, with munge's key)
 # Idempotent: a second run installs nothing. Debian/Ubuntu (apt-get) only; elsewhere it
 # says what to install. Prints one line per thing it finds or installs.
 set -euo pipefail
@@ -68,6 +72,7 @@ if ((${#missing[@]} > 0)); then
     say "installing ${packages[*]} (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    apt_updated=1
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
     have mpirun || die "mpirun still missing after installing ${packages[*]}"
     have_mpi_dev || die "mpicc still missing after installing ${packages[*]}"
@@ -75,6 +80,80 @@ if ((${#missing[@]} > 0)); then
     have pkg-config || die "pkg-config still missing after installing ${packages[*]}"
     have cc || die "no C compiler (cc) after installing ${packages[*]}"
     say "installed ${packages[*]}"
+fi
+
+# --- launchers and namespaces for the multi-node tests --------------------------------
+as_root() {
+    if [[ $(id -u) -eq 0 ]]; then
+        "$@"
+    elif have sudo; then
+        sudo "$@"
+    else
+        die "not root and no sudo; run as root: $*"
+    fi
+}
+# Daemons live in /usr/sbin, which a user's PATH may lack.
+have_any() { have "$1" || [[ -x /usr/sbin/$1 || -x /sbin/$1 ]]; }
+have_util_linux() { have unshare && have nsenter && have setpriv; }
+have_slurm_client() { have srun && have sbatch && have sinfo && have squeue; }
+# Open MPI's mpirun, whatever else is installed (MPICH's alternatives have a lower priority).
+mpirun_is_open_mpi() { mpirun --version 2>/dev/null | grep -q 'Open MPI'; }
+
+extra=()
+check_pkg() { # check_pkg <description> <package> <test command...>
+    local what=$1 package=$2
+    shift 2
+    if "$@"; then
+        say "found $what"
+    else
+        say "missing $what"
+        extra+=("$package")
+    fi
+}
+check_pkg "ip netns (iproute2)" iproute2 have_any ip
+check_pkg "unshare, nsenter, setpriv (util-linux)" util-linux have_util_linux
+check_pkg "mpiexec.hydra (MPICH)" mpich have mpiexec.hydra
+check_pkg "slurmctld" slurmctld have_any slurmctld
+check_pkg "slurmd" slurmd have_any slurmd
+check_pkg "srun, sbatch, sinfo, squeue (slurm-client)" slurm-wlm have_slurm_client
+check_pkg "munged" munge have_any munged
+# `ranklog plot -o FILE.png` draws its text with a TrueType font (SVG needs none).
+have_font() { [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; }
+check_pkg "DejaVu Sans font (PNG plots)" fonts-dejavu-core have_font
+
+if ((${#extra[@]} > 0)); then
+    have apt-get || die "no apt-get here; install by hand: ${extra[*]} (or their equivalents)"
+    say "installing ${extra[*]} (apt-get)"
+    if [[ -z ${apt_updated:-} ]]; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${extra[@]}"
+    have_any ip || die "ip still missing after installing ${extra[*]}"
+    have_util_linux || die "unshare, nsenter or setpriv still missing after installing ${extra[*]}"
+    have mpiexec.hydra || die "mpiexec.hydra still missing after installing ${extra[*]}"
+    { have_any slurmctld && have_any slurmd && have_slurm_client; } || die "Slurm still missing after installing ${extra[*]}"
+    have_any munged || die "munged still missing after installing ${extra[*]}"
+    have_font || die "the DejaVu Sans font is still missing after installing ${extra[*]}"
+    say "installed ${extra[*]}"
+fi
+
+if [[ -f /etc/munge/munge.key ]]; then
+    say "found munge key"
+else
+    say "creating munge key (mungekey)"
+    as_root /usr/sbin/mungekey --create --keyfile=/etc/munge/munge.key
+    as_root chown munge:munge /etc/munge/munge.key
+fi
+
+# MPICH registers mpirun/mpicc alternatives at a lower priority than Open MPI's; if they
+# were ever switched by hand, put them back to automatic (Open MPI's).
+if mpirun_is_open_mpi; then
+    say "found mpirun = Open MPI ($(readlink -f "$(command -v mpirun)"))"
+else
+    say "mpirun is not Open MPI's ($(readlink -f "$(command -v mpirun)")); update-alternatives --auto"
+    as_root update-alternatives --auto mpirun
+    as_root update-alternatives --auto mpi
+    mpirun_is_open_mpi || die "mpirun is still not Open MPI's: see update-alternatives --display mpirun"
 fi
 
 # --- Rust toolchain --------------------------------------------------------------------

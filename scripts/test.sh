@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it (`.ci/run`): prerequisites, format, clippy, and the tests
 # with every feature (unit, integration, doc tests; the mpirun tests run real
-# `mpirun -np 4` jobs) and with none. Runs every step even after a failure, prints a
-# summary, and exits non-zero if any step failed.
+# `mpirun -np 4` jobs; the multinode_*, hydra_* and slurm_* tests run jobs across
+# simulated nodes, under MPICH's Hydra and under a Slurm they start) and with none. First,
+# a two-node smoke job (scripts/multinode.sh) says in one line whether this machine can
+# simulate nodes: under CI it must, elsewhere it is a skip. Runs every step even after a
+# failure, prints a summary, and exits non-zero if any step failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -38,6 +41,29 @@ step() { # step <name> <command...>
     fi
 }
 
+ci_set() { [[ -n ${CI:-} && ${CI} != 0 && ${CI} != false ]]; }
+
+# Two simulated nodes, each with its own host name; exit 77 from multinode.sh means this
+# machine cannot do it (not root, no namespaces), and says why in one line.
+multinode_smoke() {
+    local rc=0 out
+    out=$(bash scripts/multinode.sh --nodes rlsmokeA:1,rlsmokeB:1 -- hostname 2>&1) || rc=$?
+    if ((rc == 77)); then
+        if ci_set; then
+            printf '%s\n' "$out" >&2
+            return 1
+        fi
+        printf 'skipped: %s\n' "$out"
+        return 0
+    fi
+    if ((rc != 0)) || [[ $(sort <<<"$out" | tr '\n' ' ') != "rlsmokeA rlsmokeB " ]]; then
+        printf 'multinode smoke job failed (exit %s):\n%s\n' "$rc" "$out" >&2
+        return 1
+    fi
+    printf 'ran one rank on each of rlsmokeA and rlsmokeB\n'
+}
+
+step "multinode smoke" multinode_smoke
 step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --all-targets --all-features -- -D warnings
 step "test (all features)" cargo test --all-features

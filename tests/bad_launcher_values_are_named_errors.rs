@@ -166,6 +166,7 @@ fn launchers_of_the_same_process_that_disagree() {
     contradiction(
         &[
             ("SLURM_PROCID", "1"),
+            ("SLURM_STEP_ID", "0"),
             ("SLURM_NTASKS", "4"),
             ("PMIX_RANK", "2"),
         ],
@@ -211,6 +212,7 @@ fn a_rank_without_a_world_size() {
 fn malformed_slurm_task_lists() {
     let base = [
         ("SLURM_PROCID", "0"),
+        ("SLURM_STEP_ID", "0"),
         ("SLURM_NTASKS", "4"),
         ("SLURM_LOCALID", "0"),
         ("SLURM_NODEID", "0"),
@@ -239,7 +241,8 @@ fn malformed_slurm_task_lists() {
         }
     }
     let mut vars = base.to_vec();
-    vars[3] = ("SLURM_NODEID", "5");
+    vars.retain(|(k, _)| *k != "SLURM_NODEID");
+    vars.push(("SLURM_NODEID", "5"));
     vars.push(("SLURM_STEP_TASKS_PER_NODE", "2(x2)"));
     contradiction(
         &vars,

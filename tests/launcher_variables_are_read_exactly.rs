@@ -96,6 +96,7 @@ fn each_launcher_table() {
         (
             &[
                 ("SLURM_PROCID", "4"),
+                ("SLURM_STEP_ID", "0"),
                 ("SLURM_NTASKS", "7"),
                 ("SLURM_LOCALID", "0"),
                 ("SLURM_NODEID", "2"),
@@ -108,6 +109,7 @@ fn each_launcher_table() {
             // SLURM_NTASKS_PER_NODE when the step list is absent.
             &[
                 ("SLURM_PROCID", "1"),
+                ("SLURM_STEP_ID", "0"),
                 ("SLURM_NTASKS", "4"),
                 ("SLURM_LOCALID", "1"),
                 ("SLURM_NTASKS_PER_NODE", "2"),
@@ -119,6 +121,7 @@ fn each_launcher_table() {
             // srun --mpi=pmix: Slurm and PMIx describe the same process and agree.
             &[
                 ("SLURM_PROCID", "3"),
+                ("SLURM_STEP_ID", "0"),
                 ("SLURM_NTASKS", "4"),
                 ("SLURM_LOCALID", "3"),
                 ("SLURM_STEP_TASKS_PER_NODE", "4"),
@@ -156,6 +159,7 @@ fn innermost_launcher_wins_over_its_host() {
     // torchrun started inside an srun step: one srun task per node, torchrun's workers.
     let vars = [
         ("SLURM_PROCID", "1"),
+        ("SLURM_STEP_ID", "0"),
         ("SLURM_NTASKS", "2"),
         ("SLURM_LOCALID", "0"),
         ("SLURM_STEP_TASKS_PER_NODE", "1(x2)"),
@@ -170,6 +174,7 @@ fn innermost_launcher_wins_over_its_host() {
     // mpirun inside a Slurm allocation: SLURM_* describe Open MPI's daemons.
     let vars = [
         ("SLURM_PROCID", "0"),
+        ("SLURM_STEP_ID", "0"),
         ("SLURM_NTASKS", "2"),
         ("SLURM_LOCALID", "0"),
         ("OMPI_COMM_WORLD_RANK", "3"),
@@ -188,6 +193,7 @@ fn an_outer_launcher_of_the_same_process_supplies_a_missing_local_rank() {
         ("PMI_RANK", "3"),
         ("PMI_SIZE", "4"),
         ("SLURM_PROCID", "3"),
+        ("SLURM_STEP_ID", "0"),
         ("SLURM_NTASKS", "4"),
         ("SLURM_LOCALID", "1"),
         ("SLURM_NODEID", "1"),
@@ -204,6 +210,7 @@ fn an_outer_launcher_of_other_processes_does_not() {
         ("PMI_RANK", "3"),
         ("PMI_SIZE", "4"),
         ("SLURM_PROCID", "1"),
+        ("SLURM_STEP_ID", "0"),
         ("SLURM_NTASKS", "2"),
         ("SLURM_LOCALID", "0"),
     ];
@@ -235,4 +242,33 @@ fn the_host_name_is_this_machines() {
     let info = RankInfo::from_vars([("RANK", "0"), ("WORLD_SIZE", "1")]).unwrap();
     let expected = hostname::get().unwrap().to_string_lossy().into_owned();
     assert_eq!(info.host, expected);
+}
+
+#[test]
+fn a_slurm_batch_script_outside_srun_is_a_single_process() {
+    // What `sbatch -n 4` gives the batch script itself (Slurm 22.05): no step id.
+    let batch = [
+        ("SLURM_PROCID", "0"),
+        ("SLURM_LOCALID", "0"),
+        ("SLURM_NODEID", "0"),
+        ("SLURM_NTASKS", "4"),
+        ("SLURM_TASKS_PER_NODE", "4"),
+        ("SLURM_NNODES", "1"),
+        ("SLURM_JOB_ID", "2"),
+    ];
+    assert_eq!(got(&batch), (0, 1, 0, 1, true, Some(1), Source::Single));
+}
+
+#[test]
+fn a_slurm_step_uses_its_own_task_count() {
+    // srun -n 2 inside an allocation of 8 tasks.
+    let step = [
+        ("SLURM_PROCID", "1"),
+        ("SLURM_STEPID", "3"),
+        ("SLURM_STEP_NUM_TASKS", "2"),
+        ("SLURM_NTASKS", "8"),
+        ("SLURM_LOCALID", "1"),
+        ("SLURM_STEP_TASKS_PER_NODE", "2"),
+    ];
+    assert_eq!(got(&step), (1, 2, 1, 2, true, None, Source::Slurm));
 }

@@ -29,6 +29,7 @@ const NAMES: &[&str] = &[
     "PALS_LOCAL_SIZE",
     "PMIX_RANK",
     "SLURM_PROCID",
+    "SLURM_STEP_ID",
     "SLURM_NTASKS",
     "SLURM_STEP_NUM_TASKS",
     "SLURM_LOCALID",

@@ -191,16 +191,23 @@ const FLUX: Plain = Plain {
 };
 
 /// Slurm: plain variables, plus the local size from the compressed tasks-per-node list.
+///
+/// Only a task of a job step (`srun`) is a Slurm rank: it has a step id. An `sbatch` batch
+/// script also sees `SLURM_PROCID=0` and the job's `SLURM_NTASKS`, but no step id; it is
+/// one process, not rank 0 of the job (found on a real Slurm 22.05).
 fn read_slurm(env: Lookup<'_>) -> Result<Option<Reading>> {
     const SLURM: Plain = Plain {
         source: Source::Slurm,
         present_if: &["SLURM_PROCID"],
         rank: &["SLURM_PROCID"],
-        size: &["SLURM_NTASKS", "SLURM_STEP_NUM_TASKS"],
+        size: &["SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"],
         local_rank: &["SLURM_LOCALID"],
         local_size: &[],
         nodes: &["SLURM_STEP_NUM_NODES", "SLURM_NNODES"],
     };
+    if env("SLURM_STEP_ID").is_none() && env("SLURM_STEPID").is_none() {
+        return Ok(None);
+    }
     let Some(mut reading) = SLURM.read(env)? else {
         return Ok(None);
     };

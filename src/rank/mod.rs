@@ -199,7 +199,7 @@ impl RankInfo {
     /// | --- | --- |
     /// | 1 | torchrun: `RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE` |
     /// | 2 | Open MPI: `OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`, nodes from `OMPI_MCA_orte_num_nodes`; PMI (MPICH Hydra, Intel MPI, Cray MPICH): `PMI_RANK`, `PMI_SIZE`, `MPI_LOCALRANKID` or `PMI_LOCAL_RANK`, `MPI_LOCALNRANKS` or `PMI_LOCAL_SIZE`; MVAPICH2: `MV2_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Cray PALS: `PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE` |
-    /// | 3 | Slurm: `SLURM_PROCID`, `SLURM_NTASKS`, `SLURM_LOCALID`, `SLURM_NODEID`, tasks per node from `SLURM_STEP_TASKS_PER_NODE` (compressed, e.g. `2(x3),1`) or `SLURM_NTASKS_PER_NODE`, nodes from `SLURM_STEP_NUM_NODES` or `SLURM_NNODES`; PMIx: `PMIX_RANK`; LSF jsrun: `JSM_NAMESPACE_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Flux: `FLUX_TASK_RANK`, `FLUX_JOB_SIZE`, `FLUX_TASK_LOCAL_ID`, `FLUX_JOB_NNODES` |
+    /// | 3 | Slurm (a task of a job step: `SLURM_STEP_ID` set): `SLURM_PROCID`, `SLURM_STEP_NUM_TASKS` or `SLURM_NTASKS`, `SLURM_LOCALID`, `SLURM_NODEID`, tasks per node from `SLURM_STEP_TASKS_PER_NODE` (compressed, e.g. `2(x3),1`) or `SLURM_NTASKS_PER_NODE`, nodes from `SLURM_STEP_NUM_NODES` or `SLURM_NNODES`; PMIx: `PMIX_RANK`; LSF jsrun: `JSM_NAMESPACE_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Flux: `FLUX_TASK_RANK`, `FLUX_JOB_SIZE`, `FLUX_TASK_LOCAL_ID`, `FLUX_JOB_NNODES` |
     ///
     /// The innermost layer with any variable set wins: torchrun started inside an `srun`
     /// step reports torchrun's ranks, and `mpirun` inside a Slurm allocation reports Open

@@ -1,0 +1,136 @@
+//! Across real (simulated) nodes under Open MPI's `mpirun`, [`RankInfo::from_mpi`] (the
+//! communicator, its shared-memory split and an all-reduce) and [`RankInfo::from_env`]
+//! (`OMPI_COMM_WORLD_*`, `OMPI_MCA_orte_num_nodes`) describe every rank the same way,
+//! node count included, and both name the rank's own node.
+//!
+//! Layouts: 2 nodes × 2 ranks, and 1 + 2 + 3 ranks with `--map-by node`. No extra binary:
+//! this test binary runs itself across the nodes (`scripts/multinode.sh`). With
+//! `RANKLOG_NODES_MPI_PROBE=1` set, the `probe` test initializes MPI, discovers the
+//! identity both ways and prints `AGREE rank=<r> ...` on stdout (or panics with both
+//! identities); otherwise it returns at once.
+//!
+//! Where namespaces cannot be made (not root, no `ip netns`) the tests print a skip line,
+//! except under CI (`CI` set), where they fail with the reason.
+#![cfg(feature = "mpi")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::nodes::{placement, self_on_nodes, Launcher};
+use ranklog::RankInfo;
+
+/// Set (to 1) in the ranks' environment: makes `probe` run instead of returning.
+const PROBE_ENV: &str = "RANKLOG_NODES_MPI_PROBE";
+/// Longest one job may take before it is stopped.
+const JOB_TIMEOUT: Duration = Duration::from_secs(120);
+/// What a rank prints when both discoveries agree.
+const AGREE: &str = "AGREE rank=";
+
+/// The rank side: runs only across the simulated nodes (see the module docs).
+#[test]
+fn probe() {
+    if std::env::var_os(PROBE_ENV).is_none() {
+        return;
+    }
+    let universe = mpi::initialize().expect("MPI is initialized once, here");
+    let from_mpi = RankInfo::from_mpi(&universe.world());
+    let from_env = RankInfo::from_env().expect("Open MPI's variables describe this rank");
+    let key = |i: &RankInfo| {
+        (
+            i.rank,
+            i.size,
+            i.local_rank,
+            i.local_size,
+            i.local_known,
+            i.nodes,
+            i.host.clone(),
+        )
+    };
+    assert_eq!(
+        key(&from_mpi),
+        key(&from_env),
+        "DISAGREE rank={}: from_mpi {from_mpi:?}, from_env {from_env:?}",
+        from_mpi.rank
+    );
+    assert_eq!(from_mpi.source, ranklog::Source::Mpi);
+    assert_eq!(from_env.source, ranklog::Source::OpenMpi);
+    println!(
+        "{AGREE}{} size={} local_rank={} local_size={} nodes={} host={}",
+        from_mpi.rank,
+        from_mpi.size,
+        from_mpi.local_rank,
+        from_mpi.local_size,
+        from_mpi
+            .nodes
+            .map_or_else(|| "none".to_owned(), |n| n.to_string()),
+        from_mpi.host
+    );
+    drop(universe);
+}
+
+/// Runs the probe across `nodes` and checks every rank's report against where it should
+/// run.
+fn agree_on(nodes: &[(&str, u32)], by_node: bool) {
+    let out = match self_on_nodes(
+        Launcher::OpenMpi,
+        nodes,
+        by_node,
+        "probe",
+        &[(PROBE_ENV, "1")],
+        JOB_TIMEOUT,
+    ) {
+        Ok(Some(out)) => out,
+        Ok(None) => return,
+        Err(why) => panic!("{why}"),
+    };
+    // libtest's own lines share stdout ("test probe ... " has no newline), so look for the
+    // report anywhere in a line; it is printed with one write and ends the line.
+    let mut reports: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
+    for line in out.stdout.lines() {
+        let Some(at) = line.find(AGREE) else { continue };
+        let fields: BTreeMap<String, String> = line[at + "AGREE ".len()..]
+            .split(' ')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let rank = fields["rank"].parse().expect("rank is a number");
+        assert!(
+            reports.insert(rank, fields).is_none(),
+            "rank {rank} reported twice\n{}",
+            out.stdout
+        );
+    }
+    let places = placement(nodes, by_node);
+    assert_eq!(
+        reports.keys().copied().collect::<Vec<_>>(),
+        (0..places.len()).collect::<Vec<_>>(),
+        "ranks that reported agreement\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.stdout,
+        out.stderr
+    );
+    for (rank, fields) in &reports {
+        let place = &places[*rank];
+        let expect = [
+            ("size", places.len().to_string()),
+            ("local_rank", place.local_rank.to_string()),
+            ("local_size", place.local_size.to_string()),
+            ("nodes", nodes.len().to_string()),
+            ("host", place.host.clone()),
+        ];
+        for (key, value) in expect {
+            assert_eq!(fields[key], value, "rank {rank}, {key}: {fields:?}");
+        }
+    }
+}
+
+#[test]
+fn mpi_and_launcher_env_agree_on_two_nodes_of_two_ranks() {
+    agree_on(&[("nodeA", 2), ("nodeB", 2)], false);
+}
+
+#[test]
+fn mpi_and_launcher_env_agree_on_uneven_nodes_mapped_round_robin() {
+    agree_on(&[("nodeA", 1), ("nodeB", 2), ("nodeC", 3)], true);
+}
