@@ -605,19 +605,13 @@ impl Builder {
 
 /// Parses a level name as in `RANKLOG_LEVEL`.
 pub(crate) fn parse_level(var: &str, value: &str) -> Result<Level> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "trace" => Ok(Level::Trace),
-        "debug" => Ok(Level::Debug),
-        "info" => Ok(Level::Info),
-        "warning" | "warn" => Ok(Level::Warning),
-        "error" => Ok(Level::Error),
-        "critical" | "crit" => Ok(Level::Critical),
-        _ => Err(Error::invalid(
+    crate::output::level_from_name(value.trim()).ok_or_else(|| {
+        Error::invalid(
             var,
             value,
             "expected trace, debug, info, warning, error or critical",
-        )),
-    }
+        )
+    })
 }
 
 /// Largest accepted number of old segments.

@@ -61,6 +61,21 @@ static REPORT_LOCATION: slog::RecordLocation = slog::RecordLocation {
     module: module_path!(),
 };
 
+/// The drop reports: warnings from here.
+static REPORT: RecordStatic<'static> = RecordStatic {
+    location: &REPORT_LOCATION,
+    tag: "",
+    level: Level::Warning,
+};
+
+/// The flush barrier: a critical level passes every filter; the tag is what the sinks
+/// answer.
+static BARRIER: RecordStatic<'static> = RecordStatic {
+    location: &REPORT_LOCATION,
+    tag: FLUSH_TAG,
+    level: Level::Critical,
+};
+
 impl Pipeline {
     /// Queues a stamped record: `Ok(true)` when queued, `Ok(false)` when dropped (full,
     /// drop policy), `Err(())` when the writer thread is gone.
@@ -80,11 +95,6 @@ impl Pipeline {
             return;
         }
         let total = self.dropped.load(Ordering::Relaxed);
-        let rs = RecordStatic {
-            location: &REPORT_LOCATION,
-            tag: "",
-            level: Level::Warning,
-        };
         let kv = (
             Meta::now(true),
             slog::o!(SCOPE_KEY => Scope::Process, "kind" => "dropped", "count" => count, "total" => total),
@@ -92,7 +102,7 @@ impl Pipeline {
         let msg = format_args!(
             "{count} records dropped: the queue was full (RANKLOG_OVERFLOW=drop); {total} in all"
         );
-        match self.send(&Record::new(&rs, &msg, BorrowedKV(&kv)), values) {
+        match self.send(&Record::new(&REPORT, &msg, BorrowedKV(&kv)), values) {
             Ok(true) => {}
             Ok(false) => {
                 self.unreported.fetch_add(count, Ordering::Relaxed);
@@ -100,7 +110,7 @@ impl Pipeline {
             Err(()) => {
                 let _ = self
                     .sinks
-                    .log(&Record::new(&rs, &msg, BorrowedKV(&kv)), values);
+                    .log(&Record::new(&REPORT, &msg, BorrowedKV(&kv)), values);
             }
         }
     }
@@ -112,11 +122,6 @@ impl Pipeline {
         if total == 0 {
             return;
         }
-        let rs = RecordStatic {
-            location: &REPORT_LOCATION,
-            tag: "",
-            level: Level::Warning,
-        };
         let kv = (
             Meta::now(true),
             slog::o!(SCOPE_KEY => Scope::Process, "kind" => "dropped_total", "total" => total),
@@ -125,7 +130,7 @@ impl Pipeline {
             "{total} records dropped in all: the queue was full (RANKLOG_OVERFLOW=drop)"
         );
         let _ = self.sinks.log(
-            &Record::new(&rs, &msg, BorrowedKV(&kv)),
+            &Record::new(&REPORT, &msg, BorrowedKV(&kv)),
             &OwnedKVList::from(slog::o!()),
         );
     }
@@ -136,15 +141,10 @@ impl Pipeline {
         let deadline = Instant::now() + timeout;
         let ticket = {
             let mut sent = self.barriers.lock().unwrap_or_else(|e| e.into_inner());
-            let rs = RecordStatic {
-                location: &REPORT_LOCATION,
-                tag: FLUSH_TAG,
-                level: Level::Critical,
-            };
             let values = OwnedKVList::from(slog::o!());
             loop {
                 match self.send(
-                    &Record::new(&rs, &format_args!("flush"), slog::b!()),
+                    &Record::new(&BARRIER, &format_args!("flush"), slog::b!()),
                     &values,
                 ) {
                     Ok(true) => break,

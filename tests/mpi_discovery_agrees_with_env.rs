@@ -13,11 +13,12 @@
 
 mod common;
 
+use common::mpirun::AGREE;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::mpirun::{mpirun_or_skip, run_with_timeout, self_under_mpirun};
-use ranklog::RankInfo;
 
 /// World size of the job.
 const NP: u32 = 4;
@@ -25,8 +26,6 @@ const NP: u32 = 4;
 const PROBE_ENV: &str = "RANKLOG_MPI_PROBE";
 /// Longest the whole `mpirun` job may take before it is killed.
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
-/// What a rank prints when both discoveries agree.
-const AGREE: &str = "AGREE rank=";
 
 /// The rank side: runs only under `mpirun` (see the module docs).
 #[test]
@@ -34,39 +33,7 @@ fn probe() {
     if std::env::var_os(PROBE_ENV).is_none() {
         return;
     }
-    let universe = mpi::initialize().expect("MPI is initialized once, here");
-    let from_mpi = RankInfo::from_mpi(&universe.world());
-    let from_env = RankInfo::from_env().expect("Open MPI's variables describe this rank");
-    let key = |i: &RankInfo| {
-        (
-            i.rank,
-            i.size,
-            i.local_rank,
-            i.local_size,
-            i.local_known,
-            i.host.clone(),
-        )
-    };
-    assert_eq!(
-        key(&from_mpi),
-        key(&from_env),
-        "DISAGREE rank={}: from_mpi {from_mpi:?}, from_env {from_env:?}",
-        from_mpi.rank
-    );
-    assert_eq!(from_mpi.source, ranklog::Source::Mpi);
-    assert_eq!(from_env.source, ranklog::Source::OpenMpi);
-    println!(
-        "{AGREE}{} size={} local_rank={} local_size={} nodes={} host={}",
-        from_mpi.rank,
-        from_mpi.size,
-        from_mpi.local_rank,
-        from_mpi.local_size,
-        from_mpi
-            .nodes
-            .map_or_else(|| "none".to_owned(), |n| n.to_string()),
-        from_mpi.host
-    );
-    drop(universe);
+    common::mpirun::report_mpi_and_env_agree();
 }
 
 #[test]

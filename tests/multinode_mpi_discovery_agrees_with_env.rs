@@ -15,18 +15,17 @@
 
 mod common;
 
+use common::mpirun::AGREE;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::nodes::{placement, self_on_nodes, Launcher};
-use ranklog::RankInfo;
 
 /// Set (to 1) in the ranks' environment: makes `probe` run instead of returning.
 const PROBE_ENV: &str = "RANKLOG_NODES_MPI_PROBE";
 /// Longest one job may take before it is stopped.
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
-/// What a rank prints when both discoveries agree.
-const AGREE: &str = "AGREE rank=";
 
 /// The rank side: runs only across the simulated nodes (see the module docs).
 #[test]
@@ -34,40 +33,7 @@ fn probe() {
     if std::env::var_os(PROBE_ENV).is_none() {
         return;
     }
-    let universe = mpi::initialize().expect("MPI is initialized once, here");
-    let from_mpi = RankInfo::from_mpi(&universe.world());
-    let from_env = RankInfo::from_env().expect("Open MPI's variables describe this rank");
-    let key = |i: &RankInfo| {
-        (
-            i.rank,
-            i.size,
-            i.local_rank,
-            i.local_size,
-            i.local_known,
-            i.nodes,
-            i.host.clone(),
-        )
-    };
-    assert_eq!(
-        key(&from_mpi),
-        key(&from_env),
-        "DISAGREE rank={}: from_mpi {from_mpi:?}, from_env {from_env:?}",
-        from_mpi.rank
-    );
-    assert_eq!(from_mpi.source, ranklog::Source::Mpi);
-    assert_eq!(from_env.source, ranklog::Source::OpenMpi);
-    println!(
-        "{AGREE}{} size={} local_rank={} local_size={} nodes={} host={}",
-        from_mpi.rank,
-        from_mpi.size,
-        from_mpi.local_rank,
-        from_mpi.local_size,
-        from_mpi
-            .nodes
-            .map_or_else(|| "none".to_owned(), |n| n.to_string()),
-        from_mpi.host
-    );
-    drop(universe);
+    common::mpirun::report_mpi_and_env_agree();
 }
 
 /// Runs the probe across `nodes` and checks every rank's report against where it should

@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::mpirun::{mpirun_or_skip, run_with_timeout, self_under_mpirun};
+use common::read_jsonl;
 
 use serde_json::Value;
 use slog::{error, info, o};
@@ -156,23 +157,6 @@ fn run_job(mpirun: &Path) -> Result<Job, String> {
         files,
         names,
     })
-}
-
-fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Map<String, Value>>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| match serde_json::from_str(line) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(other) => Err(format!(
-                "{}:{}: not a JSON object: {other}",
-                path.display(),
-                i + 1
-            )),
-            Err(e) => Err(format!("{}:{}: {e}: {line}", path.display(), i + 1)),
-        })
-        .collect()
 }
 
 // ---- console: how many lines each scope gives ------------------------------------------

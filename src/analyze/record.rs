@@ -8,24 +8,7 @@ use slog::Level;
 
 use super::time;
 
-/// The fields every record has (`docs/schema.md`); a key-value with one of these names is
-/// written as `kv.<name>`.
-const RESERVED: &[&str] = &[
-    "v",
-    "ts",
-    "level",
-    "msg",
-    "rank",
-    "size",
-    "local_rank",
-    "local_size",
-    "host",
-    "pid",
-    "scope",
-    "module",
-    "file",
-    "line",
-];
+use crate::output::RESERVED;
 
 /// A record of a per-rank JSONL file (schema in `docs/schema.md`).
 ///
@@ -219,24 +202,7 @@ pub(crate) fn display_key(key: &str) -> &str {
 /// assert_eq!(ranklog::analyze::parse_level("loud"), None);
 /// ```
 pub fn parse_level(name: &str) -> Option<Level> {
-    let level = match name {
-        "info" => Level::Info,
-        "debug" => Level::Debug,
-        "warning" => Level::Warning,
-        "error" => Level::Error,
-        "trace" => Level::Trace,
-        "critical" => Level::Critical,
-        _ => match name.to_ascii_lowercase().as_str() {
-            "info" => Level::Info,
-            "debug" => Level::Debug,
-            "warning" | "warn" => Level::Warning,
-            "error" => Level::Error,
-            "trace" => Level::Trace,
-            "critical" | "crit" => Level::Critical,
-            _ => return None,
-        },
-    };
-    Some(level)
+    crate::output::level_from_name(name)
 }
 
 /// Text that borrows from the input when it can.

@@ -7,6 +7,9 @@ mod json;
 
 pub use file::Rotation;
 pub(crate) use file::{check_template, FileOptions, JsonFile};
+pub(crate) use json::level_from_name;
+#[cfg(feature = "cli")]
+pub(crate) use json::RESERVED;
 pub use json::SCHEMA_VERSION;
 pub use record::CONSOLE_KEY;
 pub(crate) mod record;

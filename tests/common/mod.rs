@@ -41,6 +41,27 @@ pub fn count(text: &str, marker: &str) -> usize {
 pub mod mpirun;
 pub mod nodes;
 
+/// The records of a JSONL file, each a JSON object; the error names the file, the line and
+/// what is wrong with it.
+pub fn read_jsonl(
+    path: &std::path::Path,
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| match serde_json::from_str(line) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            Ok(other) => Err(format!(
+                "{}:{}: not a JSON object: {other}",
+                path.display(),
+                i + 1
+            )),
+            Err(e) => Err(format!("{}:{}: {e}: {line}", path.display(), i + 1)),
+        })
+        .collect()
+}
+
 /// The records of a JSONL file, parsed.
 pub fn records(path: &std::path::Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -73,9 +73,44 @@ pub fn self_under_mpirun(mpirun: &Path, np: u32, probe: &str, envs: &[(&str, &st
     cmd
 }
 
-/// Runs `cmd` to completion, or stops it (SIGTERM, then SIGKILL) after `limit`. Fails
-/// unless it exits 0; the error carries its output.
-pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Result<Output, String> {
+/// A finished command: how it ended and what it printed.
+pub struct Finished {
+    /// Its exit status; `None` when it could not be waited for.
+    pub status: Option<ExitStatus>,
+    /// Whether it was stopped for running past its limit.
+    pub timed_out: bool,
+    /// What it printed.
+    pub out: Output,
+    /// The command, for messages.
+    pub shown: String,
+}
+
+impl Finished {
+    /// Whether it exited 0 in time.
+    pub fn success(&self) -> bool {
+        !self.timed_out && self.status.is_some_and(|s| s.success())
+    }
+
+    /// The command, how it ended and all it printed: for failure messages.
+    pub fn describe(&self) -> String {
+        let how = if self.timed_out {
+            "timed out".to_owned()
+        } else {
+            match self.status {
+                Some(s) => format!("ended with {s}"),
+                None => "could not be waited for".to_owned(),
+            }
+        };
+        format!(
+            "{} {how}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.shown, self.out.stdout, self.out.stderr
+        )
+    }
+}
+
+/// Runs `cmd` to completion, or stops it (SIGTERM, then SIGKILL after 10 s) after `limit`,
+/// and says how it ended, whatever it was.
+pub fn run_status(mut cmd: Command, limit: Duration) -> Result<Finished, String> {
     let shown = format!("{cmd:?}");
     let mut child = cmd
         .stdin(Stdio::null())
@@ -97,10 +132,10 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Result<Output, Str
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if start.elapsed() < limit => thread::sleep(Duration::from_millis(50)),
+            Ok(None) if start.elapsed() < limit => thread::sleep(Duration::from_millis(20)),
             Ok(None) => {
                 timed_out = true;
-                // mpirun passes SIGTERM on to its ranks; SIGKILL would orphan them.
+                // Launchers pass SIGTERM on to their ranks and clean up; SIGKILL would not.
                 let _ = Command::new("kill")
                     .args(["-TERM", &child.id().to_string()])
                     .status();
@@ -117,21 +152,70 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Result<Output, Str
             Err(e) => return Err(format!("waiting for {shown}: {e}")),
         }
     };
-    let out = Output {
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    };
-    let why = if timed_out {
-        format!("timed out after {limit:?}")
+    Ok(Finished {
+        status,
+        timed_out,
+        out: Output {
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        },
+        shown,
+    })
+}
+
+/// Runs `cmd` to completion, or stops it after `limit` (see [`run_status`]). Fails unless it
+/// exits 0; the error carries its output.
+pub fn run_with_timeout(cmd: Command, limit: Duration) -> Result<Output, String> {
+    let done = run_status(cmd, limit)?;
+    if done.success() {
+        Ok(done.out)
     } else {
-        match status {
-            Some(s) if s.success() => return Ok(out),
-            Some(s) => format!("failed ({s})"),
-            None => "could not be waited for".to_owned(),
-        }
+        Err(done.describe())
+    }
+}
+
+/// What a rank prints when `RankInfo::from_mpi` and `RankInfo::from_env` agree.
+#[cfg(feature = "mpi")]
+pub const AGREE: &str = "AGREE rank=";
+
+/// The rank side of the agreement tests: initializes MPI, discovers this rank both ways,
+/// panics if they differ (rank, size, local rank and size, node count, host), and prints
+/// `AGREE rank=R size=.. local_rank=.. local_size=.. nodes=.. host=..` in one write.
+#[cfg(feature = "mpi")]
+pub fn report_mpi_and_env_agree() {
+    use ranklog::RankInfo;
+    let universe = mpi::initialize().expect("MPI is initialized once, here");
+    let from_mpi = RankInfo::from_mpi(&universe.world());
+    let from_env = RankInfo::from_env().expect("Open MPI's variables describe this rank");
+    let key = |i: &RankInfo| {
+        (
+            i.rank,
+            i.size,
+            i.local_rank,
+            i.local_size,
+            i.local_known,
+            i.nodes,
+            i.host.clone(),
+        )
     };
-    Err(format!(
-        "{shown} {why}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.stdout, out.stderr
-    ))
+    assert_eq!(
+        key(&from_mpi),
+        key(&from_env),
+        "DISAGREE rank={}: from_mpi {from_mpi:?}, from_env {from_env:?}",
+        from_mpi.rank
+    );
+    assert_eq!(from_mpi.source, ranklog::Source::Mpi);
+    assert_eq!(from_env.source, ranklog::Source::OpenMpi);
+    println!(
+        "{AGREE}{} size={} local_rank={} local_size={} nodes={} host={}",
+        from_mpi.rank,
+        from_mpi.size,
+        from_mpi.local_rank,
+        from_mpi.local_size,
+        from_mpi
+            .nodes
+            .map_or_else(|| "none".to_owned(), |n| n.to_string()),
+        from_mpi.host
+    );
+    drop(universe);
 }

@@ -13,17 +13,17 @@
 //! what these tests need.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use slog::{error, info, o};
 
+pub use super::mpirun::run_status;
 use super::mpirun::{clean_env, Output};
+use super::read_jsonl;
 
 // One marker per case; none is a substring of another.
 /// `"scope" => "global"`.
@@ -168,97 +168,6 @@ pub fn fresh_dir(name: &str) -> TempDir {
     TempDir(dir)
 }
 
-/// A finished command: how it ended and what it printed.
-pub struct Finished {
-    /// Its exit status; `None` when it could not be waited for.
-    pub status: Option<ExitStatus>,
-    /// Whether it was stopped for running past its limit.
-    pub timed_out: bool,
-    /// What it printed.
-    pub out: Output,
-    /// The command, for messages.
-    pub shown: String,
-}
-
-impl Finished {
-    /// Whether it exited 0 in time.
-    pub fn success(&self) -> bool {
-        !self.timed_out && self.status.is_some_and(|s| s.success())
-    }
-
-    /// The command, how it ended and all it printed: for failure messages.
-    pub fn describe(&self) -> String {
-        let how = if self.timed_out {
-            "timed out".to_owned()
-        } else {
-            match self.status {
-                Some(s) => format!("ended with {s}"),
-                None => "could not be waited for".to_owned(),
-            }
-        };
-        format!(
-            "{} {how}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.shown, self.out.stdout, self.out.stderr
-        )
-    }
-}
-
-/// Runs `cmd` to completion, or stops it (SIGTERM, then SIGKILL after 10 s) after `limit`.
-/// Unlike [`run_with_timeout`](super::mpirun::run_with_timeout) it returns how the command
-/// ended, whatever it was.
-pub fn run_status(mut cmd: Command, limit: Duration) -> Result<Finished, String> {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {shown}: {e}"))?;
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
-    let start = Instant::now();
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if start.elapsed() < limit => thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                timed_out = true;
-                // Launchers pass SIGTERM on to their ranks and clean up; SIGKILL would not.
-                let _ = Command::new("kill")
-                    .args(["-TERM", &child.id().to_string()])
-                    .status();
-                let grace = Instant::now();
-                while grace.elapsed() < Duration::from_secs(10) {
-                    if let Ok(Some(_)) = child.try_wait() {
-                        break;
-                    }
-                    thread::sleep(Duration::from_millis(100));
-                }
-                let _ = child.kill();
-                break child.wait().ok();
-            }
-            Err(e) => return Err(format!("waiting for {shown}: {e}")),
-        }
-    };
-    Ok(Finished {
-        status,
-        timed_out,
-        out: Output {
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
-        },
-        shown,
-    })
-}
-
 /// `scripts/multinode.sh` of this crate.
 pub fn multinode_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/multinode.sh")
@@ -365,23 +274,6 @@ pub fn read_rank_files(dir: &Path, size: usize) -> Result<Vec<Vec<Record>>, Stri
     }
     (0..size)
         .map(|r| read_jsonl(&dir.join(format!("rank-{r:05}.jsonl"))))
-        .collect()
-}
-
-fn read_jsonl(path: &Path) -> Result<Vec<Record>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| match serde_json::from_str(line) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(other) => Err(format!(
-                "{}:{}: not a JSON object: {other}",
-                path.display(),
-                i + 1
-            )),
-            Err(e) => Err(format!("{}:{}: {e}: {line}", path.display(), i + 1)),
-        })
         .collect()
 }
 
