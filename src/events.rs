@@ -3,12 +3,38 @@
 //! the `ranklog` command can aggregate them across ranks.
 
 use std::fmt;
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slog::{Key, Logger, Record, Serializer, KV};
+use slog::{Key, Level, Logger, Record, Serializer, KV};
 
 use crate::gpu::{signed_memory, GpuHandle, GpuSnapshot};
+
+/// Logs at `level` with the location `at` (the application's call site, from
+/// `#[track_caller]`, not this file's), in slog's syntax: format arguments, `;`, key-values.
+macro_rules! log_at {
+    ($log:expr, $level:expr, $at:expr, $fmt:literal $(, $arg:expr)* ; $($kv:tt)+) => {{
+        let at: &'static std::panic::Location<'static> = $at;
+        let location = slog::RecordLocation {
+            file: at.file(),
+            line: at.line(),
+            column: at.column(),
+            function: "",
+            module: module_path!(),
+        };
+        let rs = slog::RecordStatic {
+            location: &location,
+            tag: "",
+            level: $level,
+        };
+        $log.log(&slog::Record::new(
+            &rs,
+            &format_args!($fmt $(, $arg)*),
+            slog::b!($($kv)+),
+        ));
+    }};
+}
 
 /// How long an event waits, at each end, for the GPU sample that gives its memory change.
 const GPU_WAIT: Duration = Duration::from_secs(1);
@@ -66,6 +92,7 @@ impl Events {
     ///
     /// When this rank samples GPUs, the sampler takes a round now (waiting at most 1 s,
     /// before the clock starts), and another at the end, for the memory change.
+    #[track_caller]
     pub fn model_load(
         &self,
         log: &Logger,
@@ -82,12 +109,14 @@ impl Events {
             gpu: self.gpu.clone(),
             before,
             start: Instant::now(),
+            started_at: Location::caller(),
             done: false,
         }
     }
 
     /// Logs one served request (kind `inference`): at info level, or at warning level with
     /// `slow=true` when its latency is above the slow-request threshold.
+    #[track_caller]
     pub fn inference(&self, log: &Logger, inference: &Inference) {
         let latency_ms = millis(inference.latency);
         let slow = self
@@ -105,14 +134,14 @@ impl Events {
         let (request, tokens) = (&inference.request, inference.completion_tokens);
         // The message holds only what every rank of a tensor-parallel group shares, so
         // `ranklog merge --collapse` folds a request into one line; the timings follow as
-        // key-values. The level must be known at compile time: one call site per level.
-        match slow {
-            Some(threshold) => slog::warn!(log,
-                "request {}: {} tokens, slower than {} ms", request, tokens, threshold;
-                "kind" => "inference", kv),
-            None => slog::info!(log, "request {}: {} tokens", request, tokens;
-                "kind" => "inference", kv),
-        }
+        // key-values.
+        let level = if slow.is_some() {
+            Level::Warning
+        } else {
+            Level::Info
+        };
+        log_at!(log, level, Location::caller(), "request {}: {} tokens{}", request, tokens, Slower(slow);
+            "kind" => "inference", kv);
     }
 }
 
@@ -270,6 +299,8 @@ pub struct ModelLoad {
     gpu: Option<GpuHandle>,
     before: Option<Arc<GpuSnapshot>>,
     start: Instant,
+    /// Where the load began: the location of its record when it is dropped unfinished.
+    started_at: &'static Location<'static>,
     done: bool,
 }
 
@@ -290,14 +321,17 @@ impl ModelLoad {
         self.bytes = bytes;
     }
 
-    /// Logs the load as done and returns how long it took.
+    /// Logs the load as done and returns how long it took. The record's location is the
+    /// caller's.
+    #[track_caller]
     pub fn finish(mut self) -> Duration {
-        self.end(None)
+        self.end(None, Location::caller())
     }
 
     /// Logs the load as failed with `error`, at error level.
+    #[track_caller]
     pub fn fail(mut self, error: &dyn fmt::Display) {
-        self.end(Some(error));
+        self.end(Some(error), Location::caller());
     }
 
     /// Logs the load as done or failed according to `result`, and passes it on.
@@ -312,15 +346,21 @@ impl ModelLoad {
     /// let weights = load.finish_with(weights)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[track_caller]
     pub fn finish_with<T, E: fmt::Display>(mut self, result: Result<T, E>) -> Result<T, E> {
+        let at = Location::caller();
         match &result {
-            Ok(_) => self.end(None),
-            Err(e) => self.end(Some(e)),
+            Ok(_) => self.end(None, at),
+            Err(e) => self.end(Some(e), at),
         };
         result
     }
 
-    fn end(&mut self, error: Option<&dyn fmt::Display>) -> Duration {
+    fn end(
+        &mut self,
+        error: Option<&dyn fmt::Display>,
+        at: &'static Location<'static>,
+    ) -> Duration {
         let elapsed = self.start.elapsed();
         self.done = true;
         let after = self.gpu.as_ref().and_then(|g| g.sample_now(GPU_WAIT));
@@ -340,11 +380,13 @@ impl ModelLoad {
         };
         let delta = Delta(mem_delta_bytes);
         match error {
-            None => slog::info!(self.log, "model {} shard {} loaded: {} in {:.1} ms, {:.2} GB/s{}",
+            None => {
+                log_at!(self.log, Level::Info, at, "model {} shard {} loaded: {} in {:.1} ms, {:.2} GB/s{}",
                 self.name, self.shard, Bytes(self.bytes), ms, gb_per_s, delta;
-                "kind" => "model_load", kv),
+                "kind" => "model_load", kv)
+            }
             Some(error) => {
-                slog::error!(self.log, "model {} shard {} failed to load after {:.1} ms: {}",
+                log_at!(self.log, Level::Error, at, "model {} shard {} failed to load after {:.1} ms: {}",
                 self.name, self.shard, ms, error;
                 "kind" => "model_load", kv, "error" => %error)
             }
@@ -361,7 +403,19 @@ impl Drop for ModelLoad {
             } else {
                 &"dropped before finish() or fail(): an early return?"
             };
-            self.end(Some(why));
+            self.end(Some(why), self.started_at);
+        }
+    }
+}
+
+/// `, slower than 250 ms` for a slow request.
+struct Slower(Option<f64>);
+
+impl fmt::Display for Slower {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(threshold) => write!(f, ", slower than {threshold} ms"),
+            None => Ok(()),
         }
     }
 }

@@ -138,3 +138,52 @@ fn failed_and_abandoned_loads_are_errors_with_their_context() {
     assert_eq!(source.edit(|s| s.opens), 0);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn event_records_point_at_the_applications_call_site() {
+    let dir = common::temp_dir("events-location");
+    let guard = ranklog::Builder::new()
+        .rank_info(ranklog::RankInfo::single())
+        .no_console()
+        .dir(&dir)
+        .gpu(ranklog::GpuMode::Off)
+        .log_bridge(false)
+        .build()
+        .unwrap();
+    let log = guard.logger();
+    let events = guard.events();
+    let load = events.model_load(&log, "m", 0, 10);
+    let finish_line = line!() + 1;
+    load.finish();
+    let infer_line = line!() + 1;
+    events.inference(
+        &log,
+        &ranklog::Inference::new(1u32, 1, 1, std::time::Duration::from_millis(1)),
+    );
+    let start_line = line!() + 1;
+    let abandoned = events.model_load(&log, "m", 1, 10);
+    drop(abandoned);
+    let path = guard.log_file().unwrap().to_owned();
+    drop(guard);
+    let records = common::records(&path);
+    let _ = std::fs::remove_dir_all(dir);
+    let at = |kind: &str, nth: usize| {
+        let r = common::of_kind(&records, kind)[nth];
+        (
+            r["file"].as_str().unwrap().to_owned(),
+            r["line"].as_u64().unwrap() as u32,
+        )
+    };
+    let here = file!().to_owned();
+    assert_eq!(
+        at("model_load", 0),
+        (here.clone(), finish_line),
+        "finish() is where it ends"
+    );
+    assert_eq!(at("inference", 0), (here.clone(), infer_line));
+    assert_eq!(
+        at("model_load", 1),
+        (here, start_line),
+        "an unfinished load points at its start"
+    );
+}
