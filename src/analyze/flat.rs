@@ -5,8 +5,6 @@
 
 use std::borrow::Cow;
 
-use slog::Level;
-
 use super::record::{parse_level, Record, Value};
 use super::time;
 
@@ -131,24 +129,7 @@ pub(crate) fn parse(line: &[u8]) -> Option<Record<'_>> {
     let text = std::str::from_utf8(line).ok()?;
     let mut c = Cursor { text, at: 0 };
     c.eat(b'{')?;
-    let empty = || Cow::Borrowed("");
-    let mut rec = Record {
-        v: None,
-        ts_us: 0,
-        level: Level::Info,
-        msg: empty(),
-        rank: None,
-        size: None,
-        local_rank: None,
-        local_size: None,
-        host: empty(),
-        pid: None,
-        scope: empty(),
-        module: empty(),
-        file: empty(),
-        line: None,
-        fields: Vec::new(),
-    };
+    let mut rec = Record::empty();
     let (mut ts, mut level) = (None, None);
     loop {
         let key = c.string()?;

@@ -112,6 +112,28 @@ impl Value<'_> {
 }
 
 impl<'a> Record<'a> {
+    /// A record with no field set yet (level info, time 0), for the parsers to fill.
+    pub(crate) fn empty() -> Record<'a> {
+        let empty = || Cow::Borrowed("");
+        Record {
+            v: None,
+            ts_us: 0,
+            level: Level::Info,
+            msg: empty(),
+            rank: None,
+            size: None,
+            local_rank: None,
+            local_size: None,
+            host: empty(),
+            pid: None,
+            scope: empty(),
+            module: empty(),
+            file: empty(),
+            line: None,
+            fields: Vec::new(),
+        }
+    }
+
     /// Parses one line of a per-rank file (without its `\n`).
     ///
     /// # Errors
@@ -302,26 +324,9 @@ impl<'de> Visitor<'de> for RecordVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record<'de>, A::Error> {
-        let empty = || Cow::Borrowed("");
         let mut ts_us = None;
         let mut level = None;
-        let mut rec = Record {
-            v: None,
-            ts_us: 0,
-            level: Level::Info,
-            msg: empty(),
-            rank: None,
-            size: None,
-            local_rank: None,
-            local_size: None,
-            host: empty(),
-            pid: None,
-            scope: empty(),
-            module: empty(),
-            file: empty(),
-            line: None,
-            fields: Vec::new(),
-        };
+        let mut rec = Record::empty();
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             match &*key {
                 "ts" => {
