@@ -13,9 +13,6 @@
 
 mod common;
 
-use common::mpirun::AGREE;
-
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::mpirun::{mpirun_or_skip, run_with_timeout, self_under_mpirun};
@@ -47,23 +44,7 @@ fn mpi_and_launcher_env_agree_on_every_rank_of_one_node() {
     cmd.env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
     let out = run_with_timeout(cmd, JOB_TIMEOUT).unwrap_or_else(|why| panic!("{why}"));
 
-    // libtest's own lines share stdout ("test probe ... " has no newline), so look for the
-    // report anywhere in a line; it is printed with one write and ends the line.
-    let mut reports: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
-    for line in out.stdout.lines() {
-        let Some(at) = line.find(AGREE) else { continue };
-        let fields: BTreeMap<String, String> = line[at + "AGREE ".len()..]
-            .split(' ')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let rank = fields["rank"].parse().expect("rank is a number");
-        assert!(
-            reports.insert(rank, fields).is_none(),
-            "rank {rank} reported twice\n{}",
-            out.stdout
-        );
-    }
+    let reports = common::mpirun::agree_reports(&out.stdout);
     let ranks: Vec<u32> = reports.keys().copied().collect();
     assert_eq!(
         ranks,

@@ -15,9 +15,6 @@
 
 mod common;
 
-use common::mpirun::AGREE;
-
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::nodes::{placement, self_on_nodes, Launcher};
@@ -51,33 +48,17 @@ fn agree_on(nodes: &[(&str, u32)], by_node: bool) {
         Ok(None) => return,
         Err(why) => panic!("{why}"),
     };
-    // libtest's own lines share stdout ("test probe ... " has no newline), so look for the
-    // report anywhere in a line; it is printed with one write and ends the line.
-    let mut reports: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
-    for line in out.stdout.lines() {
-        let Some(at) = line.find(AGREE) else { continue };
-        let fields: BTreeMap<String, String> = line[at + "AGREE ".len()..]
-            .split(' ')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let rank = fields["rank"].parse().expect("rank is a number");
-        assert!(
-            reports.insert(rank, fields).is_none(),
-            "rank {rank} reported twice\n{}",
-            out.stdout
-        );
-    }
+    let reports = common::mpirun::agree_reports(&out.stdout);
     let places = placement(nodes, by_node);
     assert_eq!(
-        reports.keys().copied().collect::<Vec<_>>(),
+        reports.keys().map(|&r| r as usize).collect::<Vec<_>>(),
         (0..places.len()).collect::<Vec<_>>(),
         "ranks that reported agreement\n--- stdout ---\n{}\n--- stderr ---\n{}",
         out.stdout,
         out.stderr
     );
     for (rank, fields) in &reports {
-        let place = &places[*rank];
+        let place = &places[*rank as usize];
         let expect = [
             ("size", places.len().to_string()),
             ("local_rank", place.local_rank.to_string()),

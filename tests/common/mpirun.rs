@@ -219,3 +219,31 @@ pub fn report_mpi_and_env_agree() {
     );
     drop(universe);
 }
+
+/// The `AGREE` reports in a job's stdout, by rank: each report's `key=value` fields.
+/// libtest's own lines share stdout (`test probe ... ` has no newline), so a report is
+/// looked for anywhere in a line; it is printed with one write and ends the line.
+///
+/// # Panics
+///
+/// When a rank reports twice or a report has no numeric rank.
+#[cfg(feature = "mpi")]
+pub fn agree_reports(
+    stdout: &str,
+) -> std::collections::BTreeMap<u32, std::collections::BTreeMap<String, String>> {
+    let mut reports = std::collections::BTreeMap::new();
+    for line in stdout.lines() {
+        let Some(at) = line.find(AGREE) else { continue };
+        let fields: std::collections::BTreeMap<String, String> = line[at + "AGREE ".len()..]
+            .split(' ')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let rank = fields["rank"].parse().expect("rank is a number");
+        assert!(
+            reports.insert(rank, fields).is_none(),
+            "rank {rank} reported twice\n{stdout}"
+        );
+    }
+    reports
+}
