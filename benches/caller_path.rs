@@ -1,7 +1,10 @@
-//! What a log call costs on the caller's thread, for records that are not printed and for
-//! the `*_once!` path after its first hit.
+//! What a log call costs on the caller's thread: records that are not printed (issue 7's
+//! cases 1-3), the `*_once!` path after its first hit (case 7), and an accepted record to
+//! the JSONL file and to the console (cases 4 and 6).
 //!
 //! `cargo bench --bench caller_path` (or `scripts/bench.sh`).
+
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ranklog::{Builder, RankInfo};
@@ -42,24 +45,53 @@ fn caller_path(c: &mut Criterion) {
     g.finish();
     drop(guard);
 
-    // An accepted record with three key-values, to the JSONL file only.
+    // An accepted record with three key-values (issue cases 4 and 6), timed on the
+    // caller's thread in bursts of 1024, a quarter of the default queue, with the queue
+    // written out between bursts: the caller's cost, not the writer's back-pressure (that
+    // is `benches/throughput.rs`).
     let dir = std::env::temp_dir().join(format!("ranklog-bench-accepted-{}", std::process::id()));
-    let guard = Builder::new()
-        .rank_info(RankInfo::new(0, 4, 0, 2).expect("valid identity"))
-        .no_console()
-        .dir(&dir)
-        .log_bridge(false)
-        .signals(false)
-        .gpu(ranklog::GpuMode::Off)
-        .build()
-        .expect("logger builds");
-    let log = guard.logger();
     let mut g = c.benchmark_group("accepted");
-    g.bench_function("record_with_3_kv_to_jsonl", |b| {
-        b.iter(|| info!(log, "step {}", n; "loss" => 0.25, "tokens" => n, "phase" => "decode"))
-    });
+    for (name, to_console) in [
+        ("record_with_3_kv_to_jsonl", false),
+        ("record_with_3_kv_to_console", true),
+    ] {
+        let builder = Builder::new()
+            .rank_info(RankInfo::new(0, 4, 0, 2).expect("valid identity"))
+            .log_bridge(false)
+            .signals(false)
+            .gpu(ranklog::GpuMode::Off);
+        let builder = if to_console {
+            builder.console_writer(std::io::sink())
+        } else {
+            // Bounded disk use over millions of records.
+            builder
+                .no_console()
+                .dir(&dir)
+                .rotation(ranklog::Rotation::Bytes(64 << 20))
+                .keep(1)
+        };
+        let guard = builder.build().expect("logger builds");
+        let log = guard.logger();
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut caller = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let burst = left.min(1024);
+                    let start = Instant::now();
+                    for _ in 0..burst {
+                        info!(log, "step {}", n; "loss" => 0.25, "tokens" => n, "phase" => "decode");
+                    }
+                    caller += start.elapsed();
+                    assert!(guard.flush(Duration::from_secs(10)), "queue written out");
+                    left -= burst;
+                }
+                caller
+            })
+        });
+        drop(guard);
+    }
     g.finish();
-    drop(guard);
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -2,8 +2,8 @@
 //! what a rank has between SIGTERM and SIGKILL when mpirun aborts a job (Open MPI 4: 1 s,
 //! Open MPI 5: 250 ms).
 //!
-//! The console writer is held while the queue fills, so the queue is really full when the
-//! flush starts. `cargo bench --bench flush`.
+//! The writer thread is held in a console write while the queue fills, so the queue is
+//! really full when the flush starts. `cargo bench --bench flush`.
 
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex};
@@ -13,17 +13,44 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use ranklog::{Builder, RankInfo};
 use slog::info;
 
-/// A console that blocks its first write until released.
-#[derive(Clone)]
-struct Held(Arc<(Mutex<bool>, Condvar)>);
+/// Whether console writes pass, and whether one is waiting for them to.
+#[derive(Default)]
+struct Gate {
+    closed: bool,
+    waiting: bool,
+}
+
+/// A console whose writes wait while its gate is closed.
+#[derive(Clone, Default)]
+struct Held(Arc<(Mutex<Gate>, Condvar)>);
+
+impl Held {
+    fn set_closed(&self, closed: bool) {
+        let (gate, cv) = &*self.0;
+        gate.lock().unwrap().closed = closed;
+        cv.notify_all();
+    }
+
+    /// Waits until a write is held at the closed gate.
+    fn wait_for_a_held_write(&self) {
+        let (gate, cv) = &*self.0;
+        let mut gate = gate.lock().unwrap();
+        while !gate.waiting {
+            gate = cv.wait(gate).unwrap();
+        }
+    }
+}
 
 impl Write for Held {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let (open, cv) = &*self.0;
-        let mut open = open.lock().unwrap();
-        while !*open {
-            open = cv.wait(open).unwrap();
+        let (gate, cv) = &*self.0;
+        let mut gate = gate.lock().unwrap();
+        while gate.closed {
+            gate.waiting = true;
+            cv.notify_all();
+            gate = cv.wait(gate).unwrap();
         }
+        gate.waiting = false;
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -41,7 +68,7 @@ fn flush_full_queue(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let held = Held(Arc::new((Mutex::new(false), Condvar::new())));
+                let held = Held::default();
                 let guard = Builder::new()
                     .rank_info(RankInfo::single())
                     .console_writer(held.clone())
@@ -49,19 +76,21 @@ fn flush_full_queue(c: &mut Criterion) {
                     .queue_len(QUEUE)
                     .log_bridge(false)
                     .signals(false)
+                    .gpu(ranklog::GpuMode::Off)
                     .build()
                     .expect("logger builds");
                 let log = guard.logger();
-                // The job-start record holds the writer; these fill the queue.
+                assert!(guard.flush(Duration::from_secs(5)));
+                // One record holds the writer thread at the closed console; the queue then
+                // takes exactly QUEUE more.
+                held.set_closed(true);
+                info!(log, "held");
+                held.wait_for_a_held_write();
                 for n in 0..QUEUE {
                     info!(log, "step {}", n; "loss" => 0.25, "tokens" => n, "phase" => "decode");
                 }
                 let start = Instant::now();
-                {
-                    let (open, cv) = &*held.0;
-                    *open.lock().unwrap() = true;
-                    cv.notify_all();
-                }
+                held.set_closed(false);
                 assert!(guard.flush(Duration::from_secs(5)));
                 total += start.elapsed();
                 drop(guard);

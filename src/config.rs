@@ -76,8 +76,7 @@ pub(crate) enum ConsoleTarget {
 /// | this process's GPUs (`rank` mode) | [`cuda_visible_devices`](Self::cuda_visible_devices) | `CUDA_VISIBLE_DEVICES`, `CUDA_DEVICE_ORDER` | unset: every GPU |
 /// | slow-request threshold, ms | [`slow_request`](Self::slow_request) | `RANKLOG_SLOW_MS`: `2000`, `250.5` | none |
 ///
-/// By default the queue blocks the caller when full (slog-async's
-/// `OverflowStrategy::Block`): no record is ever dropped. A panic on any thread and
+/// By default the queue blocks the caller when full: no record is ever dropped. A panic on any thread and
 /// SIGTERM, SIGINT and SIGHUP write out the queue before the process ends.
 pub struct Builder {
     rank_info: Option<RankInfo>,
@@ -535,8 +534,8 @@ impl Builder {
         self
     }
 
-    /// Sends console lines to `writer` instead of stderr (one `write_all` per record);
-    /// colour `auto` then means no colour.
+    /// Sends console lines to `writer` instead of stderr (whole lines, at most 4096 bytes
+    /// per `write_all` unless one line is longer); colour `auto` then means no colour.
     pub fn console_writer(mut self, writer: impl Write + Send + 'static) -> Builder {
         self.console = ConsoleTarget::Writer(Box::new(writer));
         self

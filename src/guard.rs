@@ -9,10 +9,11 @@ use slog::{o, Level, Logger};
 use crate::config::{ConsoleTarget, FileScope};
 use crate::filter::LevelFilter;
 use crate::gpu::{self, GpuHandle, Plan, Sampler};
-use crate::lifecycle::{self, WRITER_THREAD};
+use crate::lifecycle;
 use crate::once::OnceMemory;
 use crate::output::{Console, FileOptions, JsonFile, Sinks};
 use crate::pipeline::{Overflow, Pipeline};
+use crate::queue::{Queue, Worker};
 use crate::scope::{Gate, Scope};
 use crate::scoped::{self, Active};
 use crate::{bridge, ranks};
@@ -35,7 +36,7 @@ pub struct Guard {
     info: RankInfo,
     file: Option<PathBuf>,
     sinks: Arc<Sinks>,
-    worker: Option<slog_async::AsyncGuard>,
+    worker: Option<Worker>,
     active: Arc<Active>,
     /// The GPU sampler, when this rank samples.
     sampler: Option<Sampler>,
@@ -103,7 +104,7 @@ impl Drop for Guard {
             sampler.stop();
         }
         scoped::deactivate(&self.active);
-        // Sends "finish" behind every queued record and joins the writer thread.
+        // Closes the queue behind every queued record and joins the writer thread.
         drop(self.worker.take());
         self.active.pipeline.report_drop_total();
         self.sinks.finish();
@@ -165,11 +166,11 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
     };
     let file_all = file.is_some() && parts.file_scope == FileScope::All;
     let sinks = Arc::new(Sinks::new(console, file, gate.clone(), file_all));
-    let (queue, worker) = slog_async::AsyncCore::custom(sinks.clone())
-        .chan_size(parts.queue_len)
-        .blocking(parts.overflow == Overflow::Block)
-        .thread_name(WRITER_THREAD.to_owned())
-        .build_with_guard();
+    let (queue, worker) = Queue::start(
+        parts.queue_len,
+        parts.overflow == Overflow::Block,
+        sinks.clone(),
+    );
     let most_verbose = parts.filter.most_verbose();
     let pipeline = Arc::new(Pipeline {
         filter: parts.filter,
@@ -181,7 +182,6 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
         once: OnceMemory::default(),
         unreported: Default::default(),
         dropped: Default::default(),
-        barriers: Default::default(),
     });
     let logger = Logger::root(pipeline.clone(), o!());
     let active = Arc::new(Active {

@@ -107,6 +107,7 @@ mod macros;
 mod once;
 mod output;
 mod pipeline;
+mod queue;
 mod rank;
 mod ranks;
 mod scope;

@@ -1,25 +1,31 @@
 //! The root drain, on the caller's thread: filter, gate, stamp, queue.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slog::{BorrowedKV, Drain, Level, OwnedKVList, Record, RecordStatic};
-use slog_async::{AsyncCore, AsyncError};
 
 use crate::filter::LevelFilter;
 use crate::once::{once_key, OnceMemory, ONCE_TAG};
-use crate::output::record::Meta;
-use crate::output::{Sinks, FLUSH_TAG};
+use crate::output::record::{now_nanos, Collected};
+use crate::output::Sinks;
+use crate::queue::{Push, Queue};
 use crate::scope::{self, Gate, Scope, SCOPE_KEY};
 use crate::suppress;
+
+thread_local! {
+    /// Each thread collects its records here; the queue swaps the buffers of a written
+    /// record back, so a thread's steady state allocates nothing.
+    static SCRATCH: RefCell<Collected> = RefCell::new(Collected::default());
+}
 
 /// What the queue does when it is full (`RANKLOG_OVERFLOW`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Overflow {
-    /// The caller waits for room: no record is ever lost (slog-async's
-    /// `OverflowStrategy::Block`).
+    /// The caller waits for room: no record is ever lost.
     #[default]
     Block,
     /// The record is dropped and counted; the count is logged (`kind=dropped`) as soon as
@@ -30,15 +36,16 @@ pub enum Overflow {
 /// Decides, on the caller's thread and before the queue, whether a record is wanted: by
 /// level and module (and any [`suppress`](crate::suppress)), then by scope, then, for the
 /// `*_once!` macros' records, by whether it was seen before. A record this rank neither
-/// prints nor files is dropped here without formatting or allocating. Wanted records get
-/// their timestamp and console decision attached ([`Meta`]) and go to the writer thread.
+/// prints nor files is dropped here without formatting or allocating. A wanted record is
+/// collected here, with its time and console decision, into the thread's reusable
+/// [`Collected`] and moved into the [`Queue`]; the writer thread formats it.
 pub(crate) struct Pipeline {
     pub(crate) filter: LevelFilter,
     pub(crate) gate: Arc<Gate>,
     /// Whether the file keeps records the console does not show (`RANKLOG_FILE_SCOPE=all`
     /// with a file open).
     pub(crate) file_all: bool,
-    pub(crate) queue: AsyncCore,
+    pub(crate) queue: Arc<Queue>,
     pub(crate) overflow: Overflow,
     /// The sinks themselves, written directly once the writer thread has stopped.
     pub(crate) sinks: Arc<Sinks>,
@@ -48,8 +55,6 @@ pub(crate) struct Pipeline {
     pub(crate) unreported: AtomicU64,
     /// Records dropped since the start.
     pub(crate) dropped: AtomicU64,
-    /// Flush barriers sent; held while sending one, so tickets follow queue order.
-    pub(crate) barriers: Mutex<u64>,
 }
 
 /// Where ranklog's own reports say they come from.
@@ -68,23 +73,35 @@ static REPORT: RecordStatic<'static> = RecordStatic {
     level: Level::Warning,
 };
 
-/// The flush barrier: a critical level passes every filter; the tag is what the sinks
-/// answer.
-static BARRIER: RecordStatic<'static> = RecordStatic {
-    location: &REPORT_LOCATION,
-    tag: FLUSH_TAG,
-    level: Level::Critical,
-};
-
 impl Pipeline {
-    /// Queues a stamped record: `Ok(true)` when queued, `Ok(false)` when dropped (full,
-    /// drop policy), `Err(())` when the writer thread is gone.
-    fn send(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<bool, ()> {
-        match self.queue.log(record, values) {
-            Ok(()) => Ok(true),
-            Err(AsyncError::Full) => Ok(false),
-            Err(_) => Err(()),
-        }
+    /// Collects `record` (its time `ts_nanos`, shown on the console or not) in this
+    /// thread's scratch buffers and queues it; writes it here when the writer thread has
+    /// stopped.
+    fn send(
+        &self,
+        record: &Record<'_>,
+        values: &OwnedKVList,
+        ts_nanos: u64,
+        console: bool,
+    ) -> Push {
+        let send = |c: &mut Collected| {
+            c.fill(record, values, ts_nanos);
+            c.console = Some(console);
+            let pushed = self.queue.push(c);
+            if pushed == Push::Closed {
+                // The guard was dropped: write here, lose nothing.
+                self.sinks.write_now(c);
+            }
+            pushed
+        };
+        // A value's `Display` that logs, or a record during thread teardown, gets fresh
+        // buffers.
+        SCRATCH
+            .try_with(|scratch| match scratch.try_borrow_mut() {
+                Ok(mut c) => send(&mut c),
+                Err(_) => send(&mut Collected::default()),
+            })
+            .unwrap_or_else(|_| send(&mut Collected::default()))
     }
 
     /// Logs how many records were dropped since the last report, if any, when there is
@@ -95,23 +112,13 @@ impl Pipeline {
             return;
         }
         let total = self.dropped.load(Ordering::Relaxed);
-        let kv = (
-            Meta::now(true),
-            slog::o!(SCOPE_KEY => Scope::Process, "kind" => "dropped", "count" => count, "total" => total),
-        );
+        let kv = slog::o!(SCOPE_KEY => Scope::Process, "kind" => "dropped", "count" => count, "total" => total);
         let msg = format_args!(
             "{count} records dropped: the queue was full (RANKLOG_OVERFLOW=drop); {total} in all"
         );
-        match self.send(&Record::new(&REPORT, &msg, BorrowedKV(&kv)), values) {
-            Ok(true) => {}
-            Ok(false) => {
-                self.unreported.fetch_add(count, Ordering::Relaxed);
-            }
-            Err(()) => {
-                let _ = self
-                    .sinks
-                    .log(&Record::new(&REPORT, &msg, BorrowedKV(&kv)), values);
-            }
+        let record = Record::new(&REPORT, &msg, BorrowedKV(&kv));
+        if self.send(&record, values, now_nanos(), true) == Push::Full {
+            self.unreported.fetch_add(count, Ordering::Relaxed);
         }
     }
 
@@ -122,10 +129,7 @@ impl Pipeline {
         if total == 0 {
             return;
         }
-        let kv = (
-            Meta::now(true),
-            slog::o!(SCOPE_KEY => Scope::Process, "kind" => "dropped_total", "total" => total),
-        );
+        let kv = slog::o!(SCOPE_KEY => Scope::Process, "kind" => "dropped_total", "total" => total);
         let msg = format_args!(
             "{total} records dropped in all: the queue was full (RANKLOG_OVERFLOW=drop)"
         );
@@ -139,29 +143,14 @@ impl Pipeline {
     /// most `timeout`. Returns whether everything was written in time.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        let ticket = {
-            let mut sent = self.barriers.lock().unwrap_or_else(|e| e.into_inner());
-            let values = OwnedKVList::from(slog::o!());
-            loop {
-                match self.send(
-                    &Record::new(&BARRIER, &format_args!("flush"), slog::b!()),
-                    &values,
-                ) {
-                    Ok(true) => break,
-                    // Drop policy and a full queue: wait for room, within the deadline.
-                    Ok(false) if Instant::now() < deadline => std::thread::yield_now(),
-                    Ok(false) => return false,
-                    Err(()) => {
-                        // No writer thread: everything was written synchronously.
-                        self.sinks.flush_all();
-                        return true;
-                    }
-                }
+        match self.queue.barrier() {
+            Some(ticket) => self.sinks.wait_barrier(ticket, deadline),
+            None => {
+                // No writer thread: everything was written synchronously.
+                self.sinks.flush_all();
+                true
             }
-            *sent += 1;
-            *sent
-        };
-        self.sinks.wait_barrier(ticket, deadline)
+        }
     }
 }
 
@@ -186,26 +175,12 @@ impl Drain for Pipeline {
         if record.tag() == ONCE_TAG && !self.once.first(once_key(record)) {
             return Ok(());
         }
-        let kv = (Meta::now(console), record.kv());
-        let rs = RecordStatic {
-            location: record.location(),
-            tag: record.tag(),
-            level,
-        };
-        let stamped = Record::new(&rs, record.msg(), BorrowedKV(&kv));
-        match self.send(&stamped, values) {
-            Ok(true) => {
-                if self.overflow == Overflow::Drop {
-                    self.report_drops(values);
-                }
-            }
-            Ok(false) => {
+        match self.send(record, values, now_nanos(), console) {
+            Push::Queued if self.overflow == Overflow::Drop => self.report_drops(values),
+            Push::Queued | Push::Closed => {}
+            Push::Full => {
                 self.unreported.fetch_add(1, Ordering::Relaxed);
                 self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            // The writer thread is gone (the guard was dropped): write here, lose nothing.
-            Err(()) => {
-                let _ = self.sinks.log(&stamped, values);
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! A record this rank does not print (scope gated out, level disabled, module filtered)
-//! costs no heap allocation on the caller's thread.
+//! costs no heap allocation on the caller's thread; nor does an accepted record, once the
+//! thread and the queue have been used.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,7 +50,7 @@ static COUNTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Allocations made by this thread during 1000 calls of `f`.
 fn allocations_during(f: impl Fn()) -> usize {
-    f(); // warm up thread-locals (slog-async's per-thread sender) outside the count
+    f(); // warm up thread-locals outside the count
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     COUNTED.with(|c| c.set(true));
     for _ in 0..1000 {
@@ -111,22 +112,55 @@ fn gated_out_scoped_and_level_disabled_records_allocate_nothing() {
 }
 
 #[test]
-fn the_counter_sees_an_accepted_record() {
+fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
     let _turn = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
-    // The same record on the printing rank does allocate (it is formatted and queued):
-    // proof that the counter above can see the pipeline's allocations.
+    let dir = std::env::temp_dir().join(format!("ranklog-alloc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     let guard = Builder::new()
         .rank_info(RankInfo::new(0, 4, 0, 2).unwrap())
         .console_writer(std::io::sink())
+        .dir(&dir)
+        .queue_len(64)
         .build()
         .unwrap();
     let log = guard.logger();
-    let accepted = allocations_during(|| {
-        info!(log, "loaded"; "scope" => "global", "bytes" => 1u64);
+    let record = || {
+        info!(log, "loaded {} shards", 7u64; "scope" => "global", "bytes" => 1u64, "ms" => 1.5, "name" => "w");
+    };
+    // A fresh thread's first record fills fresh buffers: proof that the counter sees the
+    // pipeline's allocations on this thread.
+    let cold = std::thread::scope(|s| {
+        s.spawn(|| {
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            COUNTED.with(|c| c.set(true));
+            record();
+            COUNTED.with(|c| c.set(false));
+            ALLOCATIONS.load(Ordering::Relaxed) - before
+        })
+        .join()
+        .unwrap()
     });
+    // Warm: every slot of the queue has held a record of this size.
+    for _ in 0..5000 {
+        record();
+    }
+    assert!(guard.flush(std::time::Duration::from_secs(5)));
+    let warm = allocations_during(record);
     drop(guard);
+    let lines = std::fs::read_to_string(dir.join("rank-00000.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("loaded 7 shards"))
+        .count();
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(
-        accepted >= 1000,
-        "{accepted} allocations for 1000 accepted records"
+        cold >= 1,
+        "a cold thread's first record allocated {cold} times"
+    );
+    assert_eq!(warm, 0, "allocations per 1000 accepted records once warm");
+    assert_eq!(
+        lines,
+        1 + 5000 + 1001,
+        "every accepted record is in the file"
     );
 }

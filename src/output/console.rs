@@ -2,15 +2,12 @@
 
 use std::io::Write as _;
 
-use chrono::{Local, TimeZone};
-use slog::{Level, Record};
+use slog::Level;
 
+use super::clock::{self, Clock};
 use super::escape;
 use super::record::{Collected, Val};
 use crate::RankInfo;
-
-/// slog-term's timestamp layout (`Nov 21 04:24:06.123`), in local time.
-const TIMESTAMP_FORMAT: &str = "%b %d %H:%M:%S%.3f";
 
 /// Indentation and marker of a message's continuation lines: a record always starts at
 /// column 0 with its level, so a marked, indented line cannot pass for one.
@@ -21,6 +18,8 @@ pub(crate) struct ConsoleFormat {
     prefix: String,
     tag: String,
     color: bool,
+    /// slog-term's timestamp layout in local time (`Nov 21 04:24:06.123`).
+    clock: Clock,
 }
 
 impl ConsoleFormat {
@@ -30,28 +29,24 @@ impl ConsoleFormat {
             prefix,
             tag: rank_tag(info),
             color,
+            clock: Clock::new(clock::CONSOLE),
         }
     }
 
     /// Appends the record's line (or lines) to `out`, ending with `\n`.
-    pub(crate) fn format(&self, out: &mut Vec<u8>, record: &Record<'_>, c: &Collected) {
+    pub(crate) fn format(&mut self, out: &mut Vec<u8>, c: &Collected) {
         out.extend_from_slice(self.prefix.as_bytes());
-        self.level(out, record.level());
+        self.level(out, c.level);
         out.push(b' ');
-        let nanos = i64::try_from(c.ts_nanos).unwrap_or(i64::MAX);
-        let _ = write!(
-            out,
-            "{}",
-            Local.timestamp_nanos(nanos).format(TIMESTAMP_FORMAT)
-        );
+        self.clock.write(out, c.ts_nanos);
         out.push(b' ');
         out.extend_from_slice(self.tag.as_bytes());
         out.push(b' ');
         if self.color {
             out.extend_from_slice(b"\x1b[2m");
         }
-        escape::message_line(out, record.file());
-        let _ = write!(out, ":{}", record.line());
+        escape::message_line(out, c.location.file);
+        let _ = write!(out, ":{}", c.location.line);
         if self.color {
             out.extend_from_slice(b"\x1b[0m");
         }
@@ -135,19 +130,13 @@ mod tests {
     }
 
     fn line(msg: &str, kv: &dyn slog::KV) -> String {
-        let fmt = ConsoleFormat::new(&info(3, 16), "pre ".into(), false);
+        let mut fmt = ConsoleFormat::new(&info(3, 16), "pre ".into(), false);
         let values = OwnedKVList::from(o!("model" => "llama"));
-        with_collected(
-            Level::Warning,
-            format_args!("{msg}"),
-            kv,
-            &values,
-            |rec, c| {
-                let mut out = Vec::new();
-                fmt.format(&mut out, rec, c);
-                String::from_utf8(out).unwrap()
-            },
-        )
+        with_collected(Level::Warning, format_args!("{msg}"), kv, &values, |c| {
+            let mut out = Vec::new();
+            fmt.format(&mut out, c);
+            String::from_utf8(out).unwrap()
+        })
     }
 
     #[test]

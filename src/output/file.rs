@@ -13,7 +13,12 @@ use file_rotate::suffix::{AppendCount, AppendTimestamp, FileLimit};
 use file_rotate::{ContentLimit, FileRotate, TimeFrequency};
 
 use super::json::JsonFormat;
+use super::record::Collected;
 use crate::{Error, RankInfo, Result};
+
+/// Formatted records are collected up to about this many bytes before one `write(2)`; the
+/// writer thread also writes them out whenever the queue runs empty.
+const BUFFER_BYTES: usize = 64 * 1024;
 
 /// How often, at most, a failing file is reported on stderr after its first error.
 const REPORT_EVERY: Duration = Duration::from_secs(60);
@@ -193,8 +198,16 @@ struct Health {
 pub(crate) struct JsonFile {
     path: PathBuf,
     out: Out,
-    pub(crate) format: JsonFormat,
+    format: JsonFormat,
     health: Health,
+    /// Formatted records not yet written: whole lines only.
+    buffer: Vec<u8>,
+    /// How many records `buffer` holds.
+    buffered: u64,
+    /// With [`Rotation::Bytes`]: the size at which file-rotate cuts a segment, and the
+    /// bytes written to the current one as file-rotate counts them.
+    rotate_at: Option<u64>,
+    segment: u64,
 }
 
 impl JsonFile {
@@ -223,6 +236,8 @@ impl JsonFile {
         let plain = open_options(opts.file_mode)
             .open(&path)
             .map_err(open_error)?;
+        // file-rotate counts a segment's bytes from the file's length when it opens it.
+        let segment = plain.metadata().map_or(0, |m| m.len());
         let out = match opts.rotation {
             Rotation::Never => Out::Plain(plain),
             Rotation::Bytes(bytes) => Out::BySize(FileRotate::new(
@@ -245,6 +260,13 @@ impl JsonFile {
             out,
             format: JsonFormat::new(info),
             health: Health::default(),
+            buffer: Vec::with_capacity(BUFFER_BYTES),
+            buffered: 0,
+            rotate_at: match opts.rotation {
+                Rotation::Bytes(bytes) => Some(bytes.max(1)),
+                _ => None,
+            },
+            segment,
         })
     }
 
@@ -252,22 +274,56 @@ impl JsonFile {
         &self.path
     }
 
-    /// Writes one record (one line); on failure counts it as lost and reports on stderr.
-    pub(crate) fn write_record(&mut self, line: &[u8]) {
+    /// Formats `c` (whose resolved scope is `scope`) into the buffer, and writes the buffer
+    /// out once it passes [`BUFFER_BYTES`], or once it takes the segment past its size
+    /// limit: segments are cut where per-record writes would cut them.
+    pub(crate) fn push(&mut self, c: &Collected, scope: &str) {
+        self.format.format(&mut self.buffer, c, scope);
+        self.buffered += 1;
+        let buffered = self.buffer.len() as u64;
+        if buffered >= BUFFER_BYTES as u64
+            || self
+                .rotate_at
+                .is_some_and(|at| self.segment + buffered > at)
+        {
+            self.write_out();
+        }
+    }
+
+    /// Writes the buffered records with one `write(2)` (file-rotate cuts segments between
+    /// writes, so a record is never split); on failure counts them as lost and reports on
+    /// stderr.
+    pub(crate) fn write_out(&mut self) {
+        if self.buffered == 0 {
+            return;
+        }
+        if let Some(at) = self.rotate_at {
+            // file-rotate cuts a segment before a write once the segment has passed `at`.
+            if self.segment > at {
+                self.segment = 0;
+            }
+            self.segment += self.buffer.len() as u64;
+        }
         let out = &mut self.out;
         let torn = self.health.torn;
+        let buffer = &self.buffer;
         let result = catch_unwind(AssertUnwindSafe(|| {
             let w = out.writer();
             if torn {
                 w.write_all(b"\n")?;
             }
-            w.write_all(line)
+            w.write_all(buffer)
         }))
         .unwrap_or_else(|_| Err(io::Error::other("the file writer panicked")));
-        self.settle(result);
+        let records = std::mem::take(&mut self.buffered);
+        self.buffer.clear();
+        if self.buffer.capacity() > 4 * BUFFER_BYTES {
+            self.buffer = Vec::with_capacity(BUFFER_BYTES);
+        }
+        self.settle(result, records);
     }
 
-    fn settle(&mut self, result: io::Result<()>) {
+    fn settle(&mut self, result: io::Result<()>, records: u64) {
         let h = &mut self.health;
         match result {
             Ok(()) => {
@@ -286,8 +342,8 @@ impl JsonFile {
             Err(err) => {
                 h.torn = true;
                 h.failing = true;
-                h.lost += 1;
-                h.lost_since_report += 1;
+                h.lost += records;
+                h.lost_since_report += records;
                 let due = h.last_report.is_none_or(|t| t.elapsed() >= REPORT_EVERY);
                 if due {
                     eprintln!(
@@ -304,8 +360,9 @@ impl JsonFile {
         }
     }
 
-    /// Flushes the file (a no-op for unbuffered files).
+    /// Writes the buffered records out and flushes the file.
     pub(crate) fn flush(&mut self) {
+        self.write_out();
         let _ = catch_unwind(AssertUnwindSafe(|| self.out.writer().flush()));
     }
 
@@ -325,6 +382,16 @@ mod tests {
         let mut info = RankInfo::new(3, 8, 1, 4).unwrap();
         info.host = "node a/../b".into();
         info
+    }
+
+    impl JsonFile {
+        /// Writes one already formatted line, as [`JsonFile::push`] then
+        /// [`JsonFile::write_out`] would.
+        fn write_record(&mut self, line: &[u8]) {
+            self.buffer.extend_from_slice(line);
+            self.buffered += 1;
+            self.write_out();
+        }
     }
 
     #[test]
@@ -376,6 +443,10 @@ mod tests {
             })),
             format: JsonFormat::new(&info()),
             health: Health::default(),
+            buffer: Vec::new(),
+            buffered: 0,
+            rotate_at: None,
+            segment: 0,
         };
         file.write_record(b"{\"n\":1}\n");
         fail.store(true, Ordering::Relaxed);
@@ -393,6 +464,38 @@ mod tests {
             "the record after the failures starts a line: {text:?}"
         );
         assert!(text.starts_with("{\"n\":1}\n"));
+    }
+
+    #[test]
+    fn a_failed_batch_counts_each_of_its_records_as_lost() {
+        let fail = Arc::new(AtomicBool::new(true));
+        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut file = JsonFile {
+            path: PathBuf::from("/test/rank-00000.jsonl"),
+            out: Out::Test(Box::new(Flaky {
+                fail: fail.clone(),
+                written: written.clone(),
+            })),
+            format: JsonFormat::new(&info()),
+            health: Health::default(),
+            buffer: Vec::new(),
+            buffered: 0,
+            rotate_at: None,
+            segment: 0,
+        };
+        let c = Collected::default();
+        for _ in 0..3 {
+            file.push(&c, "process");
+        }
+        file.write_out();
+        assert_eq!(file.lost(), 3);
+        fail.store(false, Ordering::Relaxed);
+        file.push(&c, "process");
+        file.flush();
+        assert_eq!(file.lost(), 3);
+        let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        let last = text.lines().last().unwrap();
+        serde_json::from_str::<serde_json::Value>(last).expect("a whole record after the torn one");
     }
 
     #[test]

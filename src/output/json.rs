@@ -2,9 +2,9 @@
 
 use std::io::Write as _;
 
-use chrono::{TimeZone, Utc};
-use slog::{Level, Record};
+use slog::Level;
 
+use super::clock::{self, Clock};
 use super::record::{Collected, Val};
 use crate::RankInfo;
 
@@ -72,6 +72,8 @@ pub(crate) fn level_name(level: Level) -> &'static str {
 pub(crate) struct JsonFormat {
     /// `,"rank":..,"pid":..` written in every record.
     identity: String,
+    /// `ts`: RFC 3339 in UTC with microseconds.
+    clock: Clock,
 }
 
 fn json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
@@ -97,34 +99,28 @@ impl JsonFormat {
         let _ = write!(out, ",\"pid\":{}", std::process::id());
         JsonFormat {
             identity: String::from_utf8(out).expect("JSON is UTF-8"),
+            clock: Clock::new(clock::FILE),
         }
     }
 
     /// Appends the record as one JSON object and a `\n`.
     /// `scope` is the record's resolved scope (`process` for an unknown one).
-    pub(crate) fn format(
-        &self,
-        out: &mut Vec<u8>,
-        record: &Record<'_>,
-        c: &Collected,
-        scope: &str,
-    ) {
-        let nanos = i64::try_from(c.ts_nanos).unwrap_or(i64::MAX);
-        let ts = Utc.timestamp_nanos(nanos).format("%Y-%m-%dT%H:%M:%S%.6fZ");
-        let _ = write!(
-            out,
-            "{{\"v\":{SCHEMA_VERSION},\"ts\":\"{ts}\",\"level\":\"{}\",\"msg\":",
-            level_name(record.level())
-        );
+    pub(crate) fn format(&mut self, out: &mut Vec<u8>, c: &Collected, scope: &str) {
+        let _ = write!(out, "{{\"v\":{SCHEMA_VERSION},\"ts\":\"");
+        self.clock.write(out, c.ts_nanos);
+        out.extend_from_slice(b"\",\"level\":\"");
+        out.extend_from_slice(level_name(c.level).as_bytes());
+        out.extend_from_slice(b"\",\"msg\":");
         json(out, c.msg.as_str());
         out.extend_from_slice(self.identity.as_bytes());
         out.extend_from_slice(b",\"scope\":");
         json(out, scope);
         out.extend_from_slice(b",\"module\":");
-        json(out, record.module());
+        json(out, c.location.module);
         out.extend_from_slice(b",\"file\":");
-        json(out, record.file());
-        let _ = write!(out, ",\"line\":{}", record.line());
+        json(out, c.location.file);
+        out.extend_from_slice(b",\"line\":");
+        json(out, &c.location.line);
         for (key, val) in &c.pairs {
             out.push(b',');
             if RESERVED.contains(key) {
@@ -156,14 +152,14 @@ mod tests {
     fn a_record_is_one_parseable_object_with_identity_and_pairs() {
         let mut info = crate::RankInfo::new(2, 4, 0, 2).unwrap();
         info.host = "h\"1".into();
-        let fmt = JsonFormat::new(&info);
+        let mut fmt = JsonFormat::new(&info);
         let kv =
             o!("size" => 7u64, "f" => 1.5f64, "nan" => f64::NAN, "ok" => true, "scope" => "local");
         let values = OwnedKVList::from(o!("job" => "j"));
         let msg = format_args!("line1\nline2 \u{1b}");
-        let out = with_collected(Level::Info, msg, &kv, &values, |rec, c| {
+        let out = with_collected(Level::Info, msg, &kv, &values, |c| {
             let mut out = Vec::new();
-            fmt.format(&mut out, rec, c, c.scope().unwrap());
+            fmt.format(&mut out, c, c.scope().unwrap());
             out
         });
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);

@@ -1,5 +1,6 @@
 //! The sinks behind the queue: console (stderr) and the per-rank JSONL file.
 
+mod clock;
 mod console;
 pub(crate) mod escape;
 mod file;
@@ -23,15 +24,20 @@ use slog::{Drain, OwnedKVList, Record};
 use crate::scope::{Decision, Gate, Scope, SCOPE_KEY};
 use crate::RankInfo;
 use console::ConsoleFormat;
-use record::{Collected, Meta};
+use record::Collected;
 
-/// The tag of the barrier records [`Sinks`] answer by flushing and counting.
-pub(crate) const FLUSH_TAG: &str = "ranklog:flush";
+/// Console lines are written in groups of at most this many bytes (whole lines; a longer
+/// line alone): the most a pipe takes in one piece (POSIX `PIPE_BUF`), so the lines of
+/// ranks sharing a terminal or a launcher's pipe never interleave.
+const CONSOLE_WRITE_BYTES: usize = 4096;
 
 /// The console's destination.
 pub(crate) struct Console {
-    pub(crate) out: Box<dyn Write + Send>,
-    pub(crate) format: ConsoleFormat,
+    out: Box<dyn Write + Send>,
+    format: ConsoleFormat,
+    /// Whole lines not yet written, at most [`CONSOLE_WRITE_BYTES`] unless one line is
+    /// longer.
+    buffer: Vec<u8>,
 }
 
 impl Console {
@@ -44,6 +50,27 @@ impl Console {
         Console {
             out,
             format: ConsoleFormat::new(info, prefix, color),
+            buffer: Vec::with_capacity(CONSOLE_WRITE_BYTES),
+        }
+    }
+
+    /// Adds one record's line(s), writing what was buffered first if both would not fit
+    /// in one [`CONSOLE_WRITE_BYTES`] write.
+    fn push(&mut self, line: &[u8]) {
+        if !self.buffer.is_empty() && self.buffer.len() + line.len() > CONSOLE_WRITE_BYTES {
+            self.write_out();
+        }
+        self.buffer.extend_from_slice(line);
+    }
+
+    fn write_out(&mut self) {
+        if !self.buffer.is_empty() {
+            // A console that cannot be written (a closed pipe) must not stop the job.
+            let _ = self.out.write_all(&self.buffer);
+            self.buffer.clear();
+            if self.buffer.capacity() > 4 * CONSOLE_WRITE_BYTES {
+                self.buffer = Vec::with_capacity(CONSOLE_WRITE_BYTES);
+            }
         }
     }
 }
@@ -51,12 +78,24 @@ impl Console {
 struct State {
     console: Option<Console>,
     file: Option<JsonFile>,
-    collected: Collected,
     line: Vec<u8>,
 }
 
-/// Both sinks behind one lock. Runs on the writer thread; after the guard is dropped, on
-/// the caller's thread, so that late records still reach their destinations.
+impl State {
+    /// Writes out what both sinks have buffered.
+    fn write_out(&mut self) {
+        if let Some(console) = self.console.as_mut() {
+            console.write_out();
+        }
+        if let Some(file) = self.file.as_mut() {
+            file.write_out();
+        }
+    }
+}
+
+/// Both sinks behind one lock. The writer thread writes the queue's batches here; after
+/// the guard is dropped, the callers' threads write here directly, so that late records
+/// still reach their destinations. Also a plain slog [`Drain`] (synchronous).
 pub(crate) struct Sinks {
     state: Mutex<State>,
     gate: Arc<Gate>,
@@ -78,7 +117,6 @@ impl Sinks {
             state: Mutex::new(State {
                 console,
                 file,
-                collected: Collected::default(),
                 line: Vec::with_capacity(512),
             }),
             gate,
@@ -95,10 +133,11 @@ impl Sinks {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Flushes both sinks.
+    /// Writes out what is buffered and flushes both sinks.
     pub(crate) fn flush_all(&self) {
         let mut state = self.lock();
         if let Some(console) = state.console.as_mut() {
+            console.write_out();
             let _ = console.out.flush();
         }
         if let Some(file) = state.file.as_mut() {
@@ -136,55 +175,38 @@ impl Sinks {
         true
     }
 
-    fn answer_barrier(&self) {
+    /// Flushes both sinks and records that every barrier up to `ticket` is answered.
+    pub(crate) fn answer_barrier(&self, ticket: u64) {
         self.flush_all();
-        *self.flushed.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let mut done = self.flushed.lock().unwrap_or_else(|e| e.into_inner());
+        *done = (*done).max(ticket);
         self.flushed_cv.notify_all();
     }
 
-    /// The one-time warning about an unknown scope value, at the time and call site of the
-    /// record that carried it, so that it sorts and points where the mistake is.
-    fn warn_unknown_scope(
-        &self,
-        cause: &Record<'_>,
-        ts_nanos: u64,
-        text: &str,
-        values: &OwnedKVList,
-    ) {
-        let rs = slog::RecordStatic {
-            location: cause.location(),
-            tag: "",
-            level: slog::Level::Warning,
-        };
-        let kv = (
-            Meta {
-                ts_nanos,
-                console: true,
-            },
-            slog::o!(SCOPE_KEY => Scope::Process, "kind" => "unknown_scope"),
-        );
-        let msg = format_args!(
-            "unknown scope {text:?}: printed as process (expected process, local, global, \
-             group:NAME of a declared group, or ranks:LIST); this warning is shown once"
-        );
-        let _ = self.log(&Record::new(&rs, &msg, slog::BorrowedKV(&kv)), values);
-    }
-}
-
-impl Drain for Sinks {
-    type Ok = ();
-    type Err = slog::Never;
-
-    fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
-        if record.tag() == FLUSH_TAG {
-            self.answer_barrier();
-            return Ok(());
+    /// Writes a batch of records the pipeline collected, then writes out both sinks'
+    /// buffers. A slot whose buffers grew large gives them back.
+    pub(crate) fn write_batch(&self, batch: &mut [Collected]) {
+        let mut state = self.lock();
+        for c in batch {
+            self.write(&mut state, c);
+            if c.is_heavy() {
+                *c = Collected::default();
+            }
         }
-        let mut guard = self.lock();
-        let state = &mut *guard;
-        state.collected.fill(record, values);
-        let c = &state.collected;
-        let decision = self.gate.decide(record.level(), c.scope());
+        state.write_out();
+    }
+
+    /// Writes one collected record at once (the callers' threads, once the writer thread
+    /// has stopped).
+    pub(crate) fn write_now(&self, c: &Collected) {
+        let mut state = self.lock();
+        self.write(&mut state, c);
+        state.write_out();
+    }
+
+    /// Formats one record into the sinks' buffers (see [`State::write_out`]).
+    fn write(&self, state: &mut State, c: &Collected) {
+        let decision = self.gate.decide(c.level, c.scope());
         // What this rank's gate lets through, and of that what the console shows: a
         // `"console" => false` record is gated like any other, but goes to files only.
         let gated_in = c.console.unwrap_or(decision.prints());
@@ -196,20 +218,105 @@ impl Drain for Sinks {
         };
         if let Some(console) = state.console.as_mut().filter(|_| console_ok) {
             state.line.clear();
-            console.format.format(&mut state.line, record, c);
-            let _ = console.out.write_all(&state.line);
+            console.format.format(&mut state.line, c);
+            console.push(&state.line);
         }
         if let Some(file) = state.file.as_mut().filter(|_| gated_in || self.file_all) {
-            state.line.clear();
-            file.format.format(&mut state.line, record, c, scope);
-            file.write_record(&state.line);
+            file.push(c, scope);
         }
         if decision == Decision::Unknown && self.gate.first_unknown() {
-            let text = c.scope().unwrap_or_default().to_owned();
-            let ts_nanos = c.ts_nanos;
-            drop(guard);
-            self.warn_unknown_scope(record, ts_nanos, &text, values);
+            let warning = unknown_scope_warning(c);
+            self.write(state, &warning);
         }
+    }
+}
+
+/// The one-time warning about an unknown scope value, at the time and call site of the
+/// record that carried it, so that it sorts and points where the mistake is.
+fn unknown_scope_warning(cause: &Collected) -> Collected {
+    let location = cause.location;
+    let rs = slog::RecordStatic {
+        location: &location,
+        tag: "",
+        level: slog::Level::Warning,
+    };
+    let kv = slog::o!(SCOPE_KEY => Scope::Process, "kind" => "unknown_scope");
+    let msg = format_args!(
+        "unknown scope {:?}: printed as process (expected process, local, global, \
+         group:NAME of a declared group, or ranks:LIST); this warning is shown once",
+        cause.scope().unwrap_or_default()
+    );
+    let mut warning = Collected::default();
+    warning.fill(
+        &Record::new(&rs, &msg, slog::BorrowedKV(&kv)),
+        &OwnedKVList::from(slog::o!()),
+        cause.ts_nanos,
+    );
+    warning.console = Some(true);
+    warning
+}
+
+impl Drain for Sinks {
+    type Ok = ();
+    type Err = slog::Never;
+
+    /// Collects the record (outside the lock: a value's `Display` may log too) and writes
+    /// it at once.
+    fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
+        let mut c = Collected::default();
+        c.fill(record, values, record::now_nanos());
+        self.write_now(&c);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the size of every `write` call.
+    #[derive(Clone, Default)]
+    struct Writes(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    impl Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn console_writes_are_whole_lines_of_at_most_pipe_buf_bytes() {
+        let writes = Writes::default();
+        let info = RankInfo::single();
+        let mut console = Console::new(Box::new(writes.clone()), &info, String::new(), false);
+        let short = [b'a'; 99].iter().chain(b"\n").copied().collect::<Vec<u8>>();
+        let long = [b'b'; 5000]
+            .iter()
+            .chain(b"\n")
+            .copied()
+            .collect::<Vec<u8>>();
+        for _ in 0..100 {
+            console.push(&short);
+        }
+        console.push(&long);
+        console.push(&short);
+        console.write_out();
+        let writes = writes.0.lock().unwrap();
+        let sizes: Vec<usize> = writes.iter().map(Vec::len).collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 101 * 100 + 5001, "{sizes:?}");
+        for w in writes.iter() {
+            assert_eq!(w.last(), Some(&b'\n'), "a write ends a line");
+            assert!(
+                w.len() <= CONSOLE_WRITE_BYTES || w == &long,
+                "{} bytes in one write",
+                w.len()
+            );
+        }
+        // 40 short lines fill a write: 4000 bytes.
+        assert_eq!(&sizes[..3], [4000, 4000, 2000]);
     }
 }

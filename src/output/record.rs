@@ -1,51 +1,24 @@
-//! A record's key-values collected once on the writer thread, shared by every sink, and the
-//! hidden metadata the caller's thread attaches to each record before the queue.
+//! A record collected once, on the caller's thread, into reusable buffers: level, location,
+//! time, message and key-values. It is what the queue carries to the writer thread and
+//! what every sink formats.
 
 use std::fmt::{self, Write as _};
 use std::ops::Range;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use slog::{Key, OwnedKVList, Record, Serializer, KV};
+use slog::{Key, Level, OwnedKVList, Record, RecordLocation, Serializer, KV};
 
 use crate::scope::SCOPE_KEY;
 
-/// Hidden key: the caller-side time of the record, nanoseconds since the Unix epoch.
-const META_TS: &str = "\0ranklog.ts";
-/// Hidden key: whether this rank prints the record on the console (1) or not (0).
-const META_CONSOLE: &str = "\0ranklog.console";
 /// `"console" => false` on a record (or its logger) keeps it off the console: it goes to
 /// the files only, e.g. per-GPU samples summed up by one console line.
 pub const CONSOLE_KEY: &str = "console";
 
-/// Metadata decided on the caller's thread: when the record was made and whether this
-/// rank's console shows it. It travels through the async queue as two hidden key-values
-/// that the sinks consume and never print.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Meta {
-    pub(crate) ts_nanos: u64,
-    pub(crate) console: bool,
-}
-
-impl Meta {
-    pub(crate) fn now(console: bool) -> Meta {
-        Meta {
-            ts_nanos: now_nanos(),
-            console,
-        }
-    }
-}
-
+/// Now, in nanoseconds since the Unix epoch (0 before 1970).
 pub(crate) fn now_nanos() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
-impl KV for Meta {
-    fn serialize(&self, _: &Record<'_>, serializer: &mut dyn Serializer) -> slog::Result {
-        serializer.emit_u64(META_TS, self.ts_nanos)?;
-        serializer.emit_u8(META_CONSOLE, u8::from(self.console))
-    }
 }
 
 /// One collected value; text lives in the record's arena.
@@ -59,12 +32,28 @@ pub(crate) enum Val {
     Null,
 }
 
-/// A record's message and key-values, collected into reusable buffers.
-#[derive(Default)]
+/// Where a collected record comes from before [`Collected::fill`] says.
+const NOWHERE: RecordLocation = RecordLocation {
+    file: "",
+    line: 0,
+    column: 0,
+    function: "",
+    module: "",
+};
+
+/// Heap bytes above which a queue slot gives its buffers back after being written, so a
+/// rare huge record does not keep its memory for the rest of the job.
+const SLOT_KEEP_BYTES: usize = 16 * 1024;
+
+/// A record's level, location, message and key-values, collected into reusable buffers.
 pub(crate) struct Collected {
-    /// The record's time, from [`Meta`] or taken when collected.
+    pub(crate) level: Level,
+    /// File, line and module of the log call (`'static` texts, copied).
+    pub(crate) location: RecordLocation,
+    /// The record's time: nanoseconds since the Unix epoch.
     pub(crate) ts_nanos: u64,
-    /// Whether the console shows it; `None` when no [`Meta`] came with the record.
+    /// Whether this rank's console shows it, as the caller's thread decided; `None`: the
+    /// sinks decide.
     pub(crate) console: Option<bool>,
     /// The first `"console" => bool` found; `false` keeps the record off the console.
     pub(crate) console_wanted: Option<bool>,
@@ -79,26 +68,56 @@ pub(crate) struct Collected {
     arena: String,
 }
 
+impl Default for Collected {
+    fn default() -> Collected {
+        Collected {
+            level: Level::Info,
+            location: NOWHERE,
+            ts_nanos: 0,
+            console: None,
+            console_wanted: None,
+            scope: None,
+            msg: String::new(),
+            pairs: Vec::new(),
+            record_pairs: 0,
+            arena: String::new(),
+        }
+    }
+}
+
 impl Collected {
-    /// Collects `record` and `values`, replacing what was there.
-    pub(crate) fn fill(&mut self, record: &Record<'_>, values: &OwnedKVList) {
-        self.ts_nanos = 0;
+    /// Collects `record`, made at `ts_nanos`, and its logger's `values`, replacing what
+    /// was there; `console` is `None`.
+    pub(crate) fn fill(&mut self, record: &Record<'_>, values: &OwnedKVList, ts_nanos: u64) {
+        self.level = record.level();
+        self.location = *record.location();
+        self.ts_nanos = ts_nanos;
         self.console = None;
         self.console_wanted = None;
         self.scope = None;
         self.msg.clear();
         self.pairs.clear();
         self.arena.clear();
-        let _ = self.msg.write_fmt(*record.msg());
+        match record.msg().as_str() {
+            Some(text) => self.msg.push_str(text),
+            None => {
+                let _ = self.msg.write_fmt(*record.msg());
+            }
+        }
         let _ = record.kv().serialize(record, self);
         self.record_pairs = self.pairs.len();
         let _ = values.serialize(record, self);
         // slog serializes the newest key-value first; show them in the order written.
         self.pairs[..self.record_pairs].reverse();
         self.pairs[self.record_pairs..].reverse();
-        if self.ts_nanos == 0 {
-            self.ts_nanos = now_nanos();
-        }
+    }
+
+    /// Whether the buffers hold more than a queue slot should keep after it is written.
+    pub(crate) fn is_heavy(&self) -> bool {
+        self.msg.capacity()
+            + self.arena.capacity()
+            + self.pairs.capacity() * std::mem::size_of::<(Key, Val)>()
+            > SLOT_KEEP_BYTES
     }
 
     /// The record's scope text, `None` when neither it nor its logger gave one.
@@ -149,27 +168,25 @@ impl Serializer for Collected {
     fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
         if key == SCOPE_KEY {
             self.take_scope(format_args!("{val}"));
-        } else {
-            self.push_text(key, format_args!("{val}"));
+        } else if !self.pairs.iter().any(|(k, _)| *k == key) {
+            let start = self.arena.len();
+            self.arena.push_str(val);
+            self.pairs.push((key, Val::Str(start..self.arena.len())));
         }
         Ok(())
     }
 
     fn emit_u64(&mut self, key: Key, val: u64) -> slog::Result {
-        match key {
-            META_TS => self.ts_nanos = val,
-            SCOPE_KEY => self.take_scope(format_args!("{val}")),
-            _ => self.push(key, Val::U64(val)),
+        if key == SCOPE_KEY {
+            self.take_scope(format_args!("{val}"));
+        } else {
+            self.push(key, Val::U64(val));
         }
         Ok(())
     }
 
     fn emit_u8(&mut self, key: Key, val: u8) -> slog::Result {
-        match key {
-            META_CONSOLE => self.console = Some(val != 0),
-            _ => self.emit_u64(key, val.into())?,
-        }
-        Ok(())
+        self.emit_u64(key, val.into())
     }
 
     fn emit_u16(&mut self, key: Key, val: u16) -> slog::Result {
@@ -247,7 +264,7 @@ pub(crate) fn with_collected<R>(
     msg: fmt::Arguments<'_>,
     kv: &dyn KV,
     values: &OwnedKVList,
-    f: impl FnOnce(&Record<'_>, &Collected) -> R,
+    f: impl FnOnce(&Collected) -> R,
 ) -> R {
     static LOCATION: slog::RecordLocation = slog::RecordLocation {
         file: file!(),
@@ -263,8 +280,8 @@ pub(crate) fn with_collected<R>(
     };
     let record = Record::new(&rs, &msg, slog::BorrowedKV(kv));
     let mut c = Collected::default();
-    c.fill(&record, values);
-    f(&record, &c)
+    c.fill(&record, values, now_nanos());
+    f(&c)
 }
 
 #[cfg(test)]
@@ -275,31 +292,18 @@ mod tests {
     #[test]
     fn pairs_come_in_written_order_record_first_and_first_value_wins() {
         let values = OwnedKVList::from(o!("job" => "a", "size" => 3u32));
-        let kv = (
-            Meta {
-                ts_nanos: 42,
-                console: false,
-            },
-            o!("x" => 1u8, "job" => "b", "scope" => "global"),
-        );
-        with_collected(
-            Level::Info,
-            format_args!("hi {}", 5),
-            &kv,
-            &values,
-            |_, c| {
-                assert_eq!(c.msg, "hi 5");
-                assert_eq!(c.ts_nanos, 42);
-                assert_eq!(c.console, Some(false));
-                assert_eq!(c.scope(), Some("global"));
-                let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
-                assert_eq!(keys, ["x", "job", "size"]);
-                match &c.pairs[1].1 {
-                    Val::Str(r) => assert_eq!(c.text(r), "b"),
-                    other => panic!("expected text, got {other:?}"),
-                }
-            },
-        );
+        let kv = o!("x" => 1u8, "job" => "b", "scope" => "global");
+        with_collected(Level::Info, format_args!("hi {}", 5), &kv, &values, |c| {
+            assert_eq!(c.msg, "hi 5");
+            assert_eq!(c.console, None);
+            assert_eq!(c.scope(), Some("global"));
+            let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
+            assert_eq!(keys, ["x", "job", "size"]);
+            match &c.pairs[1].1 {
+                Val::Str(r) => assert_eq!(c.text(r), "b"),
+                other => panic!("expected text, got {other:?}"),
+            }
+        });
     }
 
     #[test]
@@ -310,7 +314,7 @@ mod tests {
             format_args!("m"),
             &kv,
             &OwnedKVList::from(o!("console" => true)),
-            |_, c| {
+            |c| {
                 assert_eq!(c.console_wanted, Some(false));
                 let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
                 assert_eq!(keys, ["gpu"]);
@@ -322,7 +326,7 @@ mod tests {
     fn the_first_scope_is_kept_as_text() {
         let kv = o!("scope" => "globl", "scope" => 5u8);
         let values = OwnedKVList::from(o!("scope" => "local"));
-        with_collected(Level::Info, format_args!("m"), &kv, &values, |_, c| {
+        with_collected(Level::Info, format_args!("m"), &kv, &values, |c| {
             assert_eq!(c.scope(), Some("5"));
             assert_eq!(c.console, None);
             assert!(c.ts_nanos > 0);

@@ -1,0 +1,286 @@
+//! The hand-off between the callers' threads and the writer thread: a bounded batch of
+//! collected records that the writer takes whole.
+//!
+//! A caller moves its [`Collected`] record into a free slot (a swap: it gets the slot's old
+//! buffers back, so the steady state allocates nothing) under a short lock. The writer
+//! takes every pending slot at once, formats them and writes each sink once per batch, so
+//! a busy rank makes one `write(2)` per batch (up to 64 KiB for the file), not per record.
+//!
+//! The writer does not need a wake-up per record: while records keep coming it naps
+//! [`NAP`] at a time and takes what arrived, and a caller wakes it early only when a
+//! quarter of the queue is pending, for a flush barrier, or at the end. After [`IDLE_NAPS`]
+//! naps with nothing to do it sleeps until the next record, so an idle job costs nothing.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::lifecycle::WRITER_THREAD;
+use crate::output::record::Collected;
+use crate::output::Sinks;
+
+/// How long the writer naps while records keep coming: the most a record waits in the
+/// queue before it is written (unless a flush asks sooner).
+pub(crate) const NAP: Duration = Duration::from_millis(10);
+
+/// Naps with nothing to write (1 s) before the writer sleeps until the next record.
+const IDLE_NAPS: u32 = 100;
+
+/// What [`Queue::push`] did with a record.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Push {
+    Queued,
+    /// The queue is full and the policy is to drop.
+    Full,
+    /// The writer thread has stopped: the caller writes the record itself.
+    Closed,
+}
+
+/// What the writer is doing, which says whether a caller should wake it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    Busy,
+    /// Waiting at most [`NAP`]: wake it only when a quarter of the queue is pending.
+    Napping,
+    /// Waiting for the next record.
+    Sleeping,
+}
+
+struct Pending {
+    /// Slots `..len` hold queued records; the rest keep buffers for reuse.
+    slots: Vec<Collected>,
+    len: usize,
+    /// Flush barriers asked for so far.
+    barriers: u64,
+    closed: bool,
+    writer: Writer,
+    /// Callers waiting for room.
+    waiting: usize,
+}
+
+/// The bounded queue of collected records.
+pub(crate) struct Queue {
+    pending: Mutex<Pending>,
+    wake_writer: Condvar,
+    room: Condvar,
+    capacity: usize,
+    /// Pending records at which a caller wakes a napping writer.
+    wake_at: usize,
+    /// Whether a caller waits for room (`Overflow::Block`) or drops.
+    block: bool,
+}
+
+impl Queue {
+    fn new(capacity: usize, block: bool) -> Queue {
+        let capacity = capacity.max(1);
+        Queue {
+            pending: Mutex::new(Pending {
+                slots: Vec::with_capacity(capacity),
+                len: 0,
+                barriers: 0,
+                closed: false,
+                writer: Writer::Busy,
+                waiting: 0,
+            }),
+            wake_writer: Condvar::new(),
+            room: Condvar::new(),
+            capacity,
+            wake_at: (capacity / 4).max(1),
+            block,
+        }
+    }
+
+    /// Starts the writer thread (named [`WRITER_THREAD`]) on a queue of `capacity`
+    /// records. If the thread cannot be started, the queue is closed from the start and
+    /// every record is written on its caller's thread.
+    pub(crate) fn start(capacity: usize, block: bool, sinks: Arc<Sinks>) -> (Arc<Queue>, Worker) {
+        let queue = Arc::new(Queue::new(capacity, block));
+        let handle = {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(WRITER_THREAD.to_owned())
+                .spawn(move || run(&queue, &sinks, capacity))
+        };
+        let handle = match handle {
+            Ok(handle) => Some(handle),
+            Err(err) => {
+                eprintln!(
+                    "ranklog: cannot start the writer thread ({err}); records are written on \
+                     the logging threads"
+                );
+                queue.close();
+                None
+            }
+        };
+        (
+            queue.clone(),
+            Worker {
+                queue,
+                thread: handle,
+            },
+        )
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // Nothing panics under this lock; a poisoned one is still consistent.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wake(&self, pending: &mut Pending) {
+        pending.writer = Writer::Busy;
+        self.wake_writer.notify_one();
+    }
+
+    /// Moves `record` into the queue; `record` gets a free slot's buffers back. With the
+    /// blocking policy, waits for room.
+    pub(crate) fn push(&self, record: &mut Collected) -> Push {
+        let mut p = self.lock();
+        loop {
+            if p.closed {
+                return Push::Closed;
+            }
+            if p.len < self.capacity {
+                break;
+            }
+            if !self.block {
+                return Push::Full;
+            }
+            if p.writer != Writer::Busy {
+                self.wake(&mut p);
+            }
+            p.waiting += 1;
+            p = self.room.wait(p).unwrap_or_else(|e| e.into_inner());
+            p.waiting -= 1;
+        }
+        let len = p.len;
+        if len == p.slots.len() {
+            p.slots.push(Collected::default());
+        }
+        std::mem::swap(&mut p.slots[len], record);
+        p.len = len + 1;
+        let wake = match p.writer {
+            Writer::Busy => false,
+            Writer::Napping => p.len >= self.wake_at,
+            Writer::Sleeping => true,
+        };
+        if wake {
+            self.wake(&mut p);
+        }
+        Push::Queued
+    }
+
+    /// Asks the writer to write out every record queued so far and flush the sinks;
+    /// returns the ticket [`Sinks::wait_barrier`] waits for, or `None` when the writer
+    /// thread has stopped.
+    pub(crate) fn barrier(&self) -> Option<u64> {
+        let mut p = self.lock();
+        if p.closed {
+            return None;
+        }
+        p.barriers += 1;
+        let ticket = p.barriers;
+        if p.writer != Writer::Busy {
+            self.wake(&mut p);
+        }
+        Some(ticket)
+    }
+
+    /// Lets the writer finish what is queued and stop; later records are written by
+    /// their callers.
+    fn close(&self) {
+        let mut p = self.lock();
+        p.closed = true;
+        self.wake(&mut p);
+        self.room.notify_all();
+    }
+}
+
+/// Owns the writer thread: dropping it writes out every queued record and joins it.
+pub(crate) struct Worker {
+    queue: Arc<Queue>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.queue.close();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer thread: takes every pending record at once, writes them, answers flush
+/// barriers; ends once the queue is closed and empty.
+fn run(queue: &Queue, sinks: &Sinks, capacity: usize) {
+    // Both halves hold `capacity` slots, so callers never grow them once warm.
+    let mut batch: Vec<Collected> = Vec::with_capacity(capacity);
+    let mut answered = 0u64;
+    let mut idle = 0u32;
+    loop {
+        let (len, barriers, closed) = {
+            let mut p = queue.lock();
+            while p.len == 0 && p.barriers == answered && !p.closed {
+                if idle < IDLE_NAPS {
+                    p.writer = Writer::Napping;
+                    p = queue
+                        .wake_writer
+                        .wait_timeout(p, NAP)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                    idle += 1;
+                } else {
+                    p.writer = Writer::Sleeping;
+                    p = queue.wake_writer.wait(p).unwrap_or_else(|e| e.into_inner());
+                }
+                p.writer = Writer::Busy;
+            }
+            p.writer = Writer::Busy;
+            let len = std::mem::take(&mut p.len);
+            std::mem::swap(&mut p.slots, &mut batch);
+            if p.waiting > 0 {
+                queue.room.notify_all();
+            }
+            (len, p.barriers, p.closed)
+        };
+        if len > 0 {
+            idle = 0;
+            // The sinks never run application code, but a bug there must not stop the
+            // writer: the callers would wait for room forever.
+            if catch_unwind(AssertUnwindSafe(|| sinks.write_batch(&mut batch[..len]))).is_err() {
+                eprintln!(
+                    "ranklog: the writer thread panicked writing {len} records; they are lost"
+                );
+                batch.clear();
+            }
+        }
+        if barriers > answered {
+            sinks.answer_barrier(barriers);
+            answered = barriers;
+        }
+        if closed && len == 0 {
+            sinks.answer_barrier(u64::MAX);
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_under_the_drop_policy_and_swaps_buffers_back() {
+        let queue = Queue::new(2, false);
+        let mut record = Collected::default();
+        record.msg.push_str("first");
+        assert_eq!(queue.push(&mut record), Push::Queued);
+        assert!(record.msg.is_empty(), "the caller gets a fresh slot back");
+        assert_eq!(queue.push(&mut record), Push::Queued);
+        assert_eq!(queue.push(&mut record), Push::Full);
+        queue.close();
+        assert_eq!(queue.push(&mut record), Push::Closed);
+        assert_eq!(queue.barrier(), None);
+    }
+}
