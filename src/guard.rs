@@ -49,6 +49,12 @@ impl Guard {
         self.logger.clone()
     }
 
+    /// The root drain behind [`logger`](Guard::logger), to compose with other slog drains
+    /// (see [`RankDrain`](crate::RankDrain)).
+    pub fn drain(&self) -> crate::RankDrain {
+        crate::RankDrain(self.active.pipeline.clone())
+    }
+
     /// The identity the logger was built for.
     pub fn rank_info(&self) -> &RankInfo {
         &self.info

@@ -123,7 +123,7 @@ pub use lifecycle::{exit, flush};
 pub use once::{ONCE_CAPACITY, ONCE_TAG};
 pub use output::Rotation;
 pub use output::{CONSOLE_KEY, SCHEMA_VERSION};
-pub use pipeline::Overflow;
+pub use pipeline::{Overflow, RankDrain};
 pub use rank::{Group, RankInfo, Source};
 pub use scope::{Scope, ScopeGate, UnknownScope, SCOPE_KEY};
 pub use scoped::{global, group, local, scoped};

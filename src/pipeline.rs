@@ -201,3 +201,41 @@ fn filter_target<'a>(record: &'a Record<'a>) -> &'a str {
         target => target,
     }
 }
+
+/// ranklog's root drain, for composing with other slog drains (e.g. `slog::Duplicate`):
+/// filters by level and module, gates by scope, and queues what this rank prints or files
+/// to the writer thread of the [`Guard`](crate::Guard) it came from. Its records go to
+/// that guard's console and file; other drains composed with it see every record.
+///
+/// Cheap to clone (a reference count). It never fails (`Err = slog::Never`), and once its
+/// guard is dropped, records are written on the caller's thread.
+///
+/// # Examples
+///
+/// ```
+/// use slog::Drain;
+///
+/// let guard = ranklog::Builder::new().no_console().build()?;
+/// // ranklog's gated console and file, plus the application's own drain.
+/// let both = slog::Duplicate::new(guard.drain(), slog::Discard).ignore_res();
+/// let log = slog::Logger::root(both, slog::o!("model" => "llama"));
+/// slog::info!(log, "loaded"; "scope" => "global");
+/// # Ok::<(), ranklog::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct RankDrain(pub(crate) Arc<Pipeline>);
+
+impl Drain for RankDrain {
+    type Ok = ();
+    type Err = slog::Never;
+
+    #[inline]
+    fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
+        self.0.log(record, values)
+    }
+
+    #[inline]
+    fn is_enabled(&self, level: Level) -> bool {
+        self.0.is_enabled(level)
+    }
+}
