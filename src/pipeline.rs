@@ -92,6 +92,11 @@ impl Pipeline {
                 // The guard was dropped: write here, lose nothing.
                 self.sinks.write_now(c);
             }
+            if c.is_heavy() {
+                // Not swapped away (dropped, or written here): give a huge record's
+                // buffers back.
+                *c = Collected::default();
+            }
             pushed
         };
         // A value's `Display` that logs, or a record during thread teardown, gets fresh
