@@ -3,7 +3,7 @@
 #
 #   bash scripts/bench.sh               # the full run: a few minutes on a 2-core machine
 #   bash scripts/bench.sh --quick       # small counts: a smoke run, well under a minute
-#   bash scripts/bench.sh --criterion   # also cargo bench --bench caller_path, --bench flush
+#   bash scripts/bench.sh --criterion   # also cargo bench --bench caller_path, throughput, flush
 #
 # Peers: ranklog; slog + slog-async (slog-json, slog-term); tracing (tracing-subscriber's
 # fmt over tracing-appender's non_blocking); Python's logging set up like vLLM's, run with
@@ -139,9 +139,8 @@ say "all runs done in $((SECONDS - start)) s"
 crit_args=()
 if ((criterion)); then
     : >"$out/criterion.txt"
-    for bench in caller_path flush; do
-        # Bounded: a bench that hangs must not hang the report (benches/flush.rs has been
-        # seen to wait forever on a machine without an NVIDIA driver).
+    for bench in caller_path throughput flush; do
+        # Bounded: a bench that hangs must not hang the report.
         say "cargo bench --bench $bench (at most 10 minutes)"
         if ! timeout 600 cargo bench --bench "$bench" 2>&1 | tee -a "$out/criterion.txt" >&2; then
             say "warning: cargo bench --bench $bench failed or timed out; its results are missing"

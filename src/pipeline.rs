@@ -12,7 +12,7 @@ use crate::once::{once_key, OnceMemory, ONCE_TAG};
 use crate::output::record::{now_nanos, Collected};
 use crate::output::Sinks;
 use crate::queue::{Push, Queue};
-use crate::scope::{self, Gate, Scope, SCOPE_KEY};
+use crate::scope::{Gate, Scope, SCOPE_KEY};
 use crate::suppress;
 
 thread_local! {
@@ -166,14 +166,11 @@ impl Drain for Pipeline {
     #[inline]
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
         let level = record.level();
-        if !suppress::allows(level) || !self.filter.enabled(level, filter_target(record)) {
+        if !self.filter.enabled(level, filter_target(record)) || !suppress::allows(level) {
             return Ok(());
         }
         let console = self.gate.level_passes(level)
-            || self
-                .gate
-                .decide_text(level, &scope::resolve(record, values))
-                .prints();
+            || self.gate.decide_record(level, record, values).prints();
         if !console && !self.file_all {
             return Ok(());
         }

@@ -158,8 +158,17 @@ impl fmt::Write for ScopeText {
 impl ScopeText {
     /// The scope text, `None` when no record or logger gave one.
     pub(crate) fn get(&self) -> Option<&str> {
-        self.set
-            .then(|| std::str::from_utf8(&self.buf[..self.len]).unwrap_or(""))
+        if !self.set {
+            return None;
+        }
+        // The three scopes without a UTF-8 check: this runs for every gated record.
+        Some(match &self.buf[..self.len] {
+            b"global" => "global",
+            b"local" => "local",
+            b"process" => "process",
+            // Only whole characters are ever written.
+            bytes => std::str::from_utf8(bytes).unwrap_or(""),
+        })
     }
 
     /// Whether the text was cut at [`SCOPE_TEXT_MAX`] bytes.
@@ -169,28 +178,40 @@ impl ScopeText {
 
     /// Records `value` as the scope (first call wins).
     pub(crate) fn take(&mut self, value: fmt::Arguments<'_>) {
+        match value.as_str() {
+            Some(text) => self.take_str(text),
+            None if !self.set => {
+                self.set = true;
+                let _ = self.write_fmt(value);
+            }
+            None => {}
+        }
+    }
+
+    /// Records `text` as the scope (first call wins), without formatting.
+    pub(crate) fn take_str(&mut self, text: &str) {
         if !self.set {
             self.set = true;
-            match value.as_str() {
-                Some(s) => {
-                    let _ = self.write_str(s);
-                }
-                None => {
-                    let _ = self.write_fmt(value);
-                }
-            }
+            let _ = self.write_str(text);
         }
     }
 }
 
-/// Finds the first `scope` key-value; stops the walk once found.
-#[derive(Default)]
-struct ScopeFinder(ScopeText);
+/// Decides a record's scope on one rank from the first `scope` key-value it is shown (the
+/// record's, then its logger's), and stops the walk there. A text value is decided without
+/// copying; a formatted one is written into a [`ScopeText`] first.
+struct Decider<'a> {
+    gate: &'a Gate,
+    level: Level,
+    decision: Option<Decision>,
+}
 
-impl ScopeFinder {
+impl Decider<'_> {
     fn found(&mut self, key: Key, value: fmt::Arguments<'_>) -> slog::Result {
         if key == SCOPE_KEY {
-            self.0.take(value);
+            let mut text = ScopeText::default();
+            text.take(value);
+            self.decision = Some(self.gate.decide_text(self.level, &text));
             // Stop serializing: the first value found (record before logger) wins.
             return Err(slog::Error::Other);
         }
@@ -198,12 +219,22 @@ impl ScopeFinder {
     }
 }
 
-impl Serializer for ScopeFinder {
+impl Serializer for Decider<'_> {
     fn emit_arguments(&mut self, key: Key, val: &fmt::Arguments<'_>) -> slog::Result {
         self.found(key, *val)
     }
     fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
-        self.found(key, format_args!("{val}"))
+        if key == SCOPE_KEY {
+            // As a cut [`ScopeText`] would: too long to be a scope this rank knows.
+            let text = if val.len() <= SCOPE_TEXT_MAX {
+                val
+            } else {
+                "\0"
+            };
+            self.decision = Some(self.gate.decide(self.level, Some(text)));
+            return Err(slog::Error::Other);
+        }
+        Ok(())
     }
     // Numbers, booleans and units are never scopes, but say so (they print as process):
     // and skip formatting them for every other key.
@@ -222,17 +253,6 @@ impl Serializer for ScopeFinder {
     fn emit_none(&mut self, key: Key) -> slog::Result {
         self.found(key, format_args!("None"))
     }
-}
-
-/// Finds a record's scope text: its own `scope` key-value, else its logger's (the most
-/// recently added first). Allocation-free.
-pub(crate) fn resolve(record: &Record<'_>, values: &OwnedKVList) -> ScopeText {
-    let mut finder = ScopeFinder::default();
-    let _ = record.kv().serialize(record, &mut finder);
-    if !finder.0.set {
-        let _ = values.serialize(record, &mut finder);
-    }
-    finder.0
 }
 
 /// A group this rank belongs to, as the gate needs it.
@@ -337,6 +357,27 @@ impl Gate {
         self.decide(level, scope.get())
     }
 
+    /// What this rank does with `record` at `level`: its own `scope` key-value decides,
+    /// else its logger's (the most recently added first), else it is `process`.
+    /// Allocation-free.
+    pub(crate) fn decide_record(
+        &self,
+        level: Level,
+        record: &Record<'_>,
+        values: &OwnedKVList,
+    ) -> Decision {
+        let mut decider = Decider {
+            gate: self,
+            level,
+            decision: None,
+        };
+        let _ = record.kv().serialize(record, &mut decider);
+        if decider.decision.is_none() {
+            let _ = values.serialize(record, &mut decider);
+        }
+        decider.decision.unwrap_or_else(|| self.decide(level, None))
+    }
+
     /// Whether a logger bound to `scope` at creation can skip records below the ungated
     /// level on this rank.
     pub(crate) fn bound_scope_skips(&self, scope: Scope) -> bool {
@@ -398,11 +439,7 @@ impl<D: Drain> Drain for ScopeGate<D> {
 
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<Option<D::Ok>, D::Err> {
         let level = record.level();
-        if self.gate.level_passes(level)
-            || self
-                .gate
-                .decide_text(level, &resolve(record, values))
-                .prints()
+        if self.gate.level_passes(level) || self.gate.decide_record(level, record, values).prints()
         {
             self.drain.log(record, values).map(Some)
         } else {

@@ -70,6 +70,8 @@ pub(crate) fn level_name(level: Level) -> &'static str {
 
 /// Formats JSONL records for one rank.
 pub(crate) struct JsonFormat {
+    /// `{"v":1,"ts":"`, the start of every record.
+    head: String,
     /// `,"rank":..,"pid":..` written in every record.
     identity: String,
     /// `ts`: RFC 3339 in UTC with microseconds.
@@ -78,6 +80,20 @@ pub(crate) struct JsonFormat {
 
 fn json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
     serde_json::to_writer(out, value).expect("serializing to memory cannot fail");
+}
+
+/// Appends `text` as a JSON string: copied between quotes when nothing in it needs
+/// escaping (no `"`, `\` or control character: almost every key, path and message),
+/// else escaped by serde_json.
+fn json_str(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        json(out, text);
+    }
 }
 
 impl JsonFormat {
@@ -98,6 +114,7 @@ impl JsonFormat {
         json(&mut out, &info.host);
         let _ = write!(out, ",\"pid\":{}", std::process::id());
         JsonFormat {
+            head: format!("{{\"v\":{SCHEMA_VERSION},\"ts\":\""),
             identity: String::from_utf8(out).expect("JSON is UTF-8"),
             clock: Clock::new(clock::FILE),
         }
@@ -106,31 +123,31 @@ impl JsonFormat {
     /// Appends the record as one JSON object and a `\n`.
     /// `scope` is the record's resolved scope (`process` for an unknown one).
     pub(crate) fn format(&mut self, out: &mut Vec<u8>, c: &Collected, scope: &str) {
-        let _ = write!(out, "{{\"v\":{SCHEMA_VERSION},\"ts\":\"");
+        out.extend_from_slice(self.head.as_bytes());
         self.clock.write(out, c.ts_nanos);
         out.extend_from_slice(b"\",\"level\":\"");
         out.extend_from_slice(level_name(c.level).as_bytes());
         out.extend_from_slice(b"\",\"msg\":");
-        json(out, c.msg.as_str());
+        json_str(out, &c.msg);
         out.extend_from_slice(self.identity.as_bytes());
         out.extend_from_slice(b",\"scope\":");
-        json(out, scope);
+        json_str(out, scope);
         out.extend_from_slice(b",\"module\":");
-        json(out, c.location.module);
+        json_str(out, c.location.module);
         out.extend_from_slice(b",\"file\":");
-        json(out, c.location.file);
+        json_str(out, c.location.file);
         out.extend_from_slice(b",\"line\":");
         json(out, &c.location.line);
         for (key, val) in &c.pairs {
             out.push(b',');
             if RESERVED.contains(key) {
-                json(out, &format!("kv.{key}"));
+                json_str(out, &format!("kv.{key}"));
             } else {
-                json(out, key);
+                json_str(out, key);
             }
             out.push(b':');
             match val {
-                Val::Str(range) => json(out, c.text(range)),
+                Val::Str(range) => json_str(out, c.text(range)),
                 Val::U64(v) => json(out, v),
                 Val::I64(v) => json(out, v),
                 Val::F64(v) => json(out, v),
@@ -147,6 +164,24 @@ mod tests {
     use super::*;
     use crate::output::record::with_collected;
     use slog::{o, OwnedKVList};
+
+    #[test]
+    fn strings_are_copied_when_plain_and_escaped_like_serde_json_otherwise() {
+        for text in [
+            "",
+            "plain path/to/file.rs",
+            "é ✓ \u{7f}",
+            "q\"",
+            "b\\",
+            "nl\n",
+            "\u{1b}[2J",
+            "\u{0}",
+        ] {
+            let mut ours = Vec::new();
+            json_str(&mut ours, text);
+            assert_eq!(ours, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
+    }
 
     #[test]
     fn a_record_is_one_parseable_object_with_identity_and_pairs() {
