@@ -68,6 +68,9 @@ step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --all-targets --all-features -- -D warnings
 step "test (all features)" cargo test --all-features
 step "test (no default features)" cargo test --no-default-features
+# The side-by-side benchmark with small counts: it must keep running (the numbers of a
+# smoke run are not checked; scripts/bench.sh alone gives the real ones).
+step "benchmark smoke" bash scripts/bench.sh --quick
 
 printf '\n==> summary (%ss in all)\n' "$((SECONDS - start_all))"
 for i in "${!names[@]}"; do
