@@ -6,6 +6,7 @@ use std::fs::File;
 use std::hint::black_box;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 /// Calls per timed block for the cases that do not print (1, 2, 3, 7).
@@ -71,6 +72,25 @@ pub struct Blocks {
 
 /// Times `calls` calls of `f` (at least one block) in blocks of [`BLOCK_CALLS`], after one
 /// untimed warm-up block.
+/// Case 5's producers: `threads` threads start together, each calling `produce(share)`
+/// with its share of `records`; returns, once every one has returned, the instant they
+/// started.
+pub fn producers(records: u64, threads: u64, produce: impl Fn(u64) + Sync) -> Instant {
+    let start_line = Barrier::new(threads as usize + 1);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let share = records / threads + u64::from(t < records % threads);
+            let (produce, start_line) = (&produce, &start_line);
+            s.spawn(move || {
+                start_line.wait();
+                produce(share);
+            });
+        }
+        start_line.wait();
+        Instant::now()
+    })
+}
+
 pub fn blocks(calls: u64, mut f: impl FnMut(u64)) -> Blocks {
     for i in 0..BLOCK_CALLS {
         f(black_box(i));

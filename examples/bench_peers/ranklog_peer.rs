@@ -1,8 +1,7 @@
 //! ranklog: the crate under test, set up as an application would.
 
 use std::fs::File;
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ranklog::{Builder, ColorChoice, GpuMode, Guard, RankInfo};
 use slog::{debug, info};
@@ -162,26 +161,14 @@ fn sustained(args: &Args, report: Report) -> anyhow::Result<Report> {
         .log_file()
         .expect("a log directory was set")
         .to_owned();
-    let start_line = Arc::new(Barrier::new(threads as usize + 1));
-    let workers: Vec<_> = (0..threads)
-        .map(|t| {
-            let log = guard.logger();
-            let start_line = start_line.clone();
-            let share = records / threads + u64::from(t < records % threads);
-            std::thread::spawn(move || {
-                start_line.wait();
-                for i in 0..share {
-                    let i = std::hint::black_box(i);
-                    info!(log, "step {}", i; "loss" => 0.25, "tokens" => i, "phase" => "decode");
-                }
-            })
-        })
-        .collect();
-    start_line.wait();
-    let start = Instant::now();
-    for w in workers {
-        w.join().expect("a producer panicked");
-    }
+    let log = guard.logger();
+    let start = measure::producers(records, threads, |share| {
+        for i in 0..share {
+            let i = std::hint::black_box(i);
+            info!(log, "step {}", i; "loss" => 0.25, "tokens" => i, "phase" => "decode");
+        }
+    });
+    drop(log);
     drop(guard);
     let wall = start.elapsed();
     let mut r = report.sustained(wall, count_records(&path)?);

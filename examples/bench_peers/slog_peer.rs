@@ -5,8 +5,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::BufWriter;
 use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use slog::{debug, info, o, Drain, Key, Level, Logger, OwnedKVList, Record, Serializer, KV};
 use slog_async::{Async, AsyncGuard, OverflowStrategy};
@@ -221,26 +220,12 @@ fn sustained(args: &Args, report: Report) -> anyhow::Result<Report> {
     let path = args.dir.join("slog.jsonl");
     let (log, guard) = logger(json(&path)?, ACCEPTED);
     let log = with_location(&log);
-    let start_line = Arc::new(Barrier::new(threads as usize + 1));
-    let workers: Vec<_> = (0..threads)
-        .map(|t| {
-            let log = log.clone();
-            let start_line = start_line.clone();
-            let share = records / threads + u64::from(t < records % threads);
-            std::thread::spawn(move || {
-                start_line.wait();
-                for i in 0..share {
-                    let i = std::hint::black_box(i);
-                    info!(log, "step {}", i; "loss" => 0.25, "tokens" => i, "phase" => "decode");
-                }
-            })
-        })
-        .collect();
-    start_line.wait();
-    let start = Instant::now();
-    for w in workers {
-        w.join().expect("a producer panicked");
-    }
+    let start = measure::producers(records, threads, |share| {
+        for i in 0..share {
+            let i = std::hint::black_box(i);
+            info!(log, "step {}", i; "loss" => 0.25, "tokens" => i, "phase" => "decode");
+        }
+    });
     drop(log);
     drop(guard);
     let wall = start.elapsed();

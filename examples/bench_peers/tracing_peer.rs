@@ -4,8 +4,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tracing::{debug, info};
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
@@ -163,27 +162,13 @@ fn sustained(args: &Args, report: Report) -> anyhow::Result<Report> {
     let (writer, guard) = non_blocking(File::create(&path)?);
     install_json(writer, ACCEPTED.0)?;
     let span = rank_span(ACCEPTED);
-    let start_line = Arc::new(Barrier::new(threads as usize + 1));
-    let workers: Vec<_> = (0..threads)
-        .map(|t| {
-            let span = span.clone();
-            let start_line = start_line.clone();
-            let share = records / threads + u64::from(t < records % threads);
-            std::thread::spawn(move || {
-                let _span = span.entered();
-                start_line.wait();
-                for i in 0..share {
-                    let i = std::hint::black_box(i);
-                    info!(loss = 0.25, tokens = i, phase = "decode", "step {}", i);
-                }
-            })
-        })
-        .collect();
-    start_line.wait();
-    let start = Instant::now();
-    for w in workers {
-        w.join().expect("a producer panicked");
-    }
+    let start = measure::producers(records, threads, |share| {
+        let _span = span.clone().entered();
+        for i in 0..share {
+            let i = std::hint::black_box(i);
+            info!(loss = 0.25, tokens = i, phase = "decode", "step {}", i);
+        }
+    });
     drop(guard);
     let wall = start.elapsed();
     let mut r = report.sustained(wall, count_records(&path)?);

@@ -431,11 +431,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_full_disk_loses_counted_records_and_writing_resumes_on_a_fresh_line() {
-        let fail = Arc::new(AtomicBool::new(false));
-        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut file = JsonFile {
+    /// A file whose writes fail while `fail` is set and land in `written`.
+    fn flaky_file(fail: &Arc<AtomicBool>, written: &Arc<std::sync::Mutex<Vec<u8>>>) -> JsonFile {
+        JsonFile {
             path: PathBuf::from("/test/rank-00000.jsonl"),
             out: Out::Test(Box::new(Flaky {
                 fail: fail.clone(),
@@ -447,7 +445,14 @@ mod tests {
             buffered: 0,
             rotate_at: None,
             segment: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn a_full_disk_loses_counted_records_and_writing_resumes_on_a_fresh_line() {
+        let fail = Arc::new(AtomicBool::new(false));
+        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut file = flaky_file(&fail, &written);
         file.write_record(b"{\"n\":1}\n");
         fail.store(true, Ordering::Relaxed);
         for _ in 0..5 {
@@ -470,19 +475,7 @@ mod tests {
     fn a_failed_batch_counts_each_of_its_records_as_lost() {
         let fail = Arc::new(AtomicBool::new(true));
         let written = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut file = JsonFile {
-            path: PathBuf::from("/test/rank-00000.jsonl"),
-            out: Out::Test(Box::new(Flaky {
-                fail: fail.clone(),
-                written: written.clone(),
-            })),
-            format: JsonFormat::new(&info()),
-            health: Health::default(),
-            buffer: Vec::new(),
-            buffered: 0,
-            rotate_at: None,
-            segment: 0,
-        };
+        let mut file = flaky_file(&fail, &written);
         let c = Collected::default();
         for _ in 0..3 {
             file.push(&c, "process");
