@@ -234,7 +234,6 @@ fn run(queue: &Queue, sinks: &Sinks, capacity: usize) {
                     p.writer = Writer::Sleeping;
                     p = queue.wake_writer.wait(p).unwrap_or_else(|e| e.into_inner());
                 }
-                p.writer = Writer::Busy;
             }
             p.writer = Writer::Busy;
             let len = std::mem::take(&mut p.len);

@@ -158,17 +158,8 @@ impl fmt::Write for ScopeText {
 impl ScopeText {
     /// The scope text, `None` when no record or logger gave one.
     pub(crate) fn get(&self) -> Option<&str> {
-        if !self.set {
-            return None;
-        }
-        // The three scopes without a UTF-8 check: this runs for every gated record.
-        Some(match &self.buf[..self.len] {
-            b"global" => "global",
-            b"local" => "local",
-            b"process" => "process",
-            // Only whole characters are ever written.
-            bytes => std::str::from_utf8(bytes).unwrap_or(""),
-        })
+        self.set
+            .then(|| std::str::from_utf8(&self.buf[..self.len]).unwrap_or(""))
     }
 
     /// Whether the text was cut at [`SCOPE_TEXT_MAX`] bytes.
@@ -178,21 +169,16 @@ impl ScopeText {
 
     /// Records `value` as the scope (first call wins).
     pub(crate) fn take(&mut self, value: fmt::Arguments<'_>) {
-        match value.as_str() {
-            Some(text) => self.take_str(text),
-            None if !self.set => {
-                self.set = true;
-                let _ = self.write_fmt(value);
-            }
-            None => {}
-        }
-    }
-
-    /// Records `text` as the scope (first call wins), without formatting.
-    pub(crate) fn take_str(&mut self, text: &str) {
         if !self.set {
             self.set = true;
-            let _ = self.write_str(text);
+            match value.as_str() {
+                Some(s) => {
+                    let _ = self.write_str(s);
+                }
+                None => {
+                    let _ = self.write_fmt(value);
+                }
+            }
         }
     }
 }

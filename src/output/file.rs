@@ -316,10 +316,7 @@ impl JsonFile {
         }))
         .unwrap_or_else(|_| Err(io::Error::other("the file writer panicked")));
         let records = std::mem::take(&mut self.buffered);
-        self.buffer.clear();
-        if self.buffer.capacity() > 4 * BUFFER_BYTES {
-            self.buffer = Vec::with_capacity(BUFFER_BYTES);
-        }
+        super::clear_buffer(&mut self.buffer, BUFFER_BYTES);
         self.settle(result, records);
     }
 

@@ -31,6 +31,15 @@ use record::Collected;
 /// ranks sharing a terminal or a launcher's pipe never interleave.
 const CONSOLE_WRITE_BYTES: usize = 4096;
 
+/// Empties a sink's buffer of written bytes; one that a huge record grew past 4 times its
+/// `usual` size gives that memory back.
+fn clear_buffer(buffer: &mut Vec<u8>, usual: usize) {
+    buffer.clear();
+    if buffer.capacity() > 4 * usual {
+        *buffer = Vec::with_capacity(usual);
+    }
+}
+
 /// The console's destination.
 pub(crate) struct Console {
     out: Box<dyn Write + Send>,
@@ -67,10 +76,7 @@ impl Console {
         if !self.buffer.is_empty() {
             // A console that cannot be written (a closed pipe) must not stop the job.
             let _ = self.out.write_all(&self.buffer);
-            self.buffer.clear();
-            if self.buffer.capacity() > 4 * CONSOLE_WRITE_BYTES {
-                self.buffer = Vec::with_capacity(CONSOLE_WRITE_BYTES);
-            }
+            clear_buffer(&mut self.buffer, CONSOLE_WRITE_BYTES);
         }
     }
 }
@@ -252,6 +258,7 @@ fn unknown_scope_warning(cause: &Collected) -> Collected {
         &OwnedKVList::from(slog::o!()),
         cause.ts_nanos,
     );
+    warning.push_logger_pairs(cause);
     warning.console = Some(true);
     warning
 }
@@ -286,6 +293,32 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn the_unknown_scope_warning_keeps_the_causes_logger_values_time_and_place() {
+        let values = OwnedKVList::from(slog::o!("model" => "llama", "tp" => 2u32));
+        let kv = slog::o!("scope" => "globl", "step" => 7u64);
+        record::with_collected(
+            slog::Level::Info,
+            format_args!("m"),
+            &kv,
+            &values,
+            |cause| {
+                let w = unknown_scope_warning(cause);
+                let keys: Vec<_> = w.pairs.iter().map(|(k, _)| *k).collect();
+                assert_eq!(keys, ["kind", "model", "tp"]);
+                match &w.pairs[1].1 {
+                    record::Val::Str(r) => assert_eq!(w.text(r), "llama"),
+                    other => panic!("expected text, got {other:?}"),
+                }
+                assert_eq!(w.scope(), Some("process"));
+                assert_eq!(w.level, slog::Level::Warning);
+                assert_eq!(w.ts_nanos, cause.ts_nanos);
+                assert_eq!(w.location.line, cause.location.line);
+                assert!(w.msg.contains("\"globl\""), "{}", w.msg);
+            },
+        );
     }
 
     #[test]

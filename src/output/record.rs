@@ -136,14 +136,26 @@ impl Collected {
         }
     }
 
-    fn push_text(&mut self, key: Key, text: fmt::Arguments<'_>) {
+    /// Adds a text value, written into the arena by `write`, unless `key` already has one.
+    fn push_text(&mut self, key: Key, write: impl FnOnce(&mut String)) {
         if self.pairs.iter().any(|(k, _)| *k == key) {
             return;
         }
         let start = self.arena.len();
-        let _ = self.arena.write_fmt(text);
+        write(&mut self.arena);
         let end = self.arena.len();
         self.pairs.push((key, Val::Str(start..end)));
+    }
+
+    /// Adds `from`'s logger key-values (those after its record's own) behind this record's,
+    /// as a record logged through the same logger would have them.
+    pub(crate) fn push_logger_pairs(&mut self, from: &Collected) {
+        for (key, val) in &from.pairs[from.record_pairs..] {
+            match val {
+                Val::Str(range) => self.push_text(key, |arena| arena.push_str(from.text(range))),
+                other => self.push(key, other.clone()),
+            }
+        }
     }
 
     fn take_scope(&mut self, text: fmt::Arguments<'_>) {
@@ -160,7 +172,9 @@ impl Serializer for Collected {
         if key == SCOPE_KEY {
             self.take_scope(*val);
         } else {
-            self.push_text(key, *val);
+            self.push_text(key, |arena| {
+                let _ = arena.write_fmt(*val);
+            });
         }
         Ok(())
     }
@@ -168,10 +182,8 @@ impl Serializer for Collected {
     fn emit_str(&mut self, key: Key, val: &str) -> slog::Result {
         if key == SCOPE_KEY {
             self.take_scope(format_args!("{val}"));
-        } else if !self.pairs.iter().any(|(k, _)| *k == key) {
-            let start = self.arena.len();
-            self.arena.push_str(val);
-            self.pairs.push((key, Val::Str(start..self.arena.len())));
+        } else {
+            self.push_text(key, |arena| arena.push_str(val));
         }
         Ok(())
     }
