@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use common::mpirun::{clean_env, find_on_path};
 use common::nodes::{
-    fresh_dir, placement, run_status, self_on_nodes, unavailable, Job, Launcher, ERROR, GLOBAL,
-    LOCAL, LOCAL_LOGGER, PROCESS,
+    fresh_dir, launcher_var, placement, run_status, self_on_nodes, this_host, unavailable, Job,
+    Launcher, ERROR, GLOBAL, LOCAL, LOCAL_LOGGER, PROCESS,
 };
 
 /// Set (to 1) in the ranks' environment: makes `probe` log instead of returning.
@@ -40,12 +40,6 @@ const TWO_NODES: &[(&str, u32)] = &[("nodeA", 2), ("nodeB", 2)];
 /// What the job's first line says about the launcher (PMI gives no node count).
 const JOB_START: &str =
     "on an unknown number of nodes, launched by PMI (MPICH Hydra, Intel MPI or Cray MPICH)";
-
-fn var(name: &str) -> Option<u32> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name}={v:?}")))
-}
 
 /// The rank side: runs only under Hydra (see the module docs).
 #[test]
@@ -67,10 +61,10 @@ fn probe() {
         assert!(std::env::var_os(absent).is_none(), "{absent} is set");
     }
     let from_vars = (
-        var("PMI_RANK"),
-        var("PMI_SIZE"),
-        var("MPI_LOCALRANKID"),
-        var("MPI_LOCALNRANKS"),
+        launcher_var("PMI_RANK"),
+        launcher_var("PMI_SIZE"),
+        launcher_var("MPI_LOCALRANKID"),
+        launcher_var("MPI_LOCALNRANKS"),
     );
     let got = (
         Some(info.rank),
@@ -81,14 +75,6 @@ fn probe() {
     assert_eq!(got, from_vars, "{info:?}");
     assert!(info.local_known, "{info:?}");
     common::nodes::log_markers(info, dir.as_ref());
-}
-
-/// This machine's host name, as `gethostname(2)` gives it.
-fn this_host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .expect("reading the host name")
-        .trim()
-        .to_owned()
 }
 
 /// `mpiexec.hydra -np 4` on this machine.

@@ -31,7 +31,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::mpirun::find_on_path;
 use common::nodes::{
-    placement, run_status, unavailable, Job, ERROR, GLOBAL, LOCAL, LOCAL_LOGGER, PROCESS,
+    launcher_var, placement, run_status, this_host, unavailable, Job, ERROR, GLOBAL, LOCAL,
+    LOCAL_LOGGER, PROCESS,
 };
 
 /// Set (to 1) for `srun`'s tasks: makes `probe` log instead of returning.
@@ -50,12 +51,6 @@ const REPORT: &str = "FROM_ENV ";
 
 /// One cluster at a time in this process: two would only compete for the two cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn var(name: &str) -> Option<u32> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name}={v:?}")))
-}
 
 /// The rank side under `srun` (see the module docs).
 #[test]
@@ -76,11 +71,11 @@ fn probe() {
         assert!(std::env::var_os(absent).is_none(), "{absent} is set");
     }
     let from_vars = (
-        var("SLURM_PROCID"),
-        var("SLURM_NTASKS"),
-        var("SLURM_LOCALID"),
-        var("SLURM_STEP_TASKS_PER_NODE"),
-        var("SLURM_STEP_NUM_NODES"),
+        launcher_var("SLURM_PROCID"),
+        launcher_var("SLURM_NTASKS"),
+        launcher_var("SLURM_LOCALID"),
+        launcher_var("SLURM_STEP_TASKS_PER_NODE"),
+        launcher_var("SLURM_STEP_NUM_NODES"),
     );
     let got = (
         Some(info.rank),
@@ -175,8 +170,7 @@ fn sh(program: &str, args: &[&str]) -> Result<(), String> {
 
 /// The node's name: the host name up to the first dot, as `slurmctld` compares it.
 fn short_host() -> String {
-    let host = fs::read_to_string("/proc/sys/kernel/hostname").expect("reading the host name");
-    host.trim().split('.').next().unwrap_or_default().to_owned()
+    this_host().split('.').next().unwrap_or_default().to_owned()
 }
 
 impl Cluster {
@@ -511,14 +505,6 @@ fn srun_tasks_discover_slurm_and_print_the_expected_counts() {
         job.console
     );
     job.assert_files("slurm", Some(1));
-}
-
-/// The full host name, as the tasks' `gethostname(2)` gives it.
-fn this_host() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .expect("reading the host name")
-        .trim()
-        .to_owned()
 }
 
 // ---- a batch script, outside srun --------------------------------------------------------------

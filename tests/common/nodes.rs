@@ -413,3 +413,22 @@ impl Job {
         );
     }
 }
+
+/// A launcher variable of this rank as a number; `None` when unset.
+///
+/// # Panics
+///
+/// When it is set but not a number, naming the variable and its value.
+pub fn launcher_var(name: &str) -> Option<u32> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name}={v:?}")))
+}
+
+/// This machine's full host name, as `gethostname(2)` gives it to every task.
+pub fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("reading the host name")
+        .trim()
+        .to_owned()
+}
