@@ -68,7 +68,8 @@ fn caller_path(c: &mut Criterion) {
                 .no_console()
                 .dir(&dir)
                 .rotation(ranklog::Rotation::Bytes(64 << 20))
-                .keep(1)
+                .and_then(|b| b.keep(1))
+                .expect("valid rotation settings")
         };
         let guard = builder.build().expect("logger builds");
         let log = guard.logger();

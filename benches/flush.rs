@@ -74,6 +74,7 @@ fn flush_full_queue(c: &mut Criterion) {
                     .console_writer(held.clone())
                     .dir(&dir)
                     .queue_len(QUEUE)
+                    .expect("a valid queue length")
                     .log_bridge(false)
                     .signals(false)
                     .gpu(ranklog::GpuMode::Off)

@@ -20,7 +20,8 @@ fn throughput(c: &mut Criterion) {
         .dir(&dir)
         // Bounded disk use over millions of records.
         .rotation(ranklog::Rotation::Bytes(64 << 20))
-        .keep(1)
+        .and_then(|b| b.keep(1))
+        .expect("valid rotation settings")
         .log_bridge(false)
         .signals(false)
         .gpu(ranklog::GpuMode::Off)

@@ -76,7 +76,7 @@ fn main() -> Result<ExitCode> {
     // The application owns MPI: ranklog only reads the communicator, once.
     let universe = mpi::initialize().context("MPI is already initialized")?;
     let world = universe.world();
-    let info = RankInfo::from_mpi(&world);
+    let info = RankInfo::from_mpi(&world)?;
     let mut builder = ranklog::Builder::from_env()?.rank_info(info);
     if let Some(dir) = &args.dir {
         builder = builder.dir(dir);

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong while discovering ranks or building the logger.
 ///
-/// Every variant names the input at fault (the environment variable and its value, or the
-/// path) and why it was rejected, so a message printed by a rank of a large job is enough
+/// Every variant names the input at fault (the environment variable and its value, the
+/// `Builder` method and its argument, or the path) and why it was rejected, so a message printed by a rank of a large job is enough
 /// to fix the launch. Operating-system causes are the error's
 /// [`source`](std::error::Error::source), not repeated in its message (anyhow and friends
 /// print them as "Caused by"). Logging itself never returns errors: once built, the pipeline
@@ -15,12 +15,25 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// An environment variable holds a value that cannot be used: not a number, negative,
-    /// out of range, or not one of the accepted words.
+    /// out of range, or not one of the accepted words. Also an MPI call's result that is
+    /// not a rank or a count (`var` then names the call, e.g. `MPI_Comm_rank`).
     #[error("invalid {var}={value:?}: {reason}")]
     InvalidVar {
         /// The variable, e.g. `OMPI_COMM_WORLD_RANK` or `RANKLOG_LEVEL`.
         var: String,
         /// The value as found in the environment.
+        value: String,
+        /// Why the value was rejected.
+        reason: String,
+    },
+
+    /// A [`Builder`](crate::Builder) method was given a value it refuses, by the same rule
+    /// as the setting's `RANKLOG_*` variable (e.g. `Builder::queue_len(0)`).
+    #[error("invalid {method}({value}): {reason}")]
+    InvalidSetting {
+        /// The method, e.g. `Builder::queue_len`.
+        method: &'static str,
+        /// The value given, as Rust's `Debug` writes it.
         value: String,
         /// Why the value was rejected.
         reason: String,

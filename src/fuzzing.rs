@@ -8,9 +8,9 @@ use crate::gpu::GpuDevice;
 /// character) or a plain word was quoted.
 pub fn console_escape(text: &str) {
     let mut line = Vec::new();
-    crate::output::escape::message_line(&mut line, text);
+    crate::sink::escape::message_line(&mut line, text);
     let mut word = Vec::new();
-    crate::output::escape::word(&mut word, text);
+    crate::sink::escape::word(&mut word, text);
     for out in [&line, &word] {
         let out = std::str::from_utf8(out).expect("escaping keeps UTF-8");
         assert!(

@@ -25,7 +25,7 @@
 //! ```no_run
 //! # #[cfg(feature = "mpi")] {
 //! let universe = mpi::initialize().expect("MPI initialized once");
-//! let info = ranklog::RankInfo::from_mpi(&universe.world());
+//! let info = ranklog::RankInfo::from_mpi(&universe.world())?;
 //! let guard = ranklog::Builder::from_env()?.rank_info(info).build()?;
 //! # }
 //! # Ok::<(), ranklog::Error>(())
@@ -92,47 +92,34 @@
 
 #[cfg(feature = "cli")]
 pub mod analyze;
-mod bridge;
 mod config;
 mod error;
 mod events;
-mod filter;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+mod gate;
 pub mod gpu;
-mod guard;
-mod lifecycle;
-mod macros;
-mod once;
-mod output;
-mod pipeline;
-mod queue;
-mod rank;
-mod ranks;
-mod scope;
-mod scoped;
-mod suppress;
+mod identity;
+mod runtime;
+mod schema;
+mod sink;
 
-pub use config::{Builder, ColorChoice, FileScope};
+pub use config::Builder;
 pub use error::{Error, Result};
 pub use events::{Events, Inference, ModelLoad, RequestId};
+pub use gate::{suppress, Suppressed};
+pub use gate::{Scope, ScopeGate, UnknownScope, ONCE_CAPACITY, ONCE_TAG, SCOPE_KEY};
 pub use gpu::{GpuHandle, GpuMode};
-pub use guard::Guard;
-pub use lifecycle::{exit, flush};
-pub use once::{ONCE_CAPACITY, ONCE_TAG};
-pub use output::Rotation;
-pub use output::{CONSOLE_KEY, SCHEMA_VERSION};
-pub use pipeline::{Overflow, RankDrain};
-pub use rank::{Group, RankInfo, Source};
-pub use scope::{Scope, ScopeGate, UnknownScope, SCOPE_KEY};
-pub use scoped::{global, group, local, scoped};
-pub use suppress::{suppress, Suppressed};
+pub use identity::{Group, RankInfo, Source};
+pub use runtime::{exit, flush, global, group, local, scoped, Guard, Overflow, RankDrain};
+pub use schema::{CONSOLE_KEY, SCHEMA_VERSION};
+pub use sink::{ColorChoice, FileScope, Rotation};
 
 /// Items the exported macros expand to; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::once::{with_skipped, EveryInterval, EveryN, FirstN};
+    pub use crate::gate::once::{with_skipped, EveryInterval, EveryN, FirstN};
     pub use slog;
 }
 

@@ -108,8 +108,7 @@ fn an_unwritable_log_directory_is_a_named_error() {
         .dir(file.join("sub"))
         .no_console()
         .build()
-        .err()
-        .expect("a directory under a file cannot be created");
+        .expect_err("a directory under a file cannot be created");
     std::fs::remove_file(&file).unwrap();
     match err {
         Error::CreateDir { path, .. } => assert_eq!(path, file.join("sub")),

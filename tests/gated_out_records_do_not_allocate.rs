@@ -121,6 +121,7 @@ fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
         .console_writer(std::io::sink())
         .dir(&dir)
         .queue_len(64)
+        .unwrap()
         .build()
         .unwrap();
     let log = guard.logger();

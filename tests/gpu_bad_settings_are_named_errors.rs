@@ -8,8 +8,7 @@ use ranklog::{Builder, RankInfo};
 
 fn error(vars: &[(&str, &str)]) -> String {
     Builder::from_vars(vars.iter().copied())
-        .err()
-        .expect("rejected")
+        .expect_err("rejected")
         .to_string()
 }
 
@@ -27,7 +26,7 @@ fn a_period_below_100ms_names_the_variable_the_value_and_the_nvml_reason() {
         .unwrap()
         .to_string();
     assert!(
-        err.starts_with("invalid RANKLOG_GPU_INTERVAL=\"20ms\": below the 100ms minimum"),
+        err.starts_with("invalid Builder::gpu_interval(20ms): below the 100ms minimum"),
         "{err}"
     );
     assert!(Builder::new().gpu_interval(MIN_INTERVAL).is_ok());

@@ -33,6 +33,7 @@ fn records_are_written_without_a_flush_and_bursts_get_through_whole() {
         .no_console()
         .dir(&dir)
         .queue_len(256)
+        .unwrap()
         .log_bridge(false)
         .signals(false)
         .build()

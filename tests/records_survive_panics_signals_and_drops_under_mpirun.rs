@@ -38,7 +38,10 @@ fn probe() {
         builder = builder.no_console();
     }
     if case == "drop" {
-        builder = builder.overflow(ranklog::Overflow::Drop).queue_len(1);
+        builder = builder
+            .overflow(ranklog::Overflow::Drop)
+            .queue_len(1)
+            .expect("a valid queue length");
     }
     let guard = builder.build().expect("logger builds");
     let me = guard.rank_info().rank;

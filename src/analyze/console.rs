@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use super::record::{display_key, Record, Value};
 use super::time::{Clock, TimeZoneChoice};
-use crate::output::escape;
+use crate::sink::escape;
 
 /// The console's timestamp layout (slog-term's), before the milliseconds.
 const TIME_LAYOUT: &str = "%b %d %H:%M:%S";

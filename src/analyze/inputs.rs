@@ -26,7 +26,7 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use super::reader;
+use super::record;
 use super::{AnalyzeError, Warnings};
 
 /// Extensions of compressed segments, which are not read.
@@ -296,7 +296,7 @@ fn first_record_us(path: &Path) -> Option<i64> {
         .split(b'\n')
         .take(FIRST_RECORD_LINES)
         .map_while(Result::ok)
-        .find_map(|line| reader::timestamp_of(&line))
+        .find_map(|line| record::timestamp_of(&line))
 }
 
 #[cfg(test)]

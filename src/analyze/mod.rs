@@ -50,7 +50,6 @@ mod collapse;
 mod console;
 mod error;
 mod filter;
-mod flat;
 mod gpu;
 mod inputs;
 mod merge;

@@ -6,38 +6,13 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use super::inputs::{self, Segment, Source};
-use super::record::Record;
-use super::{time, AnalyzeError, Warnings};
+use super::record::{quick_head, Record};
+use super::{AnalyzeError, Warnings};
 
 /// Read buffer per open file, bytes.
 const READ_BUFFER: usize = 256 * 1024;
 /// A line buffer grown past this (a huge record) is given back after use, bytes.
 const LINE_KEEP: usize = 1 << 20;
-
-/// The writer's own layout, `{"v":N,"ts":"<27 characters>"...`: the version and the time
-/// without parsing the rest of the line.
-fn quick(line: &[u8]) -> Option<(u64, i64)> {
-    let rest = line.strip_prefix(b"{\"v\":")?;
-    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits == 0 || digits > 9 {
-        return None;
-    }
-    let v = rest[..digits]
-        .iter()
-        .fold(0u64, |n, &c| n * 10 + u64::from(c - b'0'));
-    let rest = rest[digits..].strip_prefix(b",\"ts\":\"")?;
-    if rest.get(27) != Some(&b'"') {
-        return None;
-    }
-    Some((v, time::fast_utc_us(&rest[..27])?))
-}
-
-/// The time of the record on `line`, when it is one.
-pub(crate) fn timestamp_of(line: &[u8]) -> Option<i64> {
-    quick(line)
-        .map(|(_, ts)| ts)
-        .or_else(|| Record::parse(line).ok().map(|r| r.ts_us))
-}
 
 struct Open {
     path: PathBuf,
@@ -84,7 +59,7 @@ impl Stream {
     pub(crate) fn advance(&mut self, warnings: &mut Warnings) -> Result<Option<i64>, AnalyzeError> {
         while let Some(terminated) = self.read_line(warnings)? {
             if terminated && self.line.last() == Some(&b'}') {
-                if let Some((v, ts)) = quick(&self.line) {
+                if let Some((v, ts)) = quick_head(&self.line) {
                     warnings.schema(v);
                     return Ok(Some(ts));
                 }
@@ -217,29 +192,4 @@ pub(crate) fn for_each_record(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_writers_layout_gives_version_and_time_without_a_parse() {
-        let line = br#"{"v":1,"ts":"2026-11-21T04:24:06.123456Z","level":"info"}"#;
-        let (v, ts) = quick(line).unwrap();
-        assert_eq!(v, 1);
-        assert_eq!(
-            Some(ts),
-            time::parse_rfc3339_us("2026-11-21T04:24:06.123456Z")
-        );
-        assert_eq!(
-            quick(br#"{"ts":"2026-11-21T04:24:06.123456Z","v":1}"#),
-            None
-        );
-        assert_eq!(quick(br#"{"v":1,"ts":"2026-11-21T04:24:06.12345"#), None);
-        assert_eq!(
-            timestamp_of(br#"{"level":"info","ts":"2026-11-21T04:24:06.123456Z"}"#),
-            Some(ts)
-        );
-    }
 }

@@ -75,8 +75,10 @@ pub(crate) fn resolve_visible(value: Option<&str>, devices: &[GpuDevice]) -> Vec
 }
 
 pub(crate) use sample::signed_memory;
-pub(crate) use sampler::{start, Plan, Sampler};
-pub(crate) use settings::{check_interval, GpuSettings};
+pub(crate) use sampler::{start, Sampler};
+pub(crate) use settings::{
+    check_interval, check_slow_request, parse_interval, parse_millis, GpuSettings,
+};
 
 /// The source used when none is given: NVML with feature `nvml`, none without.
 pub(crate) fn default_source() -> Option<Box<dyn GpuSource>> {

@@ -12,7 +12,7 @@ use slog::{info, o, warn, Logger};
 
 use super::job::JobProcesses;
 use super::sample::{GpuSample, GpuSnapshot, Label};
-use super::settings::GpuMode;
+use super::settings::{GpuMode, Plan};
 use super::source::{GpuDevice, GpuError, GpuSource};
 use super::stats::{Stats, Summary};
 use super::visible;
@@ -26,17 +26,6 @@ const STOP_WAIT: Duration = Duration::from_millis(100);
 
 /// Longest backoff of a failing device, in sampling rounds.
 const MAX_BACKOFF_ROUNDS: u32 = 64;
-
-/// What the sampler needs, as validated by the builder.
-pub(crate) struct Plan {
-    pub(crate) mode: GpuMode,
-    pub(crate) interval: Duration,
-    pub(crate) source: Box<dyn GpuSource>,
-    /// `CUDA_VISIBLE_DEVICES`, for rank mode.
-    pub(crate) visible_devices: Option<String>,
-    /// `CUDA_DEVICE_ORDER`.
-    pub(crate) device_order: Option<String>,
-}
 
 /// State shared by the thread, the guard and the [`GpuHandle`]s.
 struct Shared {

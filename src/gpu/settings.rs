@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use super::sampler::Plan;
 use super::source::GpuSource;
-use crate::{Error, Result};
 
 /// Which GPUs a rank samples (`RANKLOG_GPU`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,17 +40,12 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest sampling period accepted (one day).
 const MAX_INTERVAL: Duration = Duration::from_secs(86_400);
 
-pub(crate) fn parse_mode(var: &str, value: &str) -> Result<GpuMode> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "off" => Ok(GpuMode::Off),
-        "node" => Ok(GpuMode::Node),
-        "rank" => Ok(GpuMode::Rank),
-        _ => Err(Error::invalid(var, value, "expected off, node or rank")),
-    }
-}
-
-/// A period such as `500ms`, `2s`, `1.5s` or `1m`, at least [`MIN_INTERVAL`].
-pub(crate) fn parse_interval(var: &str, value: &str) -> Result<Duration> {
+/// A period such as `500ms`, `2s`, `1.5s` or `1m`, checked as [`check_interval`] does.
+///
+/// # Errors
+///
+/// Why `value` is refused; the caller names the variable.
+pub(crate) fn parse_interval(value: &str) -> Result<Duration, String> {
     let text = value.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -62,48 +55,75 @@ pub(crate) fn parse_interval(var: &str, value: &str) -> Result<Duration> {
         "ms" => 1e-3,
         "s" => 1.0,
         "m" | "min" => 60.0,
-        _ => {
-            return Err(Error::invalid(
-                var,
-                value,
-                "expected a number and a unit: ms, s or m (500ms, 2s, 1m)",
-            ))
-        }
+        _ => return Err("expected a number and a unit: ms, s or m (500ms, 2s, 1m)".to_owned()),
     };
     let secs = number
         .parse::<f64>()
         .ok()
         .filter(|n| n.is_finite())
         .map(|n| n * scale)
-        .ok_or_else(|| Error::invalid(var, value, "expected a number before the unit, e.g. 2s"))?;
+        .ok_or_else(|| "expected a number before the unit, e.g. 2s".to_owned())?;
     if secs > MAX_INTERVAL.as_secs_f64() {
-        return Err(Error::invalid(var, value, "longer than a day"));
+        return Err("longer than a day".to_owned());
     }
-    check_interval(var, value, Duration::from_secs_f64(secs))
+    check_interval(Duration::from_secs_f64(secs))
 }
 
-/// Rejects periods below [`MIN_INTERVAL`].
-pub(crate) fn check_interval(var: &str, value: &str, period: Duration) -> Result<Duration> {
+/// Accepts sampling periods from [`MIN_INTERVAL`] to a day.
+///
+/// # Errors
+///
+/// Why `period` is refused; the caller names the input.
+pub(crate) fn check_interval(period: Duration) -> Result<Duration, String> {
     if period < MIN_INTERVAL {
-        return Err(Error::invalid(
-            var,
-            value,
-            "below the 100ms minimum: NVML averages utilization over 1/6 s to 1 s, and \
-             polling faster holds the driver lock",
-        ));
+        return Err(
+            "below the 100ms minimum: NVML averages utilization over 1/6 s to 1 s, \
+                    and polling faster holds the driver lock"
+                .to_owned(),
+        );
+    }
+    if period > MAX_INTERVAL {
+        return Err("longer than a day".to_owned());
     }
     Ok(period)
 }
 
-/// A positive number of milliseconds, e.g. `2000` or `250.5`.
-pub(crate) fn parse_millis(var: &str, value: &str) -> Result<Duration> {
+/// A positive number of milliseconds, e.g. `2000` or `250.5`, at most a day.
+///
+/// # Errors
+///
+/// Why `value` is refused; the caller names the variable.
+pub(crate) fn parse_millis(value: &str) -> Result<Duration, String> {
     value
         .trim()
         .parse::<f64>()
         .ok()
-        .filter(|ms| ms.is_finite() && *ms > 0.0 && *ms <= MAX_INTERVAL.as_secs_f64() * 1e3)
-        .map(|ms| Duration::from_secs_f64(ms / 1e3))
-        .ok_or_else(|| Error::invalid(var, value, "expected a positive number of milliseconds"))
+        .filter(|ms| ms.is_finite() && *ms > 0.0)
+        .ok_or_else(|| "expected a positive number of milliseconds".to_owned())
+        .and_then(|ms| check_slow_request(Duration::from_secs_f64((ms / 1e3).min(1e12))))
+}
+
+/// Accepts slow-request thresholds above zero and at most a day.
+///
+/// # Errors
+///
+/// Why `threshold` is refused; the caller names the input.
+pub(crate) fn check_slow_request(threshold: Duration) -> Result<Duration, String> {
+    if threshold.is_zero() || threshold > MAX_INTERVAL {
+        return Err("expected a positive number of milliseconds, at most a day".to_owned());
+    }
+    Ok(threshold)
+}
+
+/// What the sampler needs, as validated by the builder.
+pub(crate) struct Plan {
+    pub(crate) mode: GpuMode,
+    pub(crate) interval: Duration,
+    pub(crate) source: Box<dyn GpuSource>,
+    /// `CUDA_VISIBLE_DEVICES`, for rank mode.
+    pub(crate) visible_devices: Option<String>,
+    /// `CUDA_DEVICE_ORDER`.
+    pub(crate) device_order: Option<String>,
 }
 
 /// The GPU and events settings of a [`Builder`](crate::Builder).
@@ -132,24 +152,20 @@ impl Default for GpuSettings {
     }
 }
 
-impl GpuSettings {
-    /// Reads `RANKLOG_GPU`, `RANKLOG_GPU_INTERVAL`, `RANKLOG_SLOW_MS`,
-    /// `CUDA_VISIBLE_DEVICES` and `CUDA_DEVICE_ORDER` through `env`.
-    pub(crate) fn read_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
-        if let Some(v) = env("RANKLOG_GPU") {
-            self.mode = parse_mode("RANKLOG_GPU", &v)?;
-        }
-        if let Some(v) = env("RANKLOG_GPU_INTERVAL") {
-            self.interval = parse_interval("RANKLOG_GPU_INTERVAL", &v)?;
-        }
-        if let Some(v) = env("RANKLOG_SLOW_MS") {
-            self.slow_request = Some(parse_millis("RANKLOG_SLOW_MS", &v)?);
-        }
-        self.visible_devices = env("CUDA_VISIBLE_DEVICES");
-        self.device_order = env("CUDA_DEVICE_ORDER");
-        Ok(())
+impl std::fmt::Debug for GpuSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuSettings")
+            .field("mode", &self.mode)
+            .field("interval", &self.interval)
+            .field("source", &self.source.as_ref().map(|_| "custom"))
+            .field("visible_devices", &self.visible_devices)
+            .field("device_order", &self.device_order)
+            .field("slow_request", &self.slow_request)
+            .finish()
     }
+}
 
+impl GpuSettings {
     /// What the sampler needs, or `None` when this build has nothing to sample with.
     pub(crate) fn plan(self) -> Option<Plan> {
         if self.mode == GpuMode::Off {
@@ -171,7 +187,7 @@ mod tests {
 
     #[test]
     fn periods_parse_with_their_unit_and_respect_the_minimum() {
-        let ok = |v| parse_interval("V", v).unwrap();
+        let ok = |v| parse_interval(v).unwrap();
         assert_eq!(ok("500ms"), Duration::from_millis(500));
         assert_eq!(ok(" 2s "), Duration::from_secs(2));
         assert_eq!(ok("1.5s"), Duration::from_millis(1500));
@@ -180,31 +196,22 @@ mod tests {
         for bad in [
             "99ms", "0s", "5", "s", "2 h", "1e3ms", "-1s", "2d", "", "100000m",
         ] {
-            let err = parse_interval("RANKLOG_GPU_INTERVAL", bad).unwrap_err();
-            assert!(
-                err.to_string().contains("RANKLOG_GPU_INTERVAL"),
-                "{bad}: {err}"
-            );
+            assert!(parse_interval(bad).is_err(), "{bad}");
         }
-        let below = parse_interval("RANKLOG_GPU_INTERVAL", "50ms")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            below.contains("\"50ms\"") && below.contains("driver lock"),
-            "{below}"
-        );
+        let below = parse_interval("50ms").unwrap_err();
+        assert!(below.contains("driver lock"), "{below}");
+        assert!(check_interval(Duration::from_secs(86_401)).is_err());
     }
 
     #[test]
-    fn modes_and_millis() {
-        assert_eq!(parse_mode("V", " Rank").unwrap(), GpuMode::Rank);
-        assert!(parse_mode("V", "gpu").is_err());
+    fn millis() {
         assert_eq!(
-            parse_millis("V", "250.5").unwrap(),
+            parse_millis("250.5").unwrap(),
             Duration::from_micros(250_500)
         );
-        for bad in ["0", "-3", "NaN", "fast", "inf"] {
-            assert!(parse_millis("V", bad).is_err(), "{bad}");
+        for bad in ["0", "-3", "NaN", "fast", "inf", "86400001"] {
+            assert!(parse_millis(bad).is_err(), "{bad}");
         }
+        assert!(check_slow_request(Duration::ZERO).is_err());
     }
 }

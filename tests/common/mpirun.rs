@@ -185,7 +185,7 @@ pub const AGREE: &str = "AGREE rank=";
 pub fn report_mpi_and_env_agree() {
     use ranklog::RankInfo;
     let universe = mpi::initialize().expect("MPI is initialized once, here");
-    let from_mpi = RankInfo::from_mpi(&universe.world());
+    let from_mpi = RankInfo::from_mpi(&universe.world()).expect("MPI gives a valid identity");
     let from_env = RankInfo::from_env().expect("Open MPI's variables describe this rank");
     let key = |i: &RankInfo| {
         (

@@ -11,7 +11,7 @@ use super::gpu::GpuId;
 use super::reader::for_each_record;
 use super::record::{Record, Value};
 use super::{AnalyzeError, Warnings};
-use crate::output::escape;
+use crate::sink::escape;
 
 /// Bytes in a GiB.
 const GIB: f64 = (1u64 << 30) as f64;

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::{GpuSummary, LevelCounts, RankSummary, StragglerKind, Summary};
 use crate::analyze::time::{human_span, Clock, TimeZoneChoice};
-use crate::output::escape;
+use crate::sink::escape;
 
 /// Placeholder of a cell without data.
 const NONE: &str = "-";

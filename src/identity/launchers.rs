@@ -1,17 +1,8 @@
 //! The launcher table behind [`RankInfo::from_env`](super::RankInfo::from_env).
 
+use super::vars::{parse_u32, Lookup, Var};
 use super::{host_name, slurm, RankInfo, Source};
 use crate::{Error, Result};
-
-/// Looks up one environment variable; `None` when unset.
-pub(super) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-/// One parsed variable: its name (for error messages) and value.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Var {
-    pub(super) name: &'static str,
-    pub(super) value: u32,
-}
 
 /// What one launcher says about this process.
 #[derive(Clone, Debug)]
@@ -33,6 +24,17 @@ pub(super) struct Names {
 }
 
 impl Names {
+    /// The MPI calls behind [`RankInfo::from_mpi`](super::RankInfo::from_mpi).
+    #[cfg(feature = "mpi")]
+    pub(super) fn mpi() -> Names {
+        Names {
+            rank: "MPI_Comm_rank",
+            size: "MPI_Comm_size",
+            local_rank: "MPI_Comm_rank of the shared-memory split",
+            local_size: "MPI_Comm_size of the shared-memory split",
+        }
+    }
+
     pub(super) fn manual() -> Names {
         Names {
             rank: "rank",
@@ -41,31 +43,6 @@ impl Names {
             local_size: "local_size",
         }
     }
-}
-
-/// Parses a non-negative integer that fits in `u32`, naming the variable on failure.
-pub(crate) fn parse_u32(name: &str, raw: &str) -> Result<u32> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err(Error::invalid(
-            name,
-            raw,
-            "empty, expected a non-negative integer",
-        ));
-    }
-    if value.starts_with('-') {
-        return Err(Error::invalid(
-            name,
-            raw,
-            "negative, expected a non-negative integer",
-        ));
-    }
-    if !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::invalid(name, raw, "not a non-negative integer"));
-    }
-    value
-        .parse::<u32>()
-        .map_err(|_| Error::invalid(name, raw, "too large, at most 4294967295"))
 }
 
 /// Reads the first of `names` that is set.

@@ -1,106 +1,13 @@
-//! Scopes (`process`, `local`, `global`, `group:NAME`, `ranks:LIST`) and the [`ScopeGate`]
-//! drain that enforces them.
+//! [`Gate`]: one rank's decision for each scope, made from its [`RankInfo`] at start-up;
+//! per record it costs one walk of the key-values and never allocates.
 
 use std::fmt::{self, Write as _};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use slog::{Drain, Key, Level, OwnedKVList, Record, Serializer, KV};
+use slog::{Key, Level, OwnedKVList, Record, Serializer, KV};
 
-use crate::{ranks, RankInfo};
-
-/// The key that carries a record's scope: `"scope" => "global"`.
-pub const SCOPE_KEY: &str = "scope";
-
-/// Which ranks print a record.
-///
-/// | scope | as a string | printed by |
-/// | --- | --- | --- |
-/// | [`Process`](Scope::Process) (default) | `"process"` | every rank |
-/// | [`Local`](Scope::Local) | `"local"` | the first rank of each node (`local_rank == 0`) |
-/// | [`Global`](Scope::Global) | `"global"` | the first rank of the job (`rank == 0`) |
-/// | [`Group`](Scope::Group) | `"group:tp"` | the first rank of each group named `tp` (see [`RankInfo::with_group`]) |
-/// | — | `"ranks:0,3-5,last"` | the listed ranks (`last`, or `-1`, is the job's last rank) |
-///
-/// The first three are vLLM's (`vllm/logger.py`, `scope="process"|"local"|"global"`);
-/// group scopes print once per model replica or pipeline stage; rank lists are DeepSpeed's
-/// `log_dist(ranks=[0, -1])`. Set a scope on a record (`"scope" => Scope::Global` or
-/// `"scope" => "global"`) or on a logger (`log.new(o!("scope" => "local"))`); the
-/// record's own value wins. Records at or above the ungated level (error by default)
-/// print on every rank whatever their scope. A value that is none of these (a typo, a
-/// group this rank has not declared, a bad rank list) prints as `process` and warns once.
-///
-/// # Examples
-///
-/// ```
-/// use ranklog::Scope;
-/// assert_eq!("global".parse::<Scope>(), Ok(Scope::Global));
-/// assert_eq!(Scope::Group("tp").to_string(), "group:tp");
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Scope {
-    /// Every rank prints it.
-    #[default]
-    Process,
-    /// The first rank of each node prints it.
-    Local,
-    /// Only the first rank of the job prints it.
-    Global,
-    /// The first rank of each group of this name prints it.
-    Group(&'static str),
-}
-
-impl Scope {
-    /// The name of the three plain scopes (`"process"`, `"local"`, `"global"`); `"group"`
-    /// for a group scope (its [`Display`](fmt::Display) form is `group:NAME`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Process => "process",
-            Scope::Local => "local",
-            Scope::Global => "global",
-            Scope::Group(_) => "group",
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Scope::Group(name) => write!(f, "group:{name}"),
-            other => f.write_str(other.as_str()),
-        }
-    }
-}
-
-/// The error of [`Scope::from_str`]: the text is not `process`, `local` or `global`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scope {0:?}: expected process, local or global")]
-pub struct UnknownScope(pub String);
-
-impl FromStr for Scope {
-    type Err = UnknownScope;
-
-    /// Parses `process`, `local` or `global` (exactly, lowercase). Group scopes borrow a
-    /// `'static` name, so they are written as `Scope::Group("tp")` or `"group:tp"`.
-    fn from_str(s: &str) -> Result<Scope, UnknownScope> {
-        match s {
-            "process" => Ok(Scope::Process),
-            "local" => Ok(Scope::Local),
-            "global" => Ok(Scope::Global),
-            other => Err(UnknownScope(other.to_owned())),
-        }
-    }
-}
-
-impl slog::Value for Scope {
-    fn serialize(&self, _: &Record<'_>, key: Key, serializer: &mut dyn Serializer) -> slog::Result {
-        match self {
-            Scope::Group(name) => serializer.emit_arguments(key, &format_args!("group:{name}")),
-            other => serializer.emit_str(key, other.as_str()),
-        }
-    }
-}
+use super::scope::{Scope, SCOPE_KEY};
+use crate::identity::{rank_list, RankInfo};
 
 /// What this rank does with a record of a given scope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,7 +236,7 @@ impl Gate {
             return self.groups.iter().find(|g| g.name == name).map(|g| g.first);
         }
         if let Some(list) = text.strip_prefix("ranks:") {
-            return ranks::contains(list, self.rank, self.size).ok();
+            return rank_list::contains(list, self.rank, self.size).ok();
         }
         None
     }
@@ -375,66 +282,6 @@ impl Gate {
     /// Returns true the first time an unknown scope is seen in this process.
     pub(crate) fn first_unknown(&self) -> bool {
         !self.warned_unknown.swap(true, Ordering::Relaxed)
-    }
-}
-
-/// A drain adapter that passes on only the records this rank must print.
-///
-/// Place it in front of any drain (and, in an async pipeline, in front of the queue, so
-/// that a gated-out record is neither formatted nor sent). Deciding costs one walk of the
-/// record's key-values (and, when it has no `scope`, its logger's), without allocating;
-/// records at or above the ungated level skip the walk. An unknown scope value passes (as
-/// `process`).
-///
-/// # Examples
-///
-/// ```
-/// use slog::{o, Drain};
-/// let info = ranklog::RankInfo::new(1, 4, 1, 4)?; // not the first rank of anything
-/// let drain = ranklog::ScopeGate::new(slog::Discard, &info).fuse();
-/// let log = slog::Logger::root(drain, o!());
-/// slog::info!(log, "printed by rank 0 only"; "scope" => "global");
-/// # Ok::<(), ranklog::Error>(())
-/// ```
-pub struct ScopeGate<D> {
-    drain: D,
-    gate: Gate,
-}
-
-impl<D> ScopeGate<D> {
-    /// Gates `drain` for the rank described by `info` (its groups included), with records
-    /// at error level and above printed by every rank.
-    pub fn new(drain: D, info: &RankInfo) -> ScopeGate<D> {
-        ScopeGate {
-            drain,
-            gate: Gate::new(info, Level::Error, false),
-        }
-    }
-
-    /// Changes the level at or above which every rank prints whatever the scope
-    /// (default [`Level::Error`]).
-    pub fn ungated_level(mut self, level: Level) -> ScopeGate<D> {
-        self.gate.ungated = level;
-        self
-    }
-}
-
-impl<D: Drain> Drain for ScopeGate<D> {
-    type Ok = Option<D::Ok>;
-    type Err = D::Err;
-
-    fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<Option<D::Ok>, D::Err> {
-        let level = record.level();
-        if self.gate.level_passes(level) || self.gate.decide_record(level, record, values).prints()
-        {
-            self.drain.log(record, values).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    fn is_enabled(&self, level: Level) -> bool {
-        self.drain.is_enabled(level)
     }
 }
 

@@ -2,12 +2,12 @@
 //! environment ([`RankInfo::from_env`]) or from an MPI communicator
 //! (`RankInfo::from_mpi`, feature `mpi`).
 
-mod env;
+mod launchers;
 #[cfg(feature = "mpi")]
 mod mpi;
+pub(crate) mod rank_list;
 mod slurm;
-
-pub(crate) use env::parse_u32;
+pub(crate) mod vars;
 
 use std::fmt;
 
@@ -187,7 +187,7 @@ impl RankInfo {
             source: Source::Manual,
             groups: Vec::new(),
         };
-        env::validate(&info, &env::Names::manual())?;
+        launchers::validate(&info, &launchers::Names::manual())?;
         Ok(info)
     }
 
@@ -236,7 +236,9 @@ impl RankInfo {
     /// # Ok::<(), ranklog::Error>(())
     /// ```
     pub fn from_env() -> Result<RankInfo> {
-        env::discover(&|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
+        launchers::discover(&|name| {
+            std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+        })
     }
 
     /// [`from_env`](Self::from_env) over the given variables instead of the process
@@ -256,7 +258,7 @@ impl RankInfo {
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
-        env::discover(&|name| vars.get(name).cloned())
+        launchers::discover(&|name| vars.get(name).cloned())
     }
 
     /// Declares that this rank is rank `rank` of the `size` ranks of group `name`; records
@@ -335,6 +337,21 @@ impl RankInfo {
         }
         let rank = self.rank % size;
         self.with_group(name, rank, size)
+    }
+
+    /// Checks an identity built outside [`new`](Self::new) and the discovery functions
+    /// (its fields are public): the rules of [`new`](Self::new), and each group's rank
+    /// below its size and its size within the world size.
+    pub(crate) fn validate(&self) -> Result<()> {
+        launchers::validate(self, &launchers::Names::manual())?;
+        for g in &self.groups {
+            RankInfo {
+                groups: Vec::new(),
+                ..self.clone()
+            }
+            .with_group(&g.name, g.rank, g.size)?;
+        }
+        Ok(())
     }
 
     /// Whether this is the first rank of the job (`rank == 0`): it prints `global` records.

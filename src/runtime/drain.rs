@@ -1,4 +1,5 @@
-//! The root drain, on the caller's thread: filter, gate, stamp, queue.
+//! The root drain, on the caller's thread: filter, gate, stamp, queue ([`Pipeline`]), and
+//! its public face, [`RankDrain`].
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use slog::{BorrowedKV, Drain, Level, OwnedKVList, Record, RecordStatic};
 
-use crate::filter::LevelFilter;
-use crate::once::{once_key, OnceMemory, ONCE_TAG};
-use crate::output::record::{now_nanos, Collected};
-use crate::output::Sinks;
-use crate::queue::{Push, Queue};
-use crate::scope::{Gate, Scope, SCOPE_KEY};
-use crate::suppress;
+use super::queue::{Push, Queue};
+use crate::gate::level::LevelFilter;
+use crate::gate::once::{once_key, OnceMemory};
+use crate::gate::{suppress_allows, Gate};
+use crate::sink::record::{now_nanos, Collected};
+use crate::sink::Sinks;
+use crate::{Scope, ONCE_TAG, SCOPE_KEY};
 
 thread_local! {
     /// Each thread collects its records here; the queue swaps the buffers of a written
@@ -166,7 +167,7 @@ impl Drain for Pipeline {
     #[inline]
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
         let level = record.level();
-        if !self.filter.enabled(level, filter_target(record)) || !suppress::allows(level) {
+        if !self.filter.enabled(level, filter_target(record)) || !suppress_allows(level) {
             return Ok(());
         }
         let console = self.gate.level_passes(level)
@@ -190,7 +191,7 @@ impl Drain for Pipeline {
 
     #[inline]
     fn is_enabled(&self, level: Level) -> bool {
-        level.is_at_least(self.filter.most_verbose()) && suppress::allows(level)
+        level.is_at_least(self.filter.most_verbose()) && suppress_allows(level)
     }
 }
 

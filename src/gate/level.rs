@@ -1,4 +1,5 @@
-//! Level and per-module filtering (`RANKLOG_LEVEL`, `RANKLOG_FILTER`).
+//! Level and per-module filtering (`RANKLOG_LEVEL`, `RANKLOG_FILTER`), and the map between
+//! slog's levels and the `log` crate's.
 
 use slog::Level;
 
@@ -12,7 +13,9 @@ pub(crate) struct LevelFilter {
     most_verbose: Level,
 }
 
-fn to_log(level: Level) -> log::Level {
+/// slog's level as the `log` crate's: critical and error are both `log`'s error. The one
+/// map between the two, for `RANKLOG_FILTER` (env_filter speaks `log`) and the `log` bridge.
+pub(crate) fn to_log(level: Level) -> log::Level {
     match level {
         Level::Critical | Level::Error => log::Level::Error,
         Level::Warning => log::Level::Warn,
@@ -22,6 +25,7 @@ fn to_log(level: Level) -> log::Level {
     }
 }
 
+/// The `log` crate's level filter as slog's most verbose level; `None` for `Off`.
 fn from_log(level: log::LevelFilter) -> Option<Level> {
     match level {
         log::LevelFilter::Off => None,

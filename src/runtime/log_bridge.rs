@@ -5,18 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use slog::{Level, Logger};
 
+use crate::gate::level::to_log;
+
 /// Whether this process installed slog-stdlog as the `log` crate's logger.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
-
-fn to_log_filter(level: Level) -> log::LevelFilter {
-    match level {
-        Level::Critical | Level::Error => log::LevelFilter::Error,
-        Level::Warning => log::LevelFilter::Warn,
-        Level::Info => log::LevelFilter::Info,
-        Level::Debug => log::LevelFilter::Debug,
-        Level::Trace => log::LevelFilter::Trace,
-    }
-}
 
 /// Routes the `log` crate's records to `logger`, with `log`'s own maximum level set to
 /// `most_verbose` so that disabled `log` calls stay cheap.
@@ -36,7 +28,7 @@ pub(crate) fn install(logger: &Logger, most_verbose: Level) -> bool {
             Err(_) => false,
         };
     if ours {
-        log::set_max_level(to_log_filter(most_verbose));
+        log::set_max_level(to_log(most_verbose).to_level_filter());
     }
     ours
 }

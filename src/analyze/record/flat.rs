@@ -5,8 +5,8 @@
 
 use std::borrow::Cow;
 
-use super::record::{parse_level, Record, Value};
-use super::time;
+use super::{parse_level, Record, Value};
+use crate::analyze::time;
 
 struct Cursor<'a> {
     text: &'a str,
@@ -168,9 +168,57 @@ pub(crate) fn parse(line: &[u8]) -> Option<Record<'_>> {
     Some(rec)
 }
 
+/// The writer's own layout, `{"v":N,"ts":"<27 characters>"...`: the version and the time
+/// without parsing the rest of the line.
+pub(crate) fn quick_head(line: &[u8]) -> Option<(u64, i64)> {
+    let rest = line.strip_prefix(b"{\"v\":")?;
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 9 {
+        return None;
+    }
+    let v = rest[..digits]
+        .iter()
+        .fold(0u64, |n, &c| n * 10 + u64::from(c - b'0'));
+    let rest = rest[digits..].strip_prefix(b",\"ts\":\"")?;
+    if rest.get(27) != Some(&b'"') {
+        return None;
+    }
+    Some((v, time::fast_utc_us(&rest[..27])?))
+}
+
+/// The time of the record on `line`, when it is one.
+pub(crate) fn timestamp_of(line: &[u8]) -> Option<i64> {
+    quick_head(line)
+        .map(|(_, ts)| ts)
+        .or_else(|| Record::parse(line).ok().map(|r| r.ts_us))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_writers_layout_gives_version_and_time_without_a_parse() {
+        let line = br#"{"v":1,"ts":"2026-11-21T04:24:06.123456Z","level":"info"}"#;
+        let (v, ts) = quick_head(line).unwrap();
+        assert_eq!(v, 1);
+        assert_eq!(
+            Some(ts),
+            crate::analyze::time::parse_rfc3339_us("2026-11-21T04:24:06.123456Z")
+        );
+        assert_eq!(
+            quick_head(br#"{"ts":"2026-11-21T04:24:06.123456Z","v":1}"#),
+            None
+        );
+        assert_eq!(
+            quick_head(br#"{"v":1,"ts":"2026-11-21T04:24:06.12345"#),
+            None
+        );
+        assert_eq!(
+            timestamp_of(br#"{"level":"info","ts":"2026-11-21T04:24:06.123456Z"}"#),
+            Some(ts)
+        );
+    }
 
     /// serde_json (without its `float_roundtrip` feature) may read a float an ulp or two
     /// off, where this path reads it exactly: floats compare as `f32`.

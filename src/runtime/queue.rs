@@ -1,5 +1,6 @@
-//! The hand-off between the callers' threads and the writer thread: a bounded batch of
-//! collected records that the writer takes whole.
+//! The hand-off between the callers' threads and the writer thread
+//! ([`writer`](super::writer)): a bounded batch of collected records that the writer takes
+//! whole.
 //!
 //! A caller moves its [`Collected`] record into a free slot (a swap: it gets the slot's old
 //! buffers back, so the steady state allocates nothing) under a short lock. The writer
@@ -11,14 +12,10 @@
 //! quarter of the queue is pending, for a flush barrier, or at the end. After [`IDLE_NAPS`]
 //! naps with nothing to do it sleeps until the next record, so an idle job costs nothing.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::lifecycle::WRITER_THREAD;
-use crate::output::record::Collected;
-use crate::output::Sinks;
+use crate::sink::record::Collected;
 
 /// How long the writer naps while records keep coming: the most a record waits in the
 /// queue before it is written (unless a flush asks sooner).
@@ -72,7 +69,9 @@ pub(crate) struct Queue {
 }
 
 impl Queue {
-    fn new(capacity: usize, block: bool) -> Queue {
+    /// A queue of `capacity` records (at least 1); `block`: callers wait for room
+    /// (`Overflow::Block`) rather than drop.
+    pub(crate) fn new(capacity: usize, block: bool) -> Queue {
         let capacity = capacity.max(1);
         Queue {
             pending: Mutex::new(Pending {
@@ -89,37 +88,6 @@ impl Queue {
             wake_at: (capacity / 4).max(1),
             block,
         }
-    }
-
-    /// Starts the writer thread (named [`WRITER_THREAD`]) on a queue of `capacity`
-    /// records. If the thread cannot be started, the queue is closed from the start and
-    /// every record is written on its caller's thread.
-    pub(crate) fn start(capacity: usize, block: bool, sinks: Arc<Sinks>) -> (Arc<Queue>, Worker) {
-        let queue = Arc::new(Queue::new(capacity, block));
-        let handle = {
-            let queue = queue.clone();
-            std::thread::Builder::new()
-                .name(WRITER_THREAD.to_owned())
-                .spawn(move || run(&queue, &sinks, capacity))
-        };
-        let handle = match handle {
-            Ok(handle) => Some(handle),
-            Err(err) => {
-                eprintln!(
-                    "ranklog: cannot start the writer thread ({err}); records are written on \
-                     the logging threads"
-                );
-                queue.close();
-                None
-            }
-        };
-        (
-            queue.clone(),
-            Worker {
-                queue,
-                thread: handle,
-            },
-        )
     }
 
     fn lock(&self) -> MutexGuard<'_, Pending> {
@@ -188,7 +156,7 @@ impl Queue {
 
     /// Lets the writer finish what is queued and stop; later records are written by
     /// their callers.
-    fn close(&self) {
+    pub(crate) fn close(&self) {
         let mut p = self.lock();
         p.closed = true;
         self.wake(&mut p);
@@ -196,71 +164,51 @@ impl Queue {
     }
 }
 
-/// Owns the writer thread: dropping it writes out every queued record and joins it.
-pub(crate) struct Worker {
-    queue: Arc<Queue>,
-    thread: Option<JoinHandle<()>>,
+/// What the writer took from the queue in one [`Queue::take_batch`].
+pub(crate) struct Taken {
+    /// Records now at the front of the writer's batch.
+    pub(crate) len: usize,
+    /// Flush barriers asked for so far.
+    pub(crate) barriers: u64,
+    /// Whether the queue is closed (the guard is being dropped).
+    pub(crate) closed: bool,
 }
 
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.queue.close();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// The writer thread: takes every pending record at once, writes them, answers flush
-/// barriers; ends once the queue is closed and empty.
-fn run(queue: &Queue, sinks: &Sinks, capacity: usize) {
-    // Both halves hold `capacity` slots, so callers never grow them once warm.
-    let mut batch: Vec<Collected> = Vec::with_capacity(capacity);
-    let mut answered = 0u64;
-    let mut idle = 0u32;
-    loop {
-        let (len, barriers, closed) = {
-            let mut p = queue.lock();
-            while p.len == 0 && p.barriers == answered && !p.closed {
-                if idle < IDLE_NAPS {
-                    p.writer = Writer::Napping;
-                    p = queue
-                        .wake_writer
-                        .wait_timeout(p, NAP)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                    idle += 1;
-                } else {
-                    p.writer = Writer::Sleeping;
-                    p = queue.wake_writer.wait(p).unwrap_or_else(|e| e.into_inner());
-                }
-            }
-            p.writer = Writer::Busy;
-            let len = std::mem::take(&mut p.len);
-            std::mem::swap(&mut p.slots, &mut batch);
-            if p.waiting > 0 {
-                queue.room.notify_all();
-            }
-            (len, p.barriers, p.closed)
-        };
-        if len > 0 {
-            idle = 0;
-            // The sinks never run application code, but a bug there must not stop the
-            // writer: the callers would wait for room forever.
-            if catch_unwind(AssertUnwindSafe(|| sinks.write_batch(&mut batch[..len]))).is_err() {
-                eprintln!(
-                    "ranklog: the writer thread panicked writing {len} records; they are lost"
-                );
-                batch.clear();
+impl Queue {
+    /// The writer's side: waits for records, a barrier beyond `answered`, or the close
+    /// (napping [`NAP`] at a time, then, after [`IDLE_NAPS`] empty naps counted in `idle`,
+    /// sleeping until woken), then swaps every pending record into `batch` at once.
+    pub(crate) fn take_batch(
+        &self,
+        batch: &mut Vec<Collected>,
+        answered: u64,
+        idle: &mut u32,
+    ) -> Taken {
+        let mut p = self.lock();
+        while p.len == 0 && p.barriers == answered && !p.closed {
+            if *idle < IDLE_NAPS {
+                p.writer = Writer::Napping;
+                p = self
+                    .wake_writer
+                    .wait_timeout(p, NAP)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                *idle += 1;
+            } else {
+                p.writer = Writer::Sleeping;
+                p = self.wake_writer.wait(p).unwrap_or_else(|e| e.into_inner());
             }
         }
-        if barriers > answered {
-            sinks.answer_barrier(barriers);
-            answered = barriers;
+        p.writer = Writer::Busy;
+        let len = std::mem::take(&mut p.len);
+        std::mem::swap(&mut p.slots, batch);
+        if p.waiting > 0 {
+            self.room.notify_all();
         }
-        if closed && len == 0 {
-            sinks.answer_barrier(u64::MAX);
-            return;
+        Taken {
+            len,
+            barriers: p.barriers,
+            closed: p.closed,
         }
     }
 }

@@ -2,71 +2,10 @@
 
 use std::io::Write as _;
 
-use slog::Level;
-
 use super::clock::{self, Clock};
 use super::record::{Collected, Val};
+use crate::schema::{level_name, RESERVED, SCHEMA_VERSION};
 use crate::RankInfo;
-
-/// The version of the JSONL schema (`docs/schema.md`) this build writes, in every record's
-/// `"v"` field. Readers should warn about records with a newer version.
-pub const SCHEMA_VERSION: u32 = 1;
-
-/// Fields every record has (`docs/schema.md`); a key-value with one of these names is
-/// written as `kv.<name>`. The reader (`analyze`) uses the same list.
-pub(crate) const RESERVED: &[&str] = &[
-    "v",
-    "ts",
-    "level",
-    "msg",
-    "rank",
-    "size",
-    "local_rank",
-    "local_size",
-    "host",
-    "pid",
-    "scope",
-    "module",
-    "file",
-    "line",
-];
-
-/// The level named `name`: the names files use (`critical`, `error`, `warning`, `info`,
-/// `debug`, `trace`), in any case, and slog's short ones (`crit`, `warn`). `None` for
-/// anything else. One parser for `RANKLOG_LEVEL`, the files and the `ranklog` command.
-pub(crate) fn level_from_name(name: &str) -> Option<Level> {
-    let level = match name {
-        "info" => Level::Info,
-        "debug" => Level::Debug,
-        "warning" => Level::Warning,
-        "error" => Level::Error,
-        "trace" => Level::Trace,
-        "critical" => Level::Critical,
-        // Not the exact lowercase name: the rarer path, with an allocation.
-        _ => match name.to_ascii_lowercase().as_str() {
-            "info" => Level::Info,
-            "debug" => Level::Debug,
-            "warning" | "warn" => Level::Warning,
-            "error" => Level::Error,
-            "trace" => Level::Trace,
-            "critical" | "crit" => Level::Critical,
-            _ => return None,
-        },
-    };
-    Some(level)
-}
-
-/// The lowercase level name used in files and in `RANKLOG_LEVEL`.
-pub(crate) fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Critical => "critical",
-        Level::Error => "error",
-        Level::Warning => "warning",
-        Level::Info => "info",
-        Level::Debug => "debug",
-        Level::Trace => "trace",
-    }
-}
 
 /// Formats JSONL records for one rank.
 pub(crate) struct JsonFormat {
@@ -162,8 +101,8 @@ impl JsonFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::record::with_collected;
-    use slog::{o, OwnedKVList};
+    use crate::sink::record::with_collected;
+    use slog::{o, Level, OwnedKVList};
 
     #[test]
     fn strings_are_copied_when_plain_and_escaped_like_serde_json_otherwise() {

@@ -3,7 +3,20 @@
 use mpi::collective::{CommunicatorCollectives, SystemOperation};
 use mpi::topology::Communicator;
 
-use super::{host_name, RankInfo, Source};
+use super::{host_name, launchers, RankInfo, Source};
+use crate::{Error, Result};
+
+/// An MPI result as a rank or count: MPI never returns a negative one, and ranklog does
+/// not turn one into 0.
+fn non_negative(call: &str, value: i32) -> Result<u32> {
+    u32::try_from(value).map_err(|_| {
+        Error::invalid(
+            call,
+            &value.to_string(),
+            "negative: MPI returned a value that is not a rank or a count",
+        )
+    })
+}
 
 impl RankInfo {
     /// Discovers the identity from an MPI communicator, usually `universe.world()`.
@@ -18,33 +31,39 @@ impl RankInfo {
     /// collective, or the job waits. ranklog never initializes or finalizes MPI (the
     /// application owns the `Universe`) and never calls MPI again after this.
     ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidVar`] naming the MPI call (`MPI_Comm_rank`, `MPI_Comm_size`, ...)
+    /// that returned a negative value, and [`Error::Contradiction`] for results that do not
+    /// add up (a rank not below the size): never a silent rank 0.
+    ///
     /// # Examples
     ///
     /// ```no_run
     /// let universe = mpi::initialize().expect("MPI is initialized once");
-    /// let info = ranklog::RankInfo::from_mpi(&universe.world());
+    /// let info = ranklog::RankInfo::from_mpi(&universe.world())?;
     /// let guard = ranklog::Builder::from_env()?.rank_info(info).build()?;
     /// # Ok::<(), ranklog::Error>(())
     /// ```
     #[doc(alias = "MPI_Comm_split_type")]
     #[doc(alias = "MPI_COMM_TYPE_SHARED")]
-    pub fn from_mpi<C: Communicator>(comm: &C) -> RankInfo {
+    pub fn from_mpi<C: Communicator>(comm: &C) -> Result<RankInfo> {
         let node = comm.split_shared(comm.rank());
         let local_first = i32::from(node.rank() == 0);
         let mut nodes = 0i32;
         comm.all_reduce_into(&local_first, &mut nodes, SystemOperation::sum());
-        // MPI ranks and sizes are non-negative `c_int`s, so they fit in u32.
-        let to_u32 = |v: i32| u32::try_from(v).unwrap_or(0);
-        RankInfo {
-            rank: to_u32(comm.rank()),
-            size: to_u32(comm.size()),
-            local_rank: to_u32(node.rank()),
-            local_size: to_u32(node.size()),
+        let info = RankInfo {
+            rank: non_negative("MPI_Comm_rank", comm.rank())?,
+            size: non_negative("MPI_Comm_size", comm.size())?,
+            local_rank: non_negative("MPI_Comm_rank of the shared-memory split", node.rank())?,
+            local_size: non_negative("MPI_Comm_size of the shared-memory split", node.size())?,
             local_known: true,
-            nodes: Some(to_u32(nodes)),
+            nodes: Some(non_negative("MPI_Allreduce of the node count", nodes)?),
             host: host_name(),
             source: Source::Mpi,
             groups: Vec::new(),
-        }
+        };
+        launchers::validate(&info, &launchers::Names::mpi())?;
+        Ok(info)
     }
 }

@@ -105,11 +105,11 @@ fn job_id() -> String {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidVar`] (naming `RANKLOG_FILE`) for a placeholder other than `{rank}`,
-/// `{local_rank}`, `{host}` and `{job}`, an unclosed `{`, a `/`, or a name that is empty,
-/// `.` or `..`: a template can only name a file inside the log directory.
-pub(crate) fn expand(template: &str, info: &RankInfo) -> Result<String> {
-    let bad = |why: &str| Error::invalid("RANKLOG_FILE", template, why.to_owned());
+/// Why the template is refused: a placeholder other than `{rank}`, `{local_rank}`,
+/// `{host}` and `{job}`, an unclosed `{`, a `/`, or a name that is empty, `.` or `..`: a
+/// template can only name a file inside the log directory.
+pub(crate) fn expand(template: &str, info: &RankInfo) -> Result<String, String> {
+    let bad = |why: &str| why.to_owned();
     if template.contains('/') || template.contains('\0') {
         return Err(bad("a file name, not a path: no '/'"));
     }
@@ -144,7 +144,7 @@ pub(crate) fn expand(template: &str, info: &RankInfo) -> Result<String> {
 /// # Errors
 ///
 /// As [`expand`].
-pub(crate) fn check_template(template: &str) -> Result<()> {
+pub(crate) fn check_template(template: &str) -> Result<(), String> {
     expand(template, &RankInfo::single()).map(drop)
 }
 
@@ -226,7 +226,9 @@ impl JsonFile {
                 path: dir.to_owned(),
                 source,
             })?;
-        let path = dir.join(expand(&opts.template, info)?);
+        let name = expand(&opts.template, info)
+            .map_err(|reason| Error::invalid("RANKLOG_FILE", &opts.template, reason))?;
+        let path = dir.join(name);
         let open_error = |source| Error::OpenFile {
             path: path.clone(),
             source,

@@ -9,6 +9,19 @@ use super::escape;
 use super::record::{Collected, Val};
 use crate::RankInfo;
 
+/// When the console uses colour (`RANKLOG_COLOR`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal and `NO_COLOR` is unset or empty.
+    #[default]
+    Auto,
+    /// Always colour (ANSI escapes), even into a pipe or file.
+    Always,
+    /// Never colour.
+    Never,
+}
+
 /// Indentation and marker of a message's continuation lines: a record always starts at
 /// column 0 with its level, so a marked, indented line cannot pass for one.
 const CONTINUATION: &[u8] = b"    | ";
@@ -120,7 +133,7 @@ pub(crate) fn rank_tag(info: &RankInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::record::with_collected;
+    use crate::sink::record::with_collected;
     use slog::{o, OwnedKVList};
 
     fn info(rank: u32, size: u32) -> RankInfo {
@@ -156,7 +169,7 @@ mod tests {
         let expected_tail = "loaded bytes=10 name=\"a b\" model=llama\n";
         assert!(text.starts_with("pre WARN "), "{text}");
         assert!(
-            text.contains(" [03/16 node-a:1] src/output/record.rs:"),
+            text.contains(" [03/16 node-a:1] src/sink/record.rs:"),
             "{text}"
         );
         assert!(text.ends_with(expected_tail), "{text}");

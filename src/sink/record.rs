@@ -8,11 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use slog::{Key, Level, OwnedKVList, Record, RecordLocation, Serializer, KV};
 
-use crate::scope::SCOPE_KEY;
-
-/// `"console" => false` on a record (or its logger) keeps it off the console: it goes to
-/// the files only, e.g. per-GPU samples summed up by one console line.
-pub const CONSOLE_KEY: &str = "console";
+use crate::schema::CONSOLE_KEY;
+use crate::SCOPE_KEY;
 
 /// Now, in nanoseconds since the Unix epoch (0 before 1970).
 pub(crate) fn now_nanos() -> u64 {

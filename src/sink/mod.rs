@@ -1,19 +1,19 @@
-//! The sinks behind the queue: console (stderr) and the per-rank JSONL file.
+//! The sinks behind the queue: the console (stderr, or a writer) and the per-rank JSONL
+//! file, fanned out from one lock ([`Sinks`]). They format [`Collected`] records: the
+//! console line ([`console`], which the `ranklog` reader renders with the same code), the
+//! JSONL record ([`json`], by the contract in [`crate::schema`]), times ([`clock`]) and
+//! escaping ([`escape`]).
 
-mod clock;
-mod console;
+pub(crate) mod clock;
+pub(crate) mod console;
 pub(crate) mod escape;
 mod file;
 mod json;
+pub(crate) mod record;
 
+pub use console::ColorChoice;
 pub use file::Rotation;
 pub(crate) use file::{check_template, FileOptions, JsonFile};
-pub(crate) use json::level_from_name;
-#[cfg(feature = "cli")]
-pub(crate) use json::RESERVED;
-pub use json::SCHEMA_VERSION;
-pub use record::CONSOLE_KEY;
-pub(crate) mod record;
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -21,10 +21,23 @@ use std::time::{Duration, Instant};
 
 use slog::{Drain, OwnedKVList, Record};
 
-use crate::scope::{Decision, Gate, Scope, SCOPE_KEY};
+use crate::gate::{Decision, Gate};
 use crate::RankInfo;
+use crate::{Scope, SCOPE_KEY};
 use console::ConsoleFormat;
 use record::Collected;
+
+/// Which records the per-rank file keeps (`RANKLOG_FILE_SCOPE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileScope {
+    /// Every record that passes the level filter, whatever its scope: the console is the
+    /// gated view, the files the full one.
+    #[default]
+    All,
+    /// Only what this rank's console shows.
+    Gated,
+}
 
 /// Console lines are written in groups of at most this many bytes (whole lines; a longer
 /// line alone): the most a pipe takes in one piece (POSIX `PIPE_BUF`), so the lines of

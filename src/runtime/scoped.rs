@@ -1,45 +1,12 @@
 //! Loggers bound to a scope at creation, deciding once whether this rank prints them.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use slog::{Drain, Level, Logger, OwnedKV, OwnedKVList, Record};
 
-use crate::pipeline::Pipeline;
-use crate::scope::{Gate, Scope, SCOPE_KEY};
-
-/// What the scoped-logger constructors need from the most recently built logger.
-pub(crate) struct Active {
-    pub(crate) pipeline: Arc<Pipeline>,
-    pub(crate) gate: Arc<Gate>,
-    /// Whether files keep records this rank's console does not show.
-    pub(crate) file_all: bool,
-}
-
-/// The logger built last in this process; [`Guard`](crate::Guard) clears it when dropped.
-static ACTIVE: RwLock<Option<Arc<Active>>> = RwLock::new(None);
-
-/// The most recently built logger's parts, while its guard lives.
-pub(crate) fn current() -> Option<Arc<Active>> {
-    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-impl Active {
-    /// A root logger on this pipeline (no key-values).
-    pub(crate) fn logger(&self) -> Logger {
-        Logger::root(self.pipeline.clone(), slog::o!())
-    }
-}
-
-pub(crate) fn activate(active: Arc<Active>) {
-    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(active);
-}
-
-pub(crate) fn deactivate(active: &Arc<Active>) {
-    let mut slot = ACTIVE.write().unwrap_or_else(|e| e.into_inner());
-    if slot.as_ref().is_some_and(|a| Arc::ptr_eq(a, active)) {
-        *slot = None;
-    }
-}
+use super::drain::Pipeline;
+use super::registry::current;
+use crate::{Scope, SCOPE_KEY};
 
 /// Passes on only records at or above the ungated level: what a scope-bound logger of a
 /// rank that does not print that scope keeps. One comparison per call.

@@ -1,6 +1,6 @@
 //! Slurm's compressed tasks-per-node lists (`SLURM_STEP_TASKS_PER_NODE=2(x3),1`).
 
-use super::env::{parse_u32, Lookup, Var};
+use super::vars::{parse_u32, Lookup, Var};
 use crate::{Error, Result};
 
 /// Expands a compressed tasks-per-node list: `2(x3),1` is `[2, 2, 2, 1]`.

@@ -7,18 +7,12 @@ use std::time::Duration;
 
 use slog::{Level, Logger};
 
-use crate::scoped;
+use super::registry;
+use super::writer::on_writer_thread;
 
 /// How long a panic or a signal waits for the queue to be written out. Open MPI 5 gives a
 /// rank 250 ms between SIGTERM and SIGKILL when a job is aborted (Open MPI 4: 1 s).
 pub(crate) const ENDING_FLUSH: Duration = Duration::from_millis(200);
-
-/// The writer thread's name; a panic there must not wait for itself.
-pub(crate) const WRITER_THREAD: &str = "ranklog-writer";
-
-fn on_writer_thread() -> bool {
-    std::thread::current().name() == Some(WRITER_THREAD)
-}
 
 /// Writes out every record queued so far by the most recently built logger and flushes
 /// its console and file, waiting at most `timeout`. Returns whether everything was written
@@ -33,7 +27,7 @@ fn on_writer_thread() -> bool {
 /// # Ok::<(), ranklog::Error>(())
 /// ```
 pub fn flush(timeout: Duration) -> bool {
-    scoped::current().is_none_or(|a| a.pipeline.flush(timeout))
+    registry::current().is_none_or(|a| a.pipeline.flush(timeout))
 }
 
 /// Flushes (at most 1 s, see [`flush`]) and ends the process with `code`.
@@ -54,7 +48,7 @@ pub(crate) fn install_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if !on_writer_thread() {
-                if let Some(active) = scoped::current() {
+                if let Some(active) = registry::current() {
                     log_panic(&active.logger(), info);
                     active.pipeline.flush(ENDING_FLUSH);
                 }
@@ -112,7 +106,7 @@ pub(crate) fn install_signal_handlers() -> std::io::Result<()> {
 }
 
 fn on_signal(signal: i32) {
-    if let Some(active) = scoped::current() {
+    if let Some(active) = registry::current() {
         let name = signal_hook::low_level::signal_name(signal).unwrap_or("signal");
         slog::log!(active.logger(), Level::Warning, "", "received {}: flushing and exiting", name;
             "kind" => "signal", "signal" => name);

@@ -6,9 +6,13 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use slog::Level;
 
+mod flat;
+
+pub(crate) use flat::{quick_head, timestamp_of};
+
 use super::time;
 
-use crate::output::RESERVED;
+use crate::schema::RESERVED;
 
 /// A record of a per-rank JSONL file (schema in `docs/schema.md`).
 ///
@@ -151,7 +155,7 @@ impl<'a> Record<'a> {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn parse(line: &'a [u8]) -> Result<Record<'a>, serde_json::Error> {
-        match super::flat::parse(line) {
+        match flat::parse(line) {
             Some(rec) => Ok(rec),
             None => serde_json::from_slice(line),
         }
@@ -224,7 +228,7 @@ pub(crate) fn display_key(key: &str) -> &str {
 /// assert_eq!(ranklog::analyze::parse_level("loud"), None);
 /// ```
 pub fn parse_level(name: &str) -> Option<Level> {
-    crate::output::level_from_name(name)
+    crate::schema::level_from_name(name)
 }
 
 /// Text that borrows from the input when it can.

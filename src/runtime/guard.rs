@@ -1,23 +1,26 @@
 //! [`Guard`]: owns the writer thread; dropping it flushes every sink.
 
+use std::fmt;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use slog::{o, Level, Logger};
+use slog::{o, Logger};
 
-use crate::config::{ConsoleTarget, FileScope};
-use crate::filter::LevelFilter;
-use crate::gpu::{self, GpuHandle, Plan, Sampler};
-use crate::lifecycle;
-use crate::once::OnceMemory;
-use crate::output::{Console, FileOptions, JsonFile, Sinks};
-use crate::pipeline::{Overflow, Pipeline};
-use crate::queue::{Queue, Worker};
-use crate::scope::{Gate, Scope};
-use crate::scoped::{self, Active};
-use crate::{bridge, ranks};
-use crate::{Events, RankInfo, Result, Source};
+use super::drain::{Overflow, Pipeline};
+use super::queue::Queue;
+use super::registry::{self, Active};
+use super::settings::{ConsoleTarget, Settings};
+use super::writer::Worker;
+use super::{lifecycle, log_bridge};
+use crate::gate::level::LevelFilter;
+use crate::gate::once::OnceMemory;
+use crate::gate::Gate;
+use crate::gpu::{self, GpuHandle, Sampler};
+use crate::identity::rank_list;
+use crate::sink::{escape, ColorChoice, Console, FileScope, JsonFile, Sinks};
+use crate::{Error, Events, RankInfo, Result, Scope, Source};
 
 /// Keeps the logger's writer thread alive; dropping it writes out every queued record and
 /// flushes the console and the file.
@@ -52,7 +55,7 @@ impl Guard {
     /// The root drain behind [`logger`](Guard::logger), to compose with other slog drains
     /// (see [`RankDrain`](crate::RankDrain)).
     pub fn drain(&self) -> crate::RankDrain {
-        crate::RankDrain(self.active.pipeline.clone())
+        super::RankDrain(self.active.pipeline.clone())
     }
 
     /// The identity the logger was built for.
@@ -109,7 +112,7 @@ impl Drop for Guard {
         if let Some(sampler) = self.sampler.take() {
             sampler.stop();
         }
-        scoped::deactivate(&self.active);
+        registry::deactivate(&self.active);
         // Closes the queue behind every queued record and joins the writer thread.
         drop(self.worker.take());
         self.active.pipeline.report_drop_total();
@@ -117,73 +120,85 @@ impl Drop for Guard {
     }
 }
 
-/// Everything [`Builder::build`](crate::Builder::build) has validated.
-pub(crate) struct Parts {
-    pub(crate) info: RankInfo,
-    pub(crate) filter: LevelFilter,
-    pub(crate) dir: Option<PathBuf>,
-    pub(crate) file: FileOptions,
-    pub(crate) file_scope: FileScope,
-    pub(crate) overflow: Overflow,
-    /// Whether to flush on SIGTERM, SIGINT and SIGHUP.
-    pub(crate) signals: bool,
-    pub(crate) color: bool,
-    pub(crate) prefix: String,
-    pub(crate) all_ranks: bool,
-    pub(crate) ungated_level: Level,
-    pub(crate) queue_len: usize,
-    pub(crate) console: ConsoleTarget,
-    /// `RANKLOG_CONSOLE_RANKS`: the ranks whose console shows gated records.
-    pub(crate) console_ranks: Option<String>,
-    /// Whether to route the `log` crate's records here.
-    pub(crate) log_bridge: bool,
-    /// The GPU sampler's settings; `None`: no sampling.
-    pub(crate) gpu: Option<Plan>,
-    /// `RANKLOG_SLOW_MS`.
-    pub(crate) slow_request: Option<Duration>,
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("rank_info", &self.info)
+            .field("log_file", &self.file)
+            .field("writer_running", &self.worker.is_some())
+            .field("gpu_sampler", &self.sampler.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether the console uses colour: `auto` means a terminal on stderr and no `NO_COLOR`.
+fn use_color(settings: &Settings) -> bool {
+    match settings.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            !settings.no_color
+                && matches!(settings.console, ConsoleTarget::Stderr)
+                && std::io::stderr().is_terminal()
+        }
+    }
 }
 
 /// Opens the sinks, starts the writer thread and logs the job's first record.
-pub(crate) fn start(parts: Parts) -> Result<Guard> {
-    let info = parts.info;
-    let mut gate = Gate::new(&info, parts.ungated_level, parts.all_ranks);
-    if let Some(list) = &parts.console_ranks {
+///
+/// # Errors
+///
+/// [`Error::CreateDir`] or [`Error::OpenFile`] when the JSONL file cannot be set up.
+pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
+    let color = use_color(&settings);
+    // The Builder parsed the directives once already; this cannot fail on them.
+    let filter =
+        LevelFilter::new(settings.level, settings.filter.as_deref()).map_err(|reason| {
+            Error::invalid(
+                "RANKLOG_FILTER",
+                settings.filter.as_deref().unwrap_or(""),
+                reason,
+            )
+        })?;
+    let mut gate = Gate::new(&info, settings.ungated_level, settings.all_ranks);
+    if let Some(list) = &settings.console_ranks {
         // Validated by the Builder.
-        if !ranks::contains(list, info.rank, info.size).unwrap_or(true) {
+        if !rank_list::contains(list, info.rank, info.size).unwrap_or(true) {
             gate.mute_console();
         }
     }
     let gate = Arc::new(gate);
-    let file = parts
+    let file = settings
         .dir
         .as_deref()
-        .map(|dir| JsonFile::open(dir, &info, &parts.file))
+        .map(|dir| JsonFile::open(dir, &info, &settings.file))
         .transpose()?;
     let file_path = file.as_ref().map(|f| f.path().to_owned());
-    let console = match parts.console {
+    let prefix = escape::one_line(&settings.prefix);
+    let console = match settings.console {
         ConsoleTarget::Stderr => Some(Console::new(
             Box::new(std::io::stderr()),
             &info,
-            parts.prefix,
-            parts.color,
+            prefix,
+            color,
         )),
-        ConsoleTarget::Writer(w) => Some(Console::new(w, &info, parts.prefix, parts.color)),
+        ConsoleTarget::Writer(w) => Some(Console::new(w, &info, prefix, color)),
         ConsoleTarget::Off => None,
     };
-    let file_all = file.is_some() && parts.file_scope == FileScope::All;
+    let file_all = file.is_some() && settings.file_scope == FileScope::All;
     let sinks = Arc::new(Sinks::new(console, file, gate.clone(), file_all));
-    let (queue, worker) = Queue::start(
-        parts.queue_len,
-        parts.overflow == Overflow::Block,
-        sinks.clone(),
-    );
-    let most_verbose = parts.filter.most_verbose();
+    let queue = Arc::new(Queue::new(
+        settings.queue_len,
+        settings.overflow == Overflow::Block,
+    ));
+    let worker = Worker::start(queue.clone(), settings.queue_len, sinks.clone());
+    let most_verbose = filter.most_verbose();
     let pipeline = Arc::new(Pipeline {
-        filter: parts.filter,
+        filter,
         gate: gate.clone(),
         file_all,
         queue,
-        overflow: parts.overflow,
+        overflow: settings.overflow,
         sinks: sinks.clone(),
         once: OnceMemory::default(),
         unreported: Default::default(),
@@ -195,23 +210,27 @@ pub(crate) fn start(parts: Parts) -> Result<Guard> {
         gate,
         file_all,
     });
-    scoped::activate(active.clone());
+    registry::activate(active.clone());
     announce(&logger, &info, file_path.as_deref());
     lifecycle::install_panic_hook();
-    if parts.signals {
+    if settings.signals {
         if let Err(err) = lifecycle::install_signal_handlers() {
             slog::warn!(logger, "cannot handle SIGTERM, SIGINT and SIGHUP: {}; records queued when one arrives may be lost", err;
                 "kind" => "signals_unavailable");
         }
     }
-    if parts.log_bridge && !bridge::install(&logger, most_verbose) {
+    if settings.log_bridge && !log_bridge::install(&logger, most_verbose) {
         slog::warn!(logger, "records of the `log` crate are not routed to ranklog: another `log` logger was installed first";
             "scope" => Scope::Global, "kind" => "log_bridge_unavailable");
     }
-    let sampler = parts.gpu.and_then(|plan| gpu::start(&logger, &info, plan));
+    let slow_request = settings.gpu.slow_request;
+    let sampler = settings
+        .gpu
+        .plan()
+        .and_then(|plan| gpu::start(&logger, &info, plan));
     let events = Events::new()
         .gpu(sampler.as_ref().map(Sampler::handle))
-        .slow_request(parts.slow_request);
+        .slow_request(slow_request);
     Ok(Guard {
         logger,
         info,

@@ -1,0 +1,29 @@
+//! The runtime: what runs between a log call and the sinks. On the caller's thread the
+//! root drain ([`drain`]) asks the gate, collects an accepted record and moves it into the
+//! bounded [`queue`]; the [`writer`] thread takes the queue in batches and has the sinks
+//! write them; the [`guard`] owns the writer and flushes on drop, [`lifecycle`] on a panic,
+//! a signal or [`exit`]. The [`registry`] remembers the logger built last, for the scoped
+//! loggers ([`scoped`]), [`flush`] and the `log` bridge ([`log_bridge`]).
+//!
+//! ```text
+//! caller ─► drain (gate: level, scope, once) ─► queue ─► writer thread ─► sinks
+//!                                                 ▲
+//!                           guard drop, panic, signal, flush(): barrier, then close
+//! ```
+
+mod drain;
+mod guard;
+mod lifecycle;
+mod log_bridge;
+mod queue;
+mod registry;
+mod scoped;
+mod settings;
+mod writer;
+
+pub use drain::{Overflow, RankDrain};
+pub(crate) use guard::start;
+pub use guard::Guard;
+pub use lifecycle::{exit, flush};
+pub use scoped::{global, group, local, scoped};
+pub(crate) use settings::{ConsoleTarget, Settings};
