@@ -102,3 +102,26 @@ impl Error {
         }
     }
 }
+
+/// The text of a panic's payload: the `&str` or `String` given to `panic!`, or
+/// `"Box<dyn Any>"` for any other payload (as the standard library's hook prints it).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("Box<dyn Any>")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn panic_messages_read_as_the_standard_hook_prints_them() {
+        let text = std::panic::catch_unwind(|| panic!("static text")).unwrap_err();
+        assert_eq!(super::panic_message(&*text), "static text");
+        let formatted = std::panic::catch_unwind(|| panic!("rank {}", 3)).unwrap_err();
+        assert_eq!(super::panic_message(&*formatted), "rank 3");
+        let other = std::panic::catch_unwind(|| std::panic::panic_any(7u8)).unwrap_err();
+        assert_eq!(super::panic_message(&*other), "Box<dyn Any>");
+    }
+}

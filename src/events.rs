@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use slog::{Key, Level, Logger, Record, Serializer, KV};
@@ -12,16 +12,17 @@ use slog::{Key, Level, Logger, Record, Serializer, KV};
 use crate::gpu::{signed_memory, GpuHandle, GpuSnapshot};
 
 /// Logs at `level` with the location `at` (the application's call site, from
-/// `#[track_caller]`, not this file's), in slog's syntax: format arguments, `;`, key-values.
+/// `#[track_caller]`, not this file's) and the application's module `module`, in slog's
+/// syntax: format arguments, `;`, key-values.
 macro_rules! log_at {
-    ($log:expr, $level:expr, $at:expr, $fmt:literal $(, $arg:expr)* ; $($kv:tt)+) => {{
+    ($log:expr, $level:expr, $at:expr, $module:expr, $fmt:literal $(, $arg:expr)* ; $($kv:tt)+) => {{
         let at: &'static std::panic::Location<'static> = $at;
         let location = slog::RecordLocation {
             file: at.file(),
             line: at.line(),
             column: at.column(),
             function: "",
-            module: module_path!(),
+            module: $module,
         };
         let rs = slog::RecordStatic {
             location: &location,
@@ -44,7 +45,11 @@ const GPU_WAIT: Duration = Duration::from_secs(1);
 /// from [`Guard::events`](crate::Guard::events); cheap to clone.
 ///
 /// Records go to the logger given to each call, with its scope: an `inference` logged
-/// through a `global` logger prints once per job.
+/// through a `global` logger prints once per job. Their file and line are the caller's
+/// (`#[track_caller]`), and their module is the application's, not ranklog's, so that a
+/// `RANKLOG_FILTER` directive for the application applies to them: by default the crate
+/// name of the running program ([`program_module`]), or the module given to
+/// [`module`](Self::module), e.g. `events.module(module_path!())` in library code.
 ///
 /// # Examples
 ///
@@ -63,16 +68,86 @@ const GPU_WAIT: Duration = Duration::from_secs(1);
 ///     .ttft(Duration::from_millis(95)));                    // a warning: slower than 500 ms
 /// # Ok::<(), ranklog::Error>(())
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Events {
     gpu: Option<GpuHandle>,
     slow_request: Option<Duration>,
+    /// The module path event records carry.
+    module: &'static str,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events {
+            gpu: None,
+            slow_request: None,
+            module: program_module(),
+        }
+    }
+}
+
+/// The crate name of the running program, as `module_path!()` writes it at the root of its
+/// crate: the executable's file name without the `-<16 hex digits>` cargo adds to test and
+/// bench executables, `-` written `_` (`my-server` → `my_server`); `"main"` when the
+/// executable's path is unknown. Computed once per process.
+///
+/// # Examples
+///
+/// ```
+/// // A doc test runs as its own small program, named after the test.
+/// assert!(!ranklog::program_module().is_empty());
+/// ```
+pub fn program_module() -> &'static str {
+    static MODULE: OnceLock<String> = OnceLock::new();
+    MODULE.get_or_init(|| {
+        let exe = std::env::current_exe().ok();
+        let stem = exe
+            .as_deref()
+            .and_then(|p| p.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        crate_name_of(&stem)
+    })
+}
+
+/// The crate name behind an executable's file stem (see [`program_module`]).
+fn crate_name_of(stem: &str) -> String {
+    let stem = match stem.rsplit_once('-') {
+        Some((name, hash))
+            if !name.is_empty()
+                && hash.len() == 16
+                && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            name
+        }
+        _ => stem,
+    };
+    if stem.is_empty() {
+        return "main".to_owned();
+    }
+    stem.replace('-', "_")
 }
 
 impl Events {
-    /// Events without GPU samples and without a slow-request threshold.
+    /// Events without GPU samples and without a slow-request threshold, whose records carry
+    /// the module [`program_module`].
     pub fn new() -> Events {
         Events::default()
+    }
+
+    /// Event records carry `module` (e.g. `module_path!()`) as their module, which is what
+    /// `RANKLOG_FILTER` directives match (default: [`program_module`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let guard = ranklog::Builder::new().no_console().build()?;
+    /// let events = guard.events().module(module_path!());
+    /// # Ok::<(), ranklog::Error>(())
+    /// ```
+    pub fn module(mut self, module: &'static str) -> Events {
+        self.module = module;
+        self
     }
 
     /// Takes the GPU memory change of model loads from `gpu`'s samples.
@@ -103,6 +178,7 @@ impl Events {
         let before = self.gpu.as_ref().and_then(|g| g.sample_now(GPU_WAIT));
         ModelLoad {
             log: log.clone(),
+            module: self.module,
             name: name.into(),
             shard,
             bytes,
@@ -140,7 +216,7 @@ impl Events {
         } else {
             Level::Info
         };
-        log_at!(log, level, Location::caller(), "request {}: {} tokens{}", request, tokens, Slower(slow);
+        log_at!(log, level, Location::caller(), self.module, "request {}: {} tokens{}", request, tokens, Slower(slow);
             "kind" => "inference", kv);
     }
 }
@@ -293,6 +369,8 @@ impl KV for InferenceKv<'_> {
 #[must_use = "the load is logged when finished; dropped at once, it logs a failure"]
 pub struct ModelLoad {
     log: Logger,
+    /// The module path the load's record carries.
+    module: &'static str,
     name: String,
     shard: u32,
     bytes: u64,
@@ -381,12 +459,12 @@ impl ModelLoad {
         let delta = Delta(mem_delta_bytes);
         match error {
             None => {
-                log_at!(self.log, Level::Info, at, "model {} shard {} loaded: {} in {:.1} ms, {:.2} GB/s{}",
+                log_at!(self.log, Level::Info, at, self.module, "model {} shard {} loaded: {} in {:.1} ms, {:.2} GB/s{}",
                 self.name, self.shard, Bytes(self.bytes), ms, gb_per_s, delta;
                 "kind" => "model_load", kv)
             }
             Some(error) => {
-                log_at!(self.log, Level::Error, at, "model {} shard {} failed to load after {:.1} ms: {}",
+                log_at!(self.log, Level::Error, at, self.module, "model {} shard {} failed to load after {:.1} ms: {}",
                 self.name, self.shard, ms, error;
                 "kind" => "model_load", kv, "error" => %error)
             }
@@ -481,6 +559,20 @@ fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_program_module_is_the_crate_name_of_the_executable() {
+        assert_eq!(crate_name_of("my-server"), "my_server");
+        assert_eq!(crate_name_of("tp_inference"), "tp_inference");
+        assert_eq!(
+            crate_name_of("events_model_load-0123456789abcdef"),
+            "events_model_load"
+        );
+        assert_eq!(crate_name_of("v-1-2"), "v_1_2");
+        assert_eq!(crate_name_of(""), "main");
+        // This unit-test executable is `ranklog-<hash>`: the crate `ranklog`.
+        assert_eq!(program_module(), "ranklog");
+    }
 
     #[test]
     fn request_ids_are_numbers_unless_negative_or_text() {

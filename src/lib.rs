@@ -107,7 +107,7 @@ mod sink;
 
 pub use config::Builder;
 pub use error::{Error, Result};
-pub use events::{Events, Inference, ModelLoad, RequestId};
+pub use events::{program_module, Events, Inference, ModelLoad, RequestId};
 pub use gate::{suppress, Suppressed};
 pub use gate::{Scope, ScopeGate, UnknownScope, ONCE_CAPACITY, ONCE_TAG, SCOPE_KEY};
 pub use gpu::{GpuHandle, GpuMode};

@@ -14,7 +14,7 @@ pub const SCOPE_KEY: &str = "scope";
 /// | scope | as a string | printed by |
 /// | --- | --- | --- |
 /// | [`Process`](Scope::Process) (default) | `"process"` | every rank |
-/// | [`Local`](Scope::Local) | `"local"` | the first rank of each node (`local_rank == 0`) |
+/// | [`Local`](Scope::Local) | `"local"` | the first rank of each node ([`RankInfo::is_local_first`](crate::RankInfo::is_local_first): `local_rank == 0`, or every rank when the local rank is unknown) |
 /// | [`Global`](Scope::Global) | `"global"` | the first rank of the job (`rank == 0`) |
 /// | [`Group`](Scope::Group) | `"group:tp"` | the first rank of each group named `tp` (see [`RankInfo::with_group`](crate::RankInfo::with_group)) |
 /// | — | `"ranks:0,3-5,last"` | the listed ranks (`last`, or `-1`, is the job's last rank) |
@@ -24,8 +24,16 @@ pub const SCOPE_KEY: &str = "scope";
 /// `log_dist(ranks=[0, -1])`. Set a scope on a record (`"scope" => Scope::Global` or
 /// `"scope" => "global"`) or on a logger (`log.new(o!("scope" => "local"))`); the
 /// record's own value wins. Records at or above the ungated level (error by default)
-/// print on every rank whatever their scope. A value that is none of these (a typo, a
-/// group this rank has not declared, a bad rank list) prints as `process` and warns once.
+/// print on every rank whatever their scope.
+///
+/// A value that is none of these (a typo, a group this rank has not declared, a bad rank
+/// list, a number, a text longer than 64 bytes) prints as `process`. ranklog's own logger
+/// also warns once per process (`kind=unknown_scope`, at the call site of the record that
+/// carried it); a [`ScopeGate`](crate::ScopeGate) in front of another drain passes such a
+/// record on as `process` and warns nothing, since it writes no records of its own.
+///
+/// [`FromStr`] parses only the three plain names; group scopes borrow a `'static` name
+/// and rank lists are written as text (`"ranks:0,last"`).
 ///
 /// # Examples
 ///

@@ -10,8 +10,11 @@ use crate::RankInfo;
 /// Place it in front of any drain (and, in an async pipeline, in front of the queue, so
 /// that a gated-out record is neither formatted nor sent). Deciding costs one walk of the
 /// record's key-values (and, when it has no `scope`, its logger's), without allocating;
-/// records at or above the ungated level skip the walk. An unknown scope value passes (as
-/// `process`).
+/// records at or above the ungated level skip the walk. It decides exactly as ranklog's own
+/// logger does (the table on [`Scope`](crate::Scope)), with two differences: an unknown
+/// scope value passes as `process` without the one-time warning (the gate writes no
+/// records of its own), and there is no `RANKLOG_CONSOLE_RANKS` or `RANKLOG_ALL_RANKS`
+/// (it has no settings but the identity and [`ungated_level`](Self::ungated_level)).
 ///
 /// # Examples
 ///
@@ -23,6 +26,7 @@ use crate::RankInfo;
 /// slog::info!(log, "printed by rank 0 only"; "scope" => "global");
 /// # Ok::<(), ranklog::Error>(())
 /// ```
+#[derive(Debug)]
 pub struct ScopeGate<D> {
     drain: D,
     gate: Gate,

@@ -36,6 +36,14 @@ pub struct NvmlSource {
     handles: Vec<Device<'static>>,
 }
 
+impl std::fmt::Debug for NvmlSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NvmlSource")
+            .field("devices", &self.handles.len())
+            .finish()
+    }
+}
+
 impl NvmlSource {
     /// A source that has not touched NVML yet.
     pub fn new() -> NvmlSource {

@@ -226,13 +226,9 @@ impl Worker {
         let _exit = ExitFlag(self.shared.clone());
         let log = self.log.clone();
         if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(|| self.sample_until_stopped())) {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let what = crate::error::panic_message(&*panic);
             slog::error!(log, "GPU sampling stopped by a panic: {}", what;
-                "kind" => "gpu_unavailable", "reason" => what.as_str());
+                "kind" => "gpu_unavailable", "reason" => what);
         }
     }
 

@@ -60,7 +60,7 @@ pub(crate) struct Pipeline {
 
 /// Where ranklog's own reports say they come from.
 static REPORT_LOCATION: slog::RecordLocation = slog::RecordLocation {
-    file: file!(),
+    file: super::own::OWN_FILE,
     line: line!(),
     column: 0,
     function: "",
@@ -227,6 +227,18 @@ fn filter_target<'a>(record: &'a Record<'a>) -> &'a str {
 /// ```
 #[derive(Clone)]
 pub struct RankDrain(pub(crate) Arc<Pipeline>);
+
+impl std::fmt::Debug for RankDrain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.0;
+        f.debug_struct("RankDrain")
+            .field("most_verbose", &p.filter.most_verbose())
+            .field("overflow", &p.overflow)
+            .field("file_all", &p.file_all)
+            .field("dropped", &p.dropped.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
 
 impl Drain for RankDrain {
     type Ok = ();

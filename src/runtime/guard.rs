@@ -13,7 +13,7 @@ use super::queue::Queue;
 use super::registry::{self, Active};
 use super::settings::{ConsoleTarget, Settings};
 use super::writer::Worker;
-use super::{lifecycle, log_bridge};
+use super::{lifecycle, log_bridge, own};
 use crate::gate::level::LevelFilter;
 use crate::gate::once::OnceMemory;
 use crate::gate::Gate;
@@ -205,29 +205,30 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         dropped: Default::default(),
     });
     let logger = Logger::root(pipeline.clone(), o!());
+    let own = own::own_logger(super::RankDrain(pipeline.clone()));
     let active = Arc::new(Active {
         pipeline,
         gate,
         file_all,
     });
     registry::activate(active.clone());
-    announce(&logger, &info, file_path.as_deref());
+    announce(&own, &info, file_path.as_deref());
     lifecycle::install_panic_hook();
     if settings.signals {
         if let Err(err) = lifecycle::install_signal_handlers() {
-            slog::warn!(logger, "cannot handle SIGTERM, SIGINT and SIGHUP: {}; records queued when one arrives may be lost", err;
+            slog::warn!(own, "cannot handle SIGTERM, SIGINT and SIGHUP: {}; records queued when one arrives may be lost", err;
                 "kind" => "signals_unavailable");
         }
     }
     if settings.log_bridge && !log_bridge::install(&logger, most_verbose) {
-        slog::warn!(logger, "records of the `log` crate are not routed to ranklog: another `log` logger was installed first";
+        slog::warn!(own, "records of the `log` crate are not routed to ranklog: another `log` logger was installed first";
             "scope" => Scope::Global, "kind" => "log_bridge_unavailable");
     }
     let slow_request = settings.gpu.slow_request;
     let sampler = settings
         .gpu
         .plan()
-        .and_then(|plan| gpu::start(&logger, &info, plan));
+        .and_then(|plan| gpu::start(&own, &info, plan));
     let events = Events::new()
         .gpu(sampler.as_ref().map(Sampler::handle))
         .slow_request(slow_request);

@@ -49,7 +49,7 @@ pub(crate) fn install_panic_hook() {
         std::panic::set_hook(Box::new(move |info| {
             if !on_writer_thread() {
                 if let Some(active) = registry::current() {
-                    log_panic(&active.logger(), info);
+                    log_panic(&active.own_logger(), info);
                     active.pipeline.flush(ENDING_FLUSH);
                 }
             }
@@ -59,12 +59,7 @@ pub(crate) fn install_panic_hook() {
 }
 
 fn log_panic(log: &Logger, info: &PanicHookInfo<'_>) {
-    let payload = info
-        .payload()
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("Box<dyn Any>");
+    let payload = crate::error::panic_message(info.payload());
     let thread = std::thread::current();
     let at = info.location().map_or_else(
         || "unknown".to_owned(),
@@ -108,7 +103,7 @@ pub(crate) fn install_signal_handlers() -> std::io::Result<()> {
 fn on_signal(signal: i32) {
     if let Some(active) = registry::current() {
         let name = signal_hook::low_level::signal_name(signal).unwrap_or("signal");
-        slog::log!(active.logger(), Level::Warning, "", "received {}: flushing and exiting", name;
+        slog::log!(active.own_logger(), Level::Warning, "", "received {}: flushing and exiting", name;
             "kind" => "signal", "signal" => name);
         active.pipeline.flush(ENDING_FLUSH);
     }

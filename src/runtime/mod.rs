@@ -15,6 +15,7 @@ mod drain;
 mod guard;
 mod lifecycle;
 mod log_bridge;
+mod own;
 mod queue;
 mod registry;
 mod scoped;

@@ -26,9 +26,10 @@ pub(crate) fn current() -> Option<Arc<Active>> {
 }
 
 impl Active {
-    /// A root logger on this pipeline (no key-values).
-    pub(crate) fn logger(&self) -> Logger {
-        Logger::root(self.pipeline.clone(), slog::o!())
+    /// A root logger for ranklog's own records on this pipeline (no key-values; see
+    /// [`own`](super::own)).
+    pub(crate) fn own_logger(&self) -> Logger {
+        super::own::own_logger(super::RankDrain(self.pipeline.clone()))
     }
 }
 
