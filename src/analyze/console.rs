@@ -1,44 +1,29 @@
 //! Records printed as the console prints them: `LEVEL time [rank/size host:local]
-//! file:line message key=value ...`, escaped by the console's own rules so that no record
-//! can forge a line or send terminal control sequences.
-
-use std::io::Write as _;
+//! file:line message key=value ...`, by the console's own renderer
+//! ([`crate::sink::console::LineWriter`]), so that no record can forge a line or send
+//! terminal control sequences and the reader prints what the console printed.
 
 use super::record::{display_key, Record, Value};
-use super::time::{Clock, TimeZoneChoice};
-use crate::sink::escape;
-
-/// The console's timestamp layout (slog-term's), before the milliseconds.
-const TIME_LAYOUT: &str = "%b %d %H:%M:%S";
-
-/// Start of a message's continuation lines, as on the console.
-const CONTINUATION: &[u8] = b"    | ";
-
-/// What goes between the time and the location.
-pub(crate) enum Tag<'a> {
-    /// The record's own `[rank/size host:local_rank]`.
-    Rank,
-    /// Text already made, e.g. `[ranks 0-7]`.
-    Text(&'a str),
-}
+use super::time::TimeZoneChoice;
+use crate::sink::clock::{self, EpochTime};
+use crate::sink::console::{Head, LineWriter, RankTag, Shown, Tag};
 
 /// Formats parsed records as console lines.
 pub(crate) struct LineFormat {
-    clock: Clock,
-    color: bool,
+    writer: LineWriter,
 }
 
 impl LineFormat {
+    /// Lines with times in the console's layout in `zone`, coloured when `color`.
     pub(crate) fn new(zone: TimeZoneChoice, color: bool) -> LineFormat {
         LineFormat {
-            clock: Clock::new(zone, TIME_LAYOUT),
-            color,
+            writer: LineWriter::new(String::new(), color, clock::CONSOLE.in_zone(zone)),
         }
     }
 
     /// The whole line (or lines) of `rec`, ending with `\n`.
     pub(crate) fn record(&mut self, out: &mut Vec<u8>, rec: &Record<'_>) {
-        self.head(out, rec, Tag::Rank);
+        self.head(out, rec, Tag::Rank(rank_tag(rec)));
         for (key, value) in &rec.fields {
             self.field(out, key, value);
         }
@@ -47,118 +32,53 @@ impl LineFormat {
 
     /// Level, time, tag, location and the message's first line.
     pub(crate) fn head(&mut self, out: &mut Vec<u8>, rec: &Record<'_>, tag: Tag<'_>) {
-        let name = rec.level.as_short_str();
-        if self.color {
-            let color = slog_term::TermDecorator::level_to_color(rec.level);
-            let _ = write!(out, "\x1b[1;3{color}m{name}\x1b[0m");
-        } else {
-            out.extend_from_slice(name.as_bytes());
-        }
-        out.push(b' ');
-        self.clock.write(out, rec.ts_us);
-        out.push(b' ');
-        match tag {
-            Tag::Rank => rank_tag(out, rec),
-            Tag::Text(text) => out.extend_from_slice(text.as_bytes()),
-        }
-        out.push(b' ');
-        if !rec.file.is_empty() || rec.line.is_some() {
-            if self.color {
-                out.extend_from_slice(b"\x1b[2m");
-            }
-            escape::message_line(out, &rec.file);
-            if let Some(line) = rec.line {
-                let _ = write!(out, ":{line}");
-            }
-            if self.color {
-                out.extend_from_slice(b"\x1b[0m");
-            }
-            out.push(b' ');
-        }
-        escape::message_line(out, rec.msg.split('\n').next().unwrap_or(""));
+        let head = Head {
+            level: rec.level,
+            time: EpochTime::from_micros(rec.ts_us),
+            tag,
+            file: &rec.file,
+            line: rec.line,
+            msg: &rec.msg,
+        };
+        self.writer.head(out, &head);
     }
 
-    /// ` key=value`.
+    /// ` key=value`, the key as the application wrote it ([`display_key`]).
     pub(crate) fn field(&self, out: &mut Vec<u8>, key: &str, value: &Value<'_>) {
-        self.key(out, key);
-        match value {
-            Value::Str(s) => escape::word(out, s),
-            Value::U64(v) => {
-                let _ = write!(out, "{v}");
+        let json;
+        let shown = match value {
+            Value::Str(s) => Shown::Text(s),
+            Value::U64(v) => Shown::U64(*v),
+            Value::I64(v) => Shown::I64(*v),
+            Value::F64(v) => Shown::F64(*v),
+            Value::Bool(v) => Shown::Bool(*v),
+            Value::Null => Shown::Null,
+            Value::Json(v) => {
+                json = v.to_string();
+                Shown::Text(&json)
             }
-            Value::I64(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Value::F64(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Value::Bool(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Value::Null => out.extend_from_slice(b"none"),
-            Value::Json(v) => escape::word(out, &v.to_string()),
-        }
+        };
+        self.writer.pair(out, display_key(key), shown);
     }
 
     /// ` key=text`, the text escaped as a value.
     pub(crate) fn field_text(&self, out: &mut Vec<u8>, key: &str, text: &str) {
-        self.key(out, key);
-        escape::word(out, text);
-    }
-
-    fn key(&self, out: &mut Vec<u8>, key: &str) {
-        out.push(b' ');
-        if self.color {
-            out.extend_from_slice(b"\x1b[1m");
-        }
-        escape::word(out, display_key(key));
-        if self.color {
-            out.extend_from_slice(b"\x1b[0m");
-        }
-        out.push(b'=');
+        self.writer.pair(out, display_key(key), Shown::Text(text));
     }
 
     /// The message's continuation lines, marked, then `\n`.
     pub(crate) fn tail(&self, out: &mut Vec<u8>, rec: &Record<'_>) {
-        for line in rec.msg.split('\n').skip(1) {
-            out.push(b'\n');
-            out.extend_from_slice(CONTINUATION);
-            escape::message_line(out, line);
-        }
-        out.push(b'\n');
+        self.writer.tail(out, &rec.msg);
     }
 }
 
-/// `[rank/size host:local_rank]` as the console writes it: the rank padded to the width of
-/// the largest rank, `?` for what the record does not say.
-fn rank_tag(out: &mut Vec<u8>, rec: &Record<'_>) {
-    out.push(b'[');
-    match (rec.rank, rec.size) {
-        (Some(rank), Some(size)) => {
-            let width = size
-                .saturating_sub(1)
-                .checked_ilog10()
-                .map_or(1, |d| d as usize + 1);
-            let _ = write!(out, "{rank:0width$}/{size}");
-        }
-        (Some(rank), None) => {
-            let _ = write!(out, "{rank}/?");
-        }
-        (None, _) => out.extend_from_slice(b"?"),
-    }
-    out.push(b' ');
-    let start = out.len();
-    escape::message_line(out, &rec.host);
-    for b in &mut out[start..] {
-        if matches!(*b, b' ' | b']') {
-            *b = b'_';
-        }
-    }
-    match rec.local_rank {
-        Some(local) => {
-            let _ = write!(out, ":{local}]");
-        }
-        None => out.extend_from_slice(b":?]"),
+/// The record's own `[rank/size host:local_rank]`, `?` for what it does not say.
+fn rank_tag<'a>(rec: &'a Record<'_>) -> RankTag<'a> {
+    RankTag {
+        rank: rec.rank,
+        size: rec.size,
+        host: &rec.host,
+        local_rank: rec.local_rank,
     }
 }
 

@@ -5,12 +5,13 @@ use std::io::Write;
 use std::sync::mpsc;
 
 use super::collapse::{Collapser, Group};
-use super::console::{LineFormat, Tag};
+use super::console::LineFormat;
 use super::merge::{Merge, Progress};
 use super::reader::parse_lossy;
 use super::record::Record;
 use super::time::TimeZoneChoice;
 use super::{AnalyzeError, Filter, Warnings};
+use crate::sink::console::Tag;
 
 /// Output is written in pieces of about this many bytes.
 const OUT_CHUNK: usize = 64 * 1024;

@@ -1,7 +1,9 @@
-//! Timestamps (microseconds since the Unix epoch, UTC) and durations: parsing and
-//! printing.
+//! Timestamps (microseconds since the Unix epoch, UTC) and durations: parsing, and
+//! printing spans. Times are printed by the writer's own clock ([`crate::sink::clock`]).
 
-use chrono::{DateTime, Local, Utc};
+use chrono::DateTime;
+
+pub use crate::sink::clock::TimeZoneChoice;
 
 /// Microseconds in a second.
 pub(crate) const US_PER_S: i64 = 1_000_000;
@@ -93,62 +95,6 @@ pub fn parse_duration_us(text: &str) -> Option<i64> {
     (number.is_finite() && number >= 0.0 && us < 1e17).then_some(us as i64)
 }
 
-/// Which clock times are printed in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TimeZoneChoice {
-    /// The machine's local time (the `TZ` variable), as the console does.
-    #[default]
-    Local,
-    /// UTC.
-    Utc,
-}
-
-/// Prints timestamps, caching the formatted second: consecutive records of a merge share
-/// it, so most records cost only their milliseconds.
-pub(crate) struct Clock {
-    zone: TimeZoneChoice,
-    layout: &'static str,
-    cached_s: i64,
-    cached: String,
-}
-
-impl Clock {
-    /// A clock printing `layout` (a chrono format of whole seconds) then `.mmm`.
-    pub(crate) fn new(zone: TimeZoneChoice, layout: &'static str) -> Clock {
-        Clock {
-            zone,
-            layout,
-            cached_s: i64::MIN,
-            cached: String::new(),
-        }
-    }
-
-    /// Appends the time of `ts_us` with milliseconds.
-    pub(crate) fn write(&mut self, out: &mut Vec<u8>, ts_us: i64) {
-        let secs = ts_us.div_euclid(US_PER_S);
-        if secs != self.cached_s {
-            self.cached_s = secs;
-            self.cached = self.format(secs * US_PER_S, self.layout);
-        }
-        out.extend_from_slice(self.cached.as_bytes());
-        let millis = ts_us.rem_euclid(US_PER_S) / 1000;
-        let digit = |n: i64| b'0' + (n % 10) as u8;
-        out.extend_from_slice(&[b'.', digit(millis / 100), digit(millis / 10), digit(millis)]);
-    }
-
-    /// `ts_us` in this clock's zone with a chrono `layout`.
-    pub(crate) fn format(&self, ts_us: i64, layout: &str) -> String {
-        let Some(utc) = DateTime::<Utc>::from_timestamp_micros(ts_us) else {
-            return format!("@{ts_us}us");
-        };
-        match self.zone {
-            TimeZoneChoice::Utc => utc.format(layout).to_string(),
-            TimeZoneChoice::Local => utc.with_timezone(&Local).format(layout).to_string(),
-        }
-    }
-}
-
 /// `1.234 s`, `12.5 ms`, `3 min 20 s`: a span for people.
 pub(crate) fn human_span(us: i64) -> String {
     let s = us as f64 / 1e6;
@@ -216,12 +162,13 @@ mod tests {
 
     #[test]
     fn the_clock_prints_milliseconds_after_the_cached_second() {
-        let mut clock = Clock::new(TimeZoneChoice::Utc, "%b %d %H:%M:%S");
+        use crate::sink::clock::{self, Clock, EpochTime};
+        let mut clock = Clock::new(clock::CONSOLE.in_zone(TimeZoneChoice::Utc));
         let ts = parse_rfc3339_us("2026-11-21T04:24:06.123456Z").unwrap();
         let mut out = Vec::new();
-        clock.write(&mut out, ts);
+        clock.write(&mut out, EpochTime::from_micros(ts));
         out.push(b'|');
-        clock.write(&mut out, ts + 800_000);
+        clock.write(&mut out, EpochTime::from_micros(ts + 800_000));
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "Nov 21 04:24:06.123|Nov 21 04:24:06.923"

@@ -1,16 +1,59 @@
-//! Record times as text, with the part down to the second formatted once per second.
+//! Record times as text, with the part down to the second formatted once per second: the
+//! one clock of the files, the console and the `ranklog` reader.
 
-use chrono::{DateTime, Local, TimeZone, Utc};
+use chrono::{DateTime, Local, Utc};
+
+/// Which clock times are printed in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeZoneChoice {
+    /// The machine's local time (the `TZ` variable), as the console does.
+    #[default]
+    Local,
+    /// UTC.
+    Utc,
+}
+
+/// A time: whole seconds since the Unix epoch (UTC) and nanoseconds into that second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EpochTime {
+    secs: i64,
+    /// `0..1_000_000_000`.
+    nanos: u32,
+}
+
+impl EpochTime {
+    /// `ts_nanos` nanoseconds since the epoch, as the sinks stamp records (a time past
+    /// 2262 reads as the last nanosecond `i64` holds).
+    pub(crate) fn from_nanos(ts_nanos: u64) -> EpochTime {
+        let nanos = i64::try_from(ts_nanos).unwrap_or(i64::MAX);
+        EpochTime {
+            secs: nanos.div_euclid(1_000_000_000),
+            nanos: u32::try_from(nanos.rem_euclid(1_000_000_000)).unwrap_or(0),
+        }
+    }
+
+    /// `ts_us` microseconds since the epoch (before 1970 when negative), as the reader
+    /// parses records.
+    pub(crate) fn from_micros(ts_us: i64) -> EpochTime {
+        EpochTime {
+            secs: ts_us.div_euclid(1_000_000),
+            nanos: u32::try_from(ts_us.rem_euclid(1_000_000) * 1000).unwrap_or(0),
+        }
+    }
+}
 
 /// A timestamp layout: the part down to the second (a chrono format, computed once per
-/// second) and how many fraction digits follow it.
+/// second), how many fraction digits follow it, and in which zone.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Layout {
     seconds: &'static str,
-    /// 3 (ms) or 6 (µs).
+    /// 0 (no fraction, no `.`), 3 (ms) or 6 (µs); at most 9. The fraction is truncated,
+    /// as chrono's `%.3f` and `%.6f` truncate.
     fraction_digits: u32,
     /// Text after the fraction (`Z` for UTC).
     suffix: &'static str,
-    local: bool,
+    zone: TimeZoneChoice,
 }
 
 /// RFC 3339 in UTC with microseconds, as the JSONL files write it:
@@ -19,7 +62,7 @@ pub(crate) const FILE: Layout = Layout {
     seconds: "%Y-%m-%dT%H:%M:%S",
     fraction_digits: 6,
     suffix: "Z",
-    local: false,
+    zone: TimeZoneChoice::Utc,
 };
 
 /// slog-term's console layout in local time, with milliseconds: `Nov 21 04:24:06.123`.
@@ -27,11 +70,38 @@ pub(crate) const CONSOLE: Layout = Layout {
     seconds: "%b %d %H:%M:%S",
     fraction_digits: 3,
     suffix: "",
-    local: true,
+    zone: TimeZoneChoice::Local,
 };
 
-/// Formats nanosecond timestamps in one [`Layout`], remembering the text of the last
-/// second seen: records come in time order, so chrono runs about once a second.
+impl Layout {
+    /// `seconds` (a chrono format of whole seconds, e.g. `%H:%M:%S`), then `.` and
+    /// `fraction_digits` digits (none and no `.` for 0), in `zone`.
+    ///
+    /// # Panics
+    ///
+    /// When `fraction_digits` is above 9 (at compile time in a `const`).
+    pub(crate) const fn new(
+        seconds: &'static str,
+        fraction_digits: u32,
+        zone: TimeZoneChoice,
+    ) -> Layout {
+        assert!(fraction_digits <= 9, "at most 9 fraction digits");
+        Layout {
+            seconds,
+            fraction_digits,
+            suffix: "",
+            zone,
+        }
+    }
+
+    /// The same layout in `zone` (the console's in UTC for `ranklog merge --utc`).
+    pub(crate) const fn in_zone(self, zone: TimeZoneChoice) -> Layout {
+        Layout { zone, ..self }
+    }
+}
+
+/// Formats times in one [`Layout`], remembering the text of the last second seen:
+/// records come in time order, so chrono runs about once a second.
 pub(crate) struct Clock {
     layout: Layout,
     second: Option<i64>,
@@ -39,6 +109,7 @@ pub(crate) struct Clock {
 }
 
 impl Clock {
+    /// A clock writing `layout`.
     pub(crate) fn new(layout: Layout) -> Clock {
         Clock {
             layout,
@@ -47,45 +118,55 @@ impl Clock {
         }
     }
 
-    /// Appends `ts_nanos` (nanoseconds since the Unix epoch) in this clock's layout.
-    pub(crate) fn write(&mut self, out: &mut Vec<u8>, ts_nanos: u64) {
-        let nanos = i64::try_from(ts_nanos).unwrap_or(i64::MAX);
-        let second = nanos.div_euclid(1_000_000_000);
-        if self.second != Some(second) {
+    /// Appends `time` in this clock's layout. A second chrono cannot represent (beyond
+    /// the year 262,000) is written `@<seconds since the epoch>s`.
+    pub(crate) fn write(&mut self, out: &mut Vec<u8>, time: EpochTime) {
+        if self.second != Some(time.secs) {
             self.text.clear();
-            let utc = Utc.timestamp_nanos(second * 1_000_000_000);
-            let formatted = if self.layout.local {
-                DateTime::<Local>::from(utc)
-                    .format(self.layout.seconds)
-                    .to_string()
-            } else {
-                utc.format(self.layout.seconds).to_string()
+            let formatted = match DateTime::<Utc>::from_timestamp(time.secs, 0) {
+                Some(utc) => match self.layout.zone {
+                    TimeZoneChoice::Utc => utc.format(self.layout.seconds).to_string(),
+                    TimeZoneChoice::Local => DateTime::<Local>::from(utc)
+                        .format(self.layout.seconds)
+                        .to_string(),
+                },
+                None => format!("@{}s", time.secs),
             };
             self.text.push_str(&formatted);
-            self.second = Some(second);
+            self.second = Some(time.secs);
         }
         out.extend_from_slice(self.text.as_bytes());
-        out.push(b'.');
-        let sub = u32::try_from(nanos.rem_euclid(1_000_000_000)).unwrap_or(0);
-        let mut fraction = sub / 10u32.pow(9 - self.layout.fraction_digits);
-        let mut digits = [b'0'; 9];
         let n = self.layout.fraction_digits as usize;
-        for d in digits[..n].iter_mut().rev() {
-            *d = b'0' + (fraction % 10) as u8;
-            fraction /= 10;
+        if n > 0 {
+            out.push(b'.');
+            let mut fraction = time.nanos / 10u32.pow(9 - self.layout.fraction_digits);
+            let mut digits = [b'0'; 9];
+            for d in digits[..n].iter_mut().rev() {
+                *d = b'0' + (fraction % 10) as u8;
+                fraction /= 10;
+            }
+            out.extend_from_slice(&digits[..n]);
         }
-        out.extend_from_slice(&digits[..n]);
         out.extend_from_slice(self.layout.suffix.as_bytes());
     }
+}
+
+/// `time` in `layout`, as a new string: for the odd time printed alone (a summary's
+/// first and last record).
+pub(crate) fn format(layout: Layout, time: EpochTime) -> String {
+    let mut out = Vec::new();
+    Clock::new(layout).write(&mut out, time);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn text(clock: &mut Clock, ts: u64) -> String {
         let mut out = Vec::new();
-        clock.write(&mut out, ts);
+        clock.write(&mut out, EpochTime::from_nanos(ts));
         String::from_utf8(out).unwrap()
     }
 
@@ -122,5 +203,20 @@ mod tests {
                 .to_string();
             assert_eq!(text(&mut clock, ts), expected);
         }
+    }
+
+    #[test]
+    fn microsecond_times_before_and_after_1970_match_chrono() {
+        for us in [-500_000i64, -1, 0, 1_779_336_246_123_456] {
+            let expected = Utc
+                .timestamp_micros(us)
+                .unwrap()
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+                .to_string();
+            let layout = Layout::new("%Y-%m-%d %H:%M:%S", 3, TimeZoneChoice::Utc);
+            assert_eq!(format(layout, EpochTime::from_micros(us)), expected);
+        }
+        let whole = Layout::new("%H:%M:%S", 0, TimeZoneChoice::Utc);
+        assert_eq!(format(whole, EpochTime::from_micros(1_500_000)), "00:00:01");
     }
 }

@@ -1,10 +1,14 @@
 //! The console line: level, local time, rank tag, location, message, key-values.
+//!
+//! [`LineWriter`] is its one renderer: the sink's [`ConsoleFormat`] writes records with it,
+//! and the `ranklog` reader prints the records of the files with it, so both print the same
+//! bytes.
 
 use std::io::Write as _;
 
 use slog::Level;
 
-use super::clock::{self, Clock};
+use super::clock::{self, Clock, EpochTime, Layout};
 use super::escape;
 use super::record::{Collected, Val};
 use crate::RankInfo;
@@ -26,74 +30,193 @@ pub enum ColorChoice {
 /// column 0 with its level, so a marked, indented line cannot pass for one.
 const CONTINUATION: &[u8] = b"    | ";
 
-/// Formats console lines for one rank.
-pub(crate) struct ConsoleFormat {
+/// What goes between a console line's time and its location.
+pub(crate) enum Tag<'a> {
+    /// `[rank/size host:local_rank]` made from these fields.
+    Rank(RankTag<'a>),
+    /// Text already made: a rank's own [`rank_tag`], or `[ranks 0-7]` for the ranks of a
+    /// collapsed line.
+    Text(&'a str),
+}
+
+/// The fields of a rank tag; `None` prints as `?`.
+pub(crate) struct RankTag<'a> {
+    /// The global rank.
+    pub(crate) rank: Option<u32>,
+    /// The world size; the rank is zero-padded to the width of `size - 1`.
+    pub(crate) size: Option<u32>,
+    /// The host name, escaped, with `' '` and `]` written as `_`.
+    pub(crate) host: &'a str,
+    /// The rank on its node.
+    pub(crate) local_rank: Option<u32>,
+}
+
+impl RankTag<'_> {
+    /// `[rank/size host:local_rank]`: `[03/16 node-a:1]`, `[3/? node-a:?]`, `[? node-a:?]`.
+    fn write(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        match (self.rank, self.size) {
+            (Some(rank), Some(size)) => {
+                let width = size
+                    .saturating_sub(1)
+                    .checked_ilog10()
+                    .map_or(1, |d| d as usize + 1);
+                let _ = write!(out, "{rank:0width$}/{size}");
+            }
+            (Some(rank), None) => {
+                let _ = write!(out, "{rank}/?");
+            }
+            (None, _) => out.push(b'?'),
+        }
+        out.push(b' ');
+        let start = out.len();
+        escape::message_line(out, self.host);
+        for b in &mut out[start..] {
+            if matches!(*b, b' ' | b']') {
+                *b = b'_';
+            }
+        }
+        match self.local_rank {
+            Some(local) => {
+                let _ = write!(out, ":{local}]");
+            }
+            None => out.extend_from_slice(b":?]"),
+        }
+    }
+}
+
+/// `[rank/size host:local_rank]` of a rank, made once at start: the rank padded to the
+/// width of the largest rank so that the lines of a job line up; `?` for an unknown local
+/// rank.
+pub(crate) fn rank_tag(info: &RankInfo) -> String {
+    let tag = RankTag {
+        rank: Some(info.rank),
+        size: Some(info.size),
+        host: &info.host,
+        local_rank: info.local_known.then_some(info.local_rank),
+    };
+    let mut out = Vec::new();
+    tag.write(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A console line's parts before its key-values.
+pub(crate) struct Head<'a> {
+    /// Printed by its short name (`WARN`), in slog-term's colour when colouring.
+    pub(crate) level: Level,
+    /// The record's time, in the writer's [`Layout`].
+    pub(crate) time: EpochTime,
+    /// Whose line it is.
+    pub(crate) tag: Tag<'a>,
+    /// The call site's file; the location `file:line` is left out when both are missing
+    /// (empty file, no line).
+    pub(crate) file: &'a str,
+    /// The call site's line.
+    pub(crate) line: Option<u32>,
+    /// The whole message: its first line goes here, the others after the key-values
+    /// ([`LineWriter::tail`]).
+    pub(crate) msg: &'a str,
+}
+
+/// A key-value's value as the console prints it.
+pub(crate) enum Shown<'a> {
+    /// Text, escaped as one word (quoted when it has spaces).
+    Text(&'a str),
+    /// An unsigned integer, in decimal.
+    U64(u64),
+    /// A signed integer, in decimal.
+    I64(i64),
+    /// A float, as Rust's `Display` writes it (`1.5`, `3`).
+    F64(f64),
+    /// `true` or `false`.
+    Bool(bool),
+    /// `none`.
+    Null,
+}
+
+/// The one renderer of the console line, for the sink and the `ranklog` reader:
+/// `LEVEL time [tag] file:line message key=value ...`, then the message's other lines
+/// marked with `    | `. Level colours, escaping and order live here only.
+pub(crate) struct LineWriter {
+    /// Written before every line, continuation lines included; already escaped.
     prefix: String,
-    tag: String,
     color: bool,
-    /// slog-term's timestamp layout in local time (`Nov 21 04:24:06.123`).
     clock: Clock,
 }
 
-impl ConsoleFormat {
-    /// `prefix` is written before every line, already escaped.
-    pub(crate) fn new(info: &RankInfo, prefix: String, color: bool) -> ConsoleFormat {
-        ConsoleFormat {
+impl LineWriter {
+    /// Lines starting with `prefix` (already escaped; empty for none), coloured with ANSI
+    /// escapes when `color`, their times in `time`.
+    pub(crate) fn new(prefix: String, color: bool, time: Layout) -> LineWriter {
+        LineWriter {
             prefix,
-            tag: rank_tag(info),
             color,
-            clock: Clock::new(clock::CONSOLE),
+            clock: Clock::new(time),
         }
     }
 
-    /// Appends the record's line (or lines) to `out`, ending with `\n`.
-    pub(crate) fn format(&mut self, out: &mut Vec<u8>, c: &Collected) {
+    /// Prefix, level, time, tag, location and the message's first line.
+    pub(crate) fn head(&mut self, out: &mut Vec<u8>, head: &Head<'_>) {
         out.extend_from_slice(self.prefix.as_bytes());
-        self.level(out, c.level);
+        let name = head.level.as_short_str();
+        if self.color {
+            let color = slog_term::TermDecorator::level_to_color(head.level);
+            let _ = write!(out, "\x1b[1;3{color}m{name}\x1b[0m");
+        } else {
+            out.extend_from_slice(name.as_bytes());
+        }
         out.push(b' ');
-        self.clock.write(out, c.ts_nanos);
+        self.clock.write(out, head.time);
         out.push(b' ');
-        out.extend_from_slice(self.tag.as_bytes());
+        match &head.tag {
+            Tag::Rank(tag) => tag.write(out),
+            Tag::Text(text) => out.extend_from_slice(text.as_bytes()),
+        }
+        out.push(b' ');
+        if !head.file.is_empty() || head.line.is_some() {
+            self.dim(out, true);
+            escape::message_line(out, head.file);
+            if let Some(line) = head.line {
+                let _ = write!(out, ":{line}");
+            }
+            self.dim(out, false);
+            out.push(b' ');
+        }
+        escape::message_line(out, head.msg.split('\n').next().unwrap_or(""));
+    }
+
+    /// ` key=value`, the key as given (escaped as a word) in bold when colouring.
+    pub(crate) fn pair(&self, out: &mut Vec<u8>, key: &str, value: Shown<'_>) {
         out.push(b' ');
         if self.color {
-            out.extend_from_slice(b"\x1b[2m");
+            out.extend_from_slice(b"\x1b[1m");
         }
-        escape::message_line(out, c.location.file);
-        let _ = write!(out, ":{}", c.location.line);
+        escape::word(out, key);
         if self.color {
             out.extend_from_slice(b"\x1b[0m");
         }
-        out.push(b' ');
-        let mut lines = c.msg.split('\n');
-        escape::message_line(out, lines.next().unwrap_or(""));
-        for (key, val) in &c.pairs {
-            out.push(b' ');
-            if self.color {
-                out.extend_from_slice(b"\x1b[1m");
+        out.push(b'=');
+        match value {
+            Shown::Text(text) => escape::word(out, text),
+            Shown::U64(v) => {
+                let _ = write!(out, "{v}");
             }
-            escape::word(out, key);
-            if self.color {
-                out.extend_from_slice(b"\x1b[0m");
+            Shown::I64(v) => {
+                let _ = write!(out, "{v}");
             }
-            out.push(b'=');
-            match val {
-                Val::Str(range) => escape::word(out, c.text(range)),
-                Val::U64(v) => {
-                    let _ = write!(out, "{v}");
-                }
-                Val::I64(v) => {
-                    let _ = write!(out, "{v}");
-                }
-                Val::F64(v) => {
-                    let _ = write!(out, "{v}");
-                }
-                Val::Bool(v) => {
-                    let _ = write!(out, "{v}");
-                }
-                Val::Null => out.extend_from_slice(b"none"),
+            Shown::F64(v) => {
+                let _ = write!(out, "{v}");
             }
+            Shown::Bool(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Shown::Null => out.extend_from_slice(b"none"),
         }
-        for line in lines {
+    }
+
+    /// The lines of `msg` after its first, each prefixed and marked, then `\n`.
+    pub(crate) fn tail(&self, out: &mut Vec<u8>, msg: &str) {
+        for line in msg.split('\n').skip(1) {
             out.push(b'\n');
             out.extend_from_slice(self.prefix.as_bytes());
             out.extend_from_slice(CONTINUATION);
@@ -102,32 +225,55 @@ impl ConsoleFormat {
         out.push(b'\n');
     }
 
-    /// The level's short name (`INFO`, `WARN`, `ERRO`, ...), in slog-term's level colour
-    /// when colour is on.
-    fn level(&self, out: &mut Vec<u8>, level: Level) {
-        let name = level.as_short_str();
+    /// Starts (`on`) or ends the location's dim colour, when colouring.
+    fn dim(&self, out: &mut Vec<u8>, on: bool) {
         if self.color {
-            let color = slog_term::TermDecorator::level_to_color(level);
-            let _ = write!(out, "\x1b[1;3{color}m{name}\x1b[0m");
-        } else {
-            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(if on { b"\x1b[2m" } else { b"\x1b[0m" });
         }
     }
 }
 
-/// `[rank/size host:local_rank]`, the rank padded to the width of the largest rank so that
-/// the lines of a job line up; `?` for an unknown local rank.
-pub(crate) fn rank_tag(info: &RankInfo) -> String {
-    let width = info.size.saturating_sub(1).to_string().len();
-    let mut host = Vec::new();
-    escape::message_line(&mut host, &info.host);
-    let host = String::from_utf8_lossy(&host).replace([' ', ']'], "_");
-    let local = if info.local_known {
-        info.local_rank.to_string()
-    } else {
-        "?".to_owned()
-    };
-    format!("[{:0width$}/{} {host}:{local}]", info.rank, info.size)
+/// Formats console lines for one rank.
+pub(crate) struct ConsoleFormat {
+    /// The rank's tag, made once.
+    tag: String,
+    /// Times in slog-term's layout in local time (`Nov 21 04:24:06.123`).
+    writer: LineWriter,
+}
+
+impl ConsoleFormat {
+    /// `prefix` is written before every line, already escaped.
+    pub(crate) fn new(info: &RankInfo, prefix: String, color: bool) -> ConsoleFormat {
+        ConsoleFormat {
+            tag: rank_tag(info),
+            writer: LineWriter::new(prefix, color, clock::CONSOLE),
+        }
+    }
+
+    /// Appends the record's line (or lines) to `out`, ending with `\n`.
+    pub(crate) fn format(&mut self, out: &mut Vec<u8>, c: &Collected) {
+        let head = Head {
+            level: c.level,
+            time: EpochTime::from_nanos(c.ts_nanos),
+            tag: Tag::Text(&self.tag),
+            file: c.location.file,
+            line: Some(c.location.line),
+            msg: &c.msg,
+        };
+        self.writer.head(out, &head);
+        for (key, val) in &c.pairs {
+            let shown = match val {
+                Val::Str(range) => Shown::Text(c.text(range)),
+                Val::U64(v) => Shown::U64(*v),
+                Val::I64(v) => Shown::I64(*v),
+                Val::F64(v) => Shown::F64(*v),
+                Val::Bool(v) => Shown::Bool(*v),
+                Val::Null => Shown::Null,
+            };
+            self.writer.pair(out, key, shown);
+        }
+        self.writer.tail(out, &c.msg);
+    }
 }
 
 #[cfg(test)]

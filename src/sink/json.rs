@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 
-use super::clock::{self, Clock};
+use super::clock::{self, Clock, EpochTime};
 use super::record::{Collected, Val};
 use crate::schema::{level_name, RESERVED, SCHEMA_VERSION};
 use crate::RankInfo;
@@ -63,7 +63,7 @@ impl JsonFormat {
     /// `scope` is the record's resolved scope (`process` for an unknown one).
     pub(crate) fn format(&mut self, out: &mut Vec<u8>, c: &Collected, scope: &str) {
         out.extend_from_slice(self.head.as_bytes());
-        self.clock.write(out, c.ts_nanos);
+        self.clock.write(out, EpochTime::from_nanos(c.ts_nanos));
         out.extend_from_slice(b"\",\"level\":\"");
         out.extend_from_slice(level_name(c.level).as_bytes());
         out.extend_from_slice(b"\",\"msg\":");

@@ -10,7 +10,8 @@ use plotters::prelude::*;
 
 use super::font::FAMILY;
 use super::{NodePanel, PlotData};
-use crate::analyze::time::{human_span, Clock, TimeZoneChoice};
+use crate::analyze::time::{human_span, TimeZoneChoice};
+use crate::sink::clock::{self, EpochTime};
 
 const HEADER_PX: u32 = 56;
 const NODE_PX: u32 = 320;
@@ -128,7 +129,6 @@ pub(super) fn draw<DB: DrawingBackend>(
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let (header, body) = root.split_vertically(HEADER_PX);
-    let clock = Clock::new(TimeZoneChoice::Utc, "");
     let ranks = data.max_rank + 1;
     let title = format!(
         "ranklog: {} from {} UTC, over {}",
@@ -137,7 +137,10 @@ pub(super) fn draw<DB: DrawingBackend>(
         } else {
             format!("{ranks} rank{}", if ranks == 1 { "" } else { "s" })
         },
-        clock.format(data.start_us, "%Y-%m-%d %H:%M:%S"),
+        clock::format(
+            clock::Layout::new("%Y-%m-%d %H:%M:%S", 0, TimeZoneChoice::Utc),
+            EpochTime::from_micros(data.start_us)
+        ),
         human_span((data.span_s * 1e6) as i64)
     );
     header.draw_text(&title, &text(20), (12, 8)).map_err(err)?;

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{LevelCounts, StragglerKind, Summary};
-use crate::analyze::time::{Clock, TimeZoneChoice};
+use crate::sink::clock::{self, EpochTime};
 
 fn levels(l: &LevelCounts) -> Value {
     json!({
@@ -17,12 +17,11 @@ fn levels(l: &LevelCounts) -> Value {
 }
 
 /// RFC 3339, UTC, microseconds: the files' own layout.
-fn time(clock: &Clock, us: i64) -> Value {
-    Value::String(clock.format(us, "%Y-%m-%dT%H:%M:%S%.6fZ"))
+fn time(us: i64) -> Value {
+    Value::String(clock::format(clock::FILE, EpochTime::from_micros(us)))
 }
 
 pub(super) fn render(s: &Summary) -> Value {
-    let clock = Clock::new(TimeZoneChoice::Utc, "");
     let job = &s.job;
     let ranks: Vec<Value> = s
         .ranks
@@ -33,8 +32,8 @@ pub(super) fn render(s: &Summary) -> Value {
                 "host": r.host,
                 "records": r.levels.total(),
                 "levels": levels(&r.levels),
-                "first": time(&clock, r.first_us),
-                "last": time(&clock, r.last_us),
+                "first": time(r.first_us),
+                "last": time(r.last_us),
                 "model_load": r.load.map(|l| json!({
                     "loads": l.loads,
                     "ms": l.ms,
@@ -94,8 +93,8 @@ pub(super) fn render(s: &Summary) -> Value {
             "ranks_with_errors": job.ranks_with_errors.to_string(),
             "nodes": job.nodes,
             "launcher": job.launcher,
-            "first": job.first_us.map(|t| time(&clock, t)),
-            "last": job.last_us.map(|t| time(&clock, t)),
+            "first": job.first_us.map(time),
+            "last": job.last_us.map(time),
             "records": job.levels.total(),
             "levels": levels(&job.levels),
         },

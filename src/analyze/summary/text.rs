@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{GpuSummary, LevelCounts, RankSummary, StragglerKind, Summary};
-use crate::analyze::time::{human_span, Clock, TimeZoneChoice};
+use crate::analyze::time::{human_span, TimeZoneChoice};
+use crate::sink::clock::{self, EpochTime, Layout};
 use crate::sink::escape;
 
 /// Placeholder of a cell without data.
@@ -76,8 +77,14 @@ fn levels_line(l: &LevelCounts) -> String {
     format!("{}: {}", l.total(), parts.join(", "))
 }
 
+/// `us` (microseconds since the epoch) in `layout`.
+fn at(layout: Layout, us: i64) -> String {
+    clock::format(layout, EpochTime::from_micros(us))
+}
+
 pub(super) fn render(s: &Summary, zone: TimeZoneChoice) -> String {
-    let clock = Clock::new(zone, "");
+    let day_time = Layout::new("%Y-%m-%d %H:%M:%S", 3, zone);
+    let time = Layout::new("%H:%M:%S", 3, zone);
     let zone_name = match zone {
         TimeZoneChoice::Utc => "UTC",
         TimeZoneChoice::Local => "local time",
@@ -104,8 +111,8 @@ pub(super) fn render(s: &Summary, zone: TimeZoneChoice) -> String {
         let _ = writeln!(
             out,
             "  time      {} to {} {zone_name} ({})",
-            clock.format(first, "%Y-%m-%d %H:%M:%S%.3f"),
-            clock.format(last, "%H:%M:%S%.3f"),
+            at(day_time, first),
+            at(time, last),
             human_span(last - first)
         );
     }
@@ -117,7 +124,7 @@ pub(super) fn render(s: &Summary, zone: TimeZoneChoice) -> String {
         let _ = writeln!(out, "  errors    ranks {}", job.ranks_with_errors);
     }
     out.push_str("\nranks\n");
-    ranks_table(&s.ranks, &clock).render(&mut out);
+    ranks_table(&s.ranks, time).render(&mut out);
     if s.gpus.is_empty() {
         out.push_str("\nGPUs: none sampled (no kind=gpu records)\n");
     } else {
@@ -150,7 +157,7 @@ pub(super) fn render(s: &Summary, zone: TimeZoneChoice) -> String {
     out
 }
 
-fn ranks_table(ranks: &[RankSummary], clock: &Clock) -> Table {
+fn ranks_table(ranks: &[RankSummary], time: Layout) -> Table {
     let rows = ranks
         .iter()
         .map(|r| {
@@ -167,8 +174,8 @@ fn ranks_table(ranks: &[RankSummary], clock: &Clock) -> Table {
                 l.info.to_string(),
                 l.debug.to_string(),
                 l.trace.to_string(),
-                clock.format(r.first_us, "%H:%M:%S%.3f"),
-                clock.format(r.last_us, "%H:%M:%S%.3f"),
+                at(time, r.first_us),
+                at(time, r.last_us),
                 opt(load.map(|l| l.ms), 1),
                 opt(load.and_then(|l| l.gb_per_s), 2),
                 inf.map_or_else(|| NONE.to_owned(), |i| i.requests.to_string()),
