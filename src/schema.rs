@@ -3,6 +3,8 @@
 //! the files' default name. The sinks write by it and `analyze` reads by it; neither keeps
 //! a copy.
 
+use std::fmt::Write as _;
+
 use slog::Level;
 
 /// The version of the JSONL schema (`docs/schema.md`) this build writes, in every record's
@@ -68,3 +70,57 @@ pub(crate) fn level_name(level: Level) -> &'static str {
 /// `"console" => false` on a record (or its logger) keeps it off the console: it goes to
 /// the files only, e.g. per-GPU samples summed up by one console line.
 pub const CONSOLE_KEY: &str = "console";
+
+/// The default name of a rank's file in the log directory (`RANKLOG_FILE`): `{rank}` is
+/// the rank as [`write_file_rank`] writes it, so rank 3 writes `rank-00003.jsonl`. The
+/// reader finds these files, and their rotated segments, by [`split_rank_file_name`].
+pub(crate) const DEFAULT_FILE_TEMPLATE: &str = "rank-{rank}.jsonl";
+
+/// What a rank file's name starts with, before the rank.
+const RANK_FILE_PREFIX: &str = "rank-";
+
+/// Digits of the rank in file names, zero-padded: `00003`. Larger ranks take more.
+const RANK_DIGITS: usize = 5;
+
+/// The files' extension. A rotated segment keeps it before its suffix (`rank-00003.jsonl.1`)
+/// or after its number (`rank-00003.1.jsonl`).
+pub(crate) const JSONL_EXTENSION: &str = ".jsonl";
+
+/// Appends `rank` as `{rank}` expands in a file name: zero-padded to 5 digits (`00003`).
+pub(crate) fn write_file_rank(out: &mut String, rank: u32) {
+    let _ = write!(out, "{rank:0width$}", width = RANK_DIGITS);
+}
+
+/// The rank of a file named like a rank file, `rank-` then the rank in decimal (any number
+/// of digits), and the rest of the name after the digits: `rank-00003.jsonl.1` gives
+/// `(3, ".jsonl.1")`. `None` for any other name.
+pub(crate) fn split_rank_file_name(name: &str) -> Option<(u32, &str)> {
+    let rest = name.strip_prefix(RANK_FILE_PREFIX)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let rank = rest[..digits].parse::<u32>().ok()?;
+    Some((rank, &rest[digits..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_name_reads_back_as_its_rank() {
+        let mut name = DEFAULT_FILE_TEMPLATE.replace("{rank}", "");
+        assert_eq!(name, format!("{RANK_FILE_PREFIX}{JSONL_EXTENSION}"));
+        name.clear();
+        name.push_str(RANK_FILE_PREFIX);
+        write_file_rank(&mut name, 3);
+        name.push_str(JSONL_EXTENSION);
+        assert_eq!(name, "rank-00003.jsonl");
+        assert_eq!(split_rank_file_name(&name), Some((3, JSONL_EXTENSION)));
+        assert_eq!(
+            split_rank_file_name("rank-123456.7.jsonl"),
+            Some((123_456, ".7.jsonl"))
+        );
+        for other in ["rank-.jsonl", "ranks-1.jsonl", "rank-99999999999.jsonl"] {
+            assert_eq!(split_rank_file_name(other), None, "{other}");
+        }
+    }
+}

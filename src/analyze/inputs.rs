@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use super::record;
 use super::{AnalyzeError, Warnings};
+use crate::schema::{split_rank_file_name, JSONL_EXTENSION as JSONL};
 
 /// Extensions of compressed segments, which are not read.
 const COMPRESSED: &[&str] = &[".gz", ".zst", ".xz", ".bz2", ".lz4"];
@@ -95,13 +96,17 @@ fn parse_name(name: &str) -> Name {
     if name.starts_with('.') {
         return Name::Other;
     }
-    if name.ends_with(".jsonl") {
+    if name.ends_with(JSONL) {
         return Name::Jsonl(name.to_owned(), Age::Live);
     }
-    let Some(at) = name.find(".jsonl.") else {
+    let end = name
+        .match_indices(JSONL)
+        .map(|(at, _)| at + JSONL.len())
+        .find(|&end| name[end..].starts_with('.'));
+    let Some(end) = end else {
         return Name::Other;
     };
-    let (base, suffix) = (&name[..at + ".jsonl".len()], &name[at + ".jsonl.".len()..]);
+    let (base, suffix) = (&name[..end], &name[end + 1..]);
     if COMPRESSED.iter().any(|ext| suffix.ends_with(ext)) {
         Name::Compressed(None)
     } else if suffix.is_empty() {
@@ -111,16 +116,13 @@ fn parse_name(name: &str) -> Name {
     }
 }
 
-/// `rank-R.jsonl`, `rank-R.jsonl.SUFFIX`, `rank-R.N.jsonl`.
+/// `rank-R.jsonl`, `rank-R.jsonl.SUFFIX`, `rank-R.N.jsonl` ([`split_rank_file_name`]).
 fn parse_rank_name(name: &str) -> Option<Name> {
-    let rest = name.strip_prefix("rank-")?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let rank = rest[..digits].parse::<u32>().ok()?;
-    let rest = &rest[digits..];
-    if rest == ".jsonl" {
+    let (rank, rest) = split_rank_file_name(name)?;
+    if rest == JSONL {
         return Some(Name::Rank(rank, Age::Live));
     }
-    if let Some(suffix) = rest.strip_prefix(".jsonl.") {
+    if let Some(suffix) = rest.strip_prefix(JSONL).and_then(|r| r.strip_prefix('.')) {
         if COMPRESSED.iter().any(|ext| suffix.ends_with(ext)) {
             return Some(Name::Compressed(Some(rank)));
         }
@@ -128,7 +130,7 @@ fn parse_rank_name(name: &str) -> Option<Name> {
     }
     let n = rest
         .strip_prefix('.')?
-        .strip_suffix(".jsonl")?
+        .strip_suffix(JSONL)?
         .parse::<u64>()
         .ok()?;
     Some(Name::Rank(rank, Age::Numbered(Reverse(n))))

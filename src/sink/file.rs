@@ -14,6 +14,7 @@ use file_rotate::{ContentLimit, FileRotate, TimeFrequency};
 
 use super::json::JsonFormat;
 use super::record::Collected;
+use crate::schema::{self, DEFAULT_FILE_TEMPLATE};
 use crate::{Error, RankInfo, Result};
 
 /// Formatted records are collected up to about this many bytes before one `write(2)`; the
@@ -41,7 +42,8 @@ pub enum Rotation {
 /// Where and how the per-rank file is written.
 #[derive(Clone, Debug)]
 pub(crate) struct FileOptions {
-    /// File name, with `{rank}` (5 digits), `{local_rank}`, `{host}` and `{job}`.
+    /// File name, with `{rank}` (5 digits, [`schema::write_file_rank`]), `{local_rank}`,
+    /// `{host}` and `{job}`; [`DEFAULT_FILE_TEMPLATE`] by default.
     pub(crate) template: String,
     pub(crate) rotation: Rotation,
     /// Old segments kept besides the current file.
@@ -52,13 +54,10 @@ pub(crate) struct FileOptions {
     pub(crate) dir_mode: u32,
 }
 
-/// The default file-name template.
-pub(crate) const DEFAULT_TEMPLATE: &str = "rank-{rank}.jsonl";
-
 impl Default for FileOptions {
     fn default() -> Self {
         FileOptions {
-            template: DEFAULT_TEMPLATE.to_owned(),
+            template: DEFAULT_FILE_TEMPLATE.to_owned(),
             rotation: Rotation::Never,
             keep: 10,
             file_mode: 0o640,
@@ -119,7 +118,7 @@ pub(crate) fn expand(template: &str, info: &RankInfo) -> Result<String, String> 
         out.push_str(&rest[..open]);
         let close = rest[open..].find('}').ok_or_else(|| bad("unclosed '{'"))?;
         match &rest[open + 1..open + close] {
-            "rank" => out.push_str(&format!("{:05}", info.rank)),
+            "rank" => schema::write_file_rank(&mut out, info.rank),
             "local_rank" if info.local_known => out.push_str(&info.local_rank.to_string()),
             "local_rank" => out.push('x'),
             "host" => out.push_str(&sanitize(&info.host)),
@@ -396,7 +395,7 @@ mod tests {
     #[test]
     fn templates_expand_only_known_placeholders_into_a_plain_name() {
         let i = info();
-        assert_eq!(expand(DEFAULT_TEMPLATE, &i).unwrap(), "rank-00003.jsonl");
+        assert_eq!(expand(DEFAULT_FILE_TEMPLATE, &i).unwrap(), "rank-00003.jsonl");
         assert_eq!(
             expand("{host}-{local_rank}.jsonl", &i).unwrap(),
             "node_a_.._b-1.jsonl"
