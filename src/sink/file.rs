@@ -395,7 +395,10 @@ mod tests {
     #[test]
     fn templates_expand_only_known_placeholders_into_a_plain_name() {
         let i = info();
-        assert_eq!(expand(DEFAULT_FILE_TEMPLATE, &i).unwrap(), "rank-00003.jsonl");
+        assert_eq!(
+            expand(DEFAULT_FILE_TEMPLATE, &i).unwrap(),
+            "rank-00003.jsonl"
+        );
         assert_eq!(
             expand("{host}-{local_rank}.jsonl", &i).unwrap(),
             "node_a_.._b-1.jsonl"
