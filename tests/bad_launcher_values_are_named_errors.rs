@@ -11,6 +11,10 @@ fn err(vars: &[(&str, &str)]) -> Error {
 }
 
 fn invalid(vars: &[(&str, &str)], var: &str, value: &str, reason: &str) {
+    assert!(
+        !reason.is_empty(),
+        "every text contains \"\": name the reason"
+    );
     match err(vars) {
         Error::InvalidVar {
             var: v,
@@ -28,6 +32,10 @@ fn invalid(vars: &[(&str, &str)], var: &str, value: &str, reason: &str) {
 }
 
 fn contradiction(vars: &[(&str, &str)], a: &str, b: &str, reason: &str) {
+    assert!(
+        !reason.is_empty(),
+        "every text contains \"\": name the reason"
+    );
     match err(vars) {
         Error::Contradiction {
             var_a,

@@ -98,6 +98,18 @@ fn filters_keep_only_the_ranks_levels_kinds_scopes_and_times_asked_for() {
         "gpu,job_start",
         JOB8,
     ]);
+    // Every local GPU record of the job (124), and nothing else: an empty output would
+    // pass the two checks below.
+    let mut expected = 0;
+    for entry in std::fs::read_dir(root().join(JOB8)).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        expected += text
+            .lines()
+            .filter(|l| l.contains(r#""scope":"local""#) && l.contains(r#""kind":"gpu""#))
+            .count();
+    }
+    assert!(expected > 0, "the fixture has local GPU records");
+    assert_eq!(local.lines().count(), expected, "{local}");
     assert!(local.lines().all(|l| l.contains(r#""scope":"local""#)));
     assert!(local.lines().all(|l| l.contains(r#""kind":"gpu""#)));
 

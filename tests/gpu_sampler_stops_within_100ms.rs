@@ -36,47 +36,81 @@ fn threads_named(name: &str) -> usize {
         .count()
 }
 
+/// What a stop may take: the sampler's own promise.
+const LIMIT: Duration = Duration::from_millis(100);
+/// Times one stop is measured while it takes [`LIMIT`] or more.
+///
+/// A drop is timed on the wall clock, which also counts the time the OS takes to run the
+/// sampler thread and this one again; on a loaded 2-core machine that alone can now and
+/// then pass 100 ms. So a stop that misses the limit is measured again with a fresh
+/// sampler, up to three times in all, and must make it once. A sampler that does not stop
+/// early misses it every time: it waits out its 3600 s interval, or finishes its round
+/// (about 170 ms left where the slow round is dropped, at the same point each time).
+const TRIES: usize = 3;
+
+/// Runs `attempt` (which times one stop) until a stop is within [`LIMIT`], at most
+/// [`TRIES`] times; every time taken, the last one the verdict.
+fn time_stop(mut attempt: impl FnMut() -> Duration) -> Vec<Duration> {
+    let mut took = Vec::new();
+    while took.len() < TRIES {
+        let t = attempt();
+        took.push(t);
+        if t < LIMIT {
+            break;
+        }
+    }
+    took
+}
+
 #[test]
 fn a_waiting_sampler_stops_at_once_not_after_its_interval() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let mut worst = Duration::ZERO;
-    for _ in 0..5 {
-        let source = ScriptedSource::new((0..8).map(ScriptedGpu::h100).collect());
-        let guard = build(&source, Duration::from_secs(3600));
-        let gpu = guard.gpu().unwrap();
-        assert!(wait_until(Duration::from_secs(5), || gpu
-            .latest()
-            .is_some()));
-        let start = Instant::now();
-        drop(guard);
-        worst = worst.max(start.elapsed());
-        assert!(gpu.has_stopped());
+    for stop in 0..5 {
+        let took = time_stop(|| {
+            let source = ScriptedSource::new((0..8).map(ScriptedGpu::h100).collect());
+            let guard = build(&source, Duration::from_secs(3600));
+            let gpu = guard.gpu().unwrap();
+            assert!(wait_until(Duration::from_secs(5), || gpu
+                .latest()
+                .is_some()));
+            let start = Instant::now();
+            drop(guard);
+            let took = start.elapsed();
+            assert!(gpu.has_stopped());
+            assert!(
+                gpu.sample_now(Duration::from_secs(1)).is_none(),
+                "a stopped sampler takes no round"
+            );
+            took
+        });
+        eprintln!("stop {stop}: guard drop with an idle sampler took {took:?}");
         assert!(
-            gpu.sample_now(Duration::from_secs(1)).is_none(),
-            "a stopped sampler takes no round"
+            took.last().is_some_and(|&t| t < LIMIT),
+            "stop {stop}: {took:?}"
         );
     }
-    eprintln!("guard drop with an idle sampler: worst of 5 took {worst:?}");
-    assert!(worst < Duration::from_millis(100), "{worst:?}");
 }
 
 #[test]
 fn a_sampler_in_the_middle_of_slow_driver_calls_stops_within_100ms() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    // 8 GPUs x 7 queries x 4 ms: a round takes about 220 ms.
-    let source = ScriptedSource::new((0..8).map(ScriptedGpu::h100).collect());
-    source.edit(|s| s.delay = Duration::from_millis(4));
-    let guard = build(&source, Duration::from_millis(100));
-    let gpu = guard.gpu().unwrap();
-    assert!(wait_until(Duration::from_secs(5), || source
-        .edit(|s| s.queries)
-        > 10));
-    let start = Instant::now();
-    drop(guard);
-    let took = start.elapsed();
+    let took = time_stop(|| {
+        // 8 GPUs x 7 queries x 4 ms: a round takes about 220 ms.
+        let source = ScriptedSource::new((0..8).map(ScriptedGpu::h100).collect());
+        source.edit(|s| s.delay = Duration::from_millis(4));
+        let guard = build(&source, Duration::from_millis(100));
+        let gpu = guard.gpu().unwrap();
+        assert!(wait_until(Duration::from_secs(5), || source
+            .edit(|s| s.queries)
+            > 10));
+        let start = Instant::now();
+        drop(guard);
+        let took = start.elapsed();
+        assert!(gpu.has_stopped());
+        took
+    });
     eprintln!("guard drop in the middle of a slow round took {took:?}");
-    assert!(took < Duration::from_millis(100), "{took:?}");
-    assert!(gpu.has_stopped());
+    assert!(took.last().is_some_and(|&t| t < LIMIT), "{took:?}");
 }
 
 #[cfg(target_os = "linux")]

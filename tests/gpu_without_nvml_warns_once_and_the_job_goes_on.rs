@@ -1,19 +1,22 @@
 //! With the real NVML source on a node without `libnvidia-ml`, without a driver or without
 //! a GPU: one warning per node says why, the sampler stops, and the job runs on to exit
-//! status 0. Each job runs in a child process (this test binary, re-run). On a node where
-//! NVML works, the test says it is skipped.
+//! status 0. Each job runs in a child process: this test binary, re-run for its ignored
+//! [`PROBE`] test. On a node where NVML works, the test says it is skipped.
+
+mod common;
 
 use std::process::{Command, Output};
 
-/// Set in the child processes: run the job.
+/// The job itself, run by the test in a child process.
+const PROBE: &str = "probe_job_with_the_real_nvml_source";
+/// Set in the child processes by the test.
 const CHILD: &str = "RANKLOG_TEST_GPU_CHILD";
 
-/// The job itself; does nothing unless run as a child.
+/// The job itself; runs only as a child of the test (see the module docs).
 #[test]
-fn child_job() {
-    if std::env::var_os(CHILD).is_none() {
-        return;
-    }
+#[ignore = "child process of the test of this file; run by it as rank 0 and rank 1 of a job"]
+fn probe_job_with_the_real_nvml_source() {
+    common::probe_env(CHILD);
     let guard = ranklog::init().unwrap();
     let log = guard.logger();
     guard.events().model_load(&log, "m", 0, 1 << 20).finish();
@@ -22,10 +25,10 @@ fn child_job() {
     drop(guard);
 }
 
-/// Runs [`child_job`] as rank `rank` of 2 on one node under Open MPI's variables.
+/// Runs [`probe_job_with_the_real_nvml_source`] as rank `rank` of 2 on one node under Open MPI's variables.
 fn run_rank(rank: u32, gpu_mode: &str) -> Output {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child_job", "--nocapture", "--test-threads=1"]);
+    cmd.args(common::probe_args(PROBE));
     for (key, _) in std::env::vars() {
         if key.starts_with("RANKLOG_") || key.starts_with("OMPI_") || key.starts_with("SLURM_") {
             cmd.env_remove(key);

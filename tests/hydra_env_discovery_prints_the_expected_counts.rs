@@ -7,9 +7,9 @@
 //! launcher through the same stand-in), where `local` records print once per node.
 //!
 //! No extra binary: this test binary runs itself under Hydra. It must not be linked
-//! against Open MPI (a different ABI), so nothing here needs feature `mpi`. With
-//! `RANKLOG_HYDRA_PROBE=1` set, the `probe` test checks its identity against the PMI
-//! variables and logs one record per scope; otherwise it returns at once.
+//! against Open MPI (a different ABI), so nothing here needs feature `mpi`. The ranks run
+//! the ignored [`PROBE`] test (with `RANKLOG_HYDRA_PROBE=1` set), which checks its identity
+//! against the PMI variables and logs one record per scope.
 //!
 //! Without `mpiexec.hydra` (Debian's `mpich`) or where namespaces cannot be made, the tests
 //! print a skip line, except under CI (`CI` set), where they fail: `scripts/setup.sh`
@@ -26,8 +26,11 @@ use common::nodes::{
     fresh_dir, launcher_var, placement, run_status, self_on_nodes, this_host, unavailable, Job,
     Launcher, ERROR, GLOBAL, LOCAL, LOCAL_LOGGER, PROCESS,
 };
+use common::probe_args;
 
-/// Set (to 1) in the ranks' environment: makes `probe` log instead of returning.
+/// The rank side, run by the jobs under Hydra.
+const PROBE: &str = "probe_rank_under_hydra";
+/// Set (to 1) in the ranks' environment by the jobs.
 const PROBE_ENV: &str = "RANKLOG_HYDRA_PROBE";
 /// The ranks' log directory.
 const DIR_ENV: &str = "RANKLOG_HYDRA_PROBE_DIR";
@@ -43,11 +46,10 @@ const JOB_START: &str =
 
 /// The rank side: runs only under Hydra (see the module docs).
 #[test]
-fn probe() {
-    if std::env::var_os(PROBE_ENV).is_none() {
-        return;
-    }
-    let dir = std::env::var_os(DIR_ENV).expect("RANKLOG_HYDRA_PROBE_DIR is set by the test");
+#[ignore = "child process of this file's tests (two shared jobs); run by them under mpiexec.hydra"]
+fn probe_rank_under_hydra() {
+    common::probe_env(PROBE_ENV);
+    let dir = common::probe_env(DIR_ENV);
     let info = ranklog::RankInfo::from_env().expect("Hydra's PMI variables describe this rank");
     assert_eq!(info.source, ranklog::Source::Pmi, "{info:?}");
     // The local rank and size come from MPI_LOCALRANKID/MPI_LOCALNRANKS: Hydra sets no
@@ -86,13 +88,9 @@ fn run_one_node() -> Option<Result<Job, String>> {
     let dir = fresh_dir("hydra-probe");
     let exe = std::env::current_exe().expect("the test binary's path");
     let mut cmd = Command::new(hydra);
-    cmd.args(["-np", &NP.to_string()]).arg(exe).args([
-        "--exact",
-        "probe",
-        "--nocapture",
-        "--test-threads",
-        "1",
-    ]);
+    cmd.args(["-np", &NP.to_string()])
+        .arg(exe)
+        .args(probe_args(PROBE));
     clean_env(&mut cmd);
     cmd.env("RANKLOG_COLOR", "never")
         .env(PROBE_ENV, "1")
@@ -115,7 +113,7 @@ fn run_two_nodes() -> Option<Result<Job, String>> {
         Launcher::Hydra,
         TWO_NODES,
         false,
-        "probe",
+        PROBE,
         &[(PROBE_ENV, "1"), (DIR_ENV, &dir_text)],
         JOB_TIMEOUT,
     ) {

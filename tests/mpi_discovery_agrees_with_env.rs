@@ -2,10 +2,10 @@
 //! [`RankInfo::from_env`] (Open MPI's `OMPI_COMM_WORLD_*` variables) describe every rank the
 //! same way, and MPI counts one node.
 //!
-//! No extra binary: this test binary runs itself under `mpirun`. With
-//! `RANKLOG_MPI_PROBE=1` set, the `probe` test initializes MPI, discovers the identity both
-//! ways and prints `AGREE rank=<r> ...` on stdout (or panics with both identities);
-//! otherwise it returns at once.
+//! No extra binary: this test binary runs itself under `mpirun`. The ranks run the ignored
+//! [`PROBE`] test (with `RANKLOG_MPI_PROBE=1` set), which initializes MPI, discovers the
+//! identity both ways and prints `AGREE rank=<r> ...` on stdout (or panics with both
+//! identities).
 //!
 //! Without `mpirun` on `PATH` the test prints a skip line, except under CI (`CI` set), where
 //! it fails: `scripts/setup.sh` installs Open MPI.
@@ -19,17 +19,18 @@ use common::mpirun::{mpirun_or_skip, run_with_timeout, self_under_mpirun};
 
 /// World size of the job.
 const NP: u32 = 4;
-/// Set (to 1) in the ranks' environment: makes `probe` run instead of returning.
+/// The rank side, run by the job under `mpirun`.
+const PROBE: &str = "probe_rank_compares_mpi_and_env";
+/// Set (to 1) in the ranks' environment by the job.
 const PROBE_ENV: &str = "RANKLOG_MPI_PROBE";
 /// Longest the whole `mpirun` job may take before it is killed.
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The rank side: runs only under `mpirun` (see the module docs).
 #[test]
-fn probe() {
-    if std::env::var_os(PROBE_ENV).is_none() {
-        return;
-    }
+#[ignore = "child process of mpi_and_launcher_env_agree_on_every_rank_of_one_node; run by it under mpirun"]
+fn probe_rank_compares_mpi_and_env() {
+    common::probe_env(PROBE_ENV);
     common::mpirun::report_mpi_and_env_agree();
 }
 
@@ -38,7 +39,7 @@ fn mpi_and_launcher_env_agree_on_every_rank_of_one_node() {
     let Some(mpirun) = mpirun_or_skip() else {
         return;
     };
-    let mut cmd = self_under_mpirun(&mpirun, NP, "probe", &[(PROBE_ENV, "1")]);
+    let mut cmd = self_under_mpirun(&mpirun, NP, PROBE, &[(PROBE_ENV, "1")]);
     // Shared-memory single copy (CMA) needs ptrace rights that containers often lack;
     // the few bytes exchanged here do not need it.
     cmd.env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");

@@ -7,9 +7,9 @@
 //! this runs without a GPU; the rank's identity is real (`RankInfo::from_env`).
 //!
 //! No extra binary: the test binary runs itself across the nodes (`scripts/multinode.sh`).
-//! With `RANKLOG_NODES_GPU_PROBE=1` set, the `probe` test builds the logger with a sampler
-//! every 100 ms and, where a sampler runs, waits for two rounds and prints
-//! `SAMPLER rank=<r>` on stdout; otherwise it returns at once.
+//! The ranks run the ignored [`PROBE`] test (with `RANKLOG_NODES_GPU_PROBE=1` set), which
+//! builds the logger with a sampler every 100 ms and, where a sampler runs, waits for two
+//! rounds and prints `SAMPLER rank=<r>` on stdout.
 //!
 //! Where namespaces cannot be made (not root, no `ip netns`) the tests print a skip line,
 //! except under CI (`CI` set), where they fail with the reason.
@@ -23,7 +23,9 @@ use common::nodes::{fresh_dir, placement, self_on_nodes, Job, Launcher, Record};
 use ranklog::gpu::{GpuMode, ScriptedGpu, ScriptedSource};
 use serde_json::Value;
 
-/// Set (to 1) in the ranks' environment: makes `probe` run instead of returning.
+/// The rank side, run by the jobs across the simulated nodes.
+const PROBE: &str = "probe_rank_samples_scripted_gpus";
+/// Set (to 1) in the ranks' environment by the jobs.
 const PROBE_ENV: &str = "RANKLOG_NODES_GPU_PROBE";
 /// The ranks' log directory.
 const DIR_ENV: &str = "RANKLOG_NODES_GPU_PROBE_DIR";
@@ -36,11 +38,10 @@ const SAMPLER: &str = "SAMPLER rank=";
 
 /// The rank side: runs only across the simulated nodes (see the module docs).
 #[test]
-fn probe() {
-    if std::env::var_os(PROBE_ENV).is_none() {
-        return;
-    }
-    let dir = std::env::var_os(DIR_ENV).expect("RANKLOG_NODES_GPU_PROBE_DIR is set by the test");
+#[ignore = "child process of this file's tests; run by them under mpirun across simulated nodes"]
+fn probe_rank_samples_scripted_gpus() {
+    common::probe_env(PROBE_ENV);
+    let dir = common::probe_env(DIR_ENV);
     let info = ranklog::RankInfo::from_env().expect("Open MPI's variables describe this rank");
     let rank = info.rank;
     let guard = ranklog::Builder::from_env()
@@ -74,7 +75,7 @@ fn one_sampler_per_node(nodes: &[(&str, u32)], by_node: bool) {
         Launcher::OpenMpi,
         nodes,
         by_node,
-        "probe",
+        PROBE,
         &[(PROBE_ENV, "1"), (DIR_ENV, &dir_text)],
         JOB_TIMEOUT,
     ) {

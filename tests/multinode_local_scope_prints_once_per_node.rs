@@ -8,9 +8,10 @@
 //! node its own network and UTS namespace, so each has its own host name and Open MPI
 //! counts real nodes.
 //!
-//! No extra binary: the test binary runs itself there. With `RANKLOG_NODES_PROBE=1` set,
-//! the `probe` test discovers its identity from the environment (`RankInfo::from_env`,
-//! Open MPI's `OMPI_COMM_WORLD_*`) and logs one record per scope; otherwise it returns.
+//! No extra binary: the test binary runs itself there. The ranks run the ignored [`PROBE`]
+//! test (with `RANKLOG_NODES_PROBE=1` set), which discovers its identity from the
+//! environment (`RankInfo::from_env`, Open MPI's `OMPI_COMM_WORLD_*`) and logs one record
+//! per scope.
 //!
 //! Where namespaces cannot be made (not root, no `ip netns`) the tests print a skip line,
 //! except under CI (`CI` set), where they fail with the reason.
@@ -24,7 +25,9 @@ use common::nodes::{
     fresh_dir, placement, self_on_nodes, Job, Launcher, ERROR, GLOBAL, LOCAL, LOCAL_LOGGER, PROCESS,
 };
 
-/// Set (to 1) in the ranks' environment: makes `probe` log instead of returning.
+/// The rank side, run by the jobs across the simulated nodes.
+const PROBE: &str = "probe_rank_logs_one_record_per_scope";
+/// Set (to 1) in the ranks' environment by the jobs.
 const PROBE_ENV: &str = "RANKLOG_NODES_PROBE";
 /// The ranks' log directory.
 const DIR_ENV: &str = "RANKLOG_NODES_PROBE_DIR";
@@ -38,11 +41,10 @@ const UNEVEN: &[(&str, u32)] = &[("nodeA", 1), ("nodeB", 2), ("nodeC", 3)];
 
 /// The rank side: runs only across the simulated nodes (see the module docs).
 #[test]
-fn probe() {
-    if std::env::var_os(PROBE_ENV).is_none() {
-        return;
-    }
-    let dir = std::env::var_os(DIR_ENV).expect("RANKLOG_NODES_PROBE_DIR is set by the test");
+#[ignore = "child process of this file's tests (two shared jobs); run by them under mpirun across simulated nodes"]
+fn probe_rank_logs_one_record_per_scope() {
+    common::probe_env(PROBE_ENV);
+    let dir = common::probe_env(DIR_ENV);
     let info = ranklog::RankInfo::from_env().expect("Open MPI's variables describe this rank");
     assert_eq!(info.source, ranklog::Source::OpenMpi, "{info:?}");
     common::nodes::log_markers(info, dir.as_ref());
@@ -55,7 +57,7 @@ fn run(nodes: &[(&str, u32)], by_node: bool) -> Option<Result<Job, String>> {
         Launcher::OpenMpi,
         nodes,
         by_node,
-        "probe",
+        PROBE,
         &[(PROBE_ENV, "1"), (DIR_ENV, &dir_text)],
         JOB_TIMEOUT,
     );

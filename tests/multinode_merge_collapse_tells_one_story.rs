@@ -3,7 +3,8 @@
 //! `[ranks 0-5]`; one that a single rank did not write names that rank; per-node records
 //! keep their nodes apart.
 //!
-//! The rank side is `probe`, which returns unless `RANKLOG_COLLAPSE_PROBE=1`.
+//! The rank side is the ignored [`PROBE`] test, which the job runs across the nodes with
+//! `RANKLOG_COLLAPSE_PROBE=1` set.
 #![cfg(feature = "cli")]
 
 mod common;
@@ -14,6 +15,9 @@ use std::time::Duration;
 use common::nodes::{fresh_dir, self_on_nodes, Launcher, ERROR, PROCESS};
 use slog::info;
 
+/// The rank side, run by the job across the simulated nodes.
+const PROBE: &str = "probe_rank_logs_a_multinode_story";
+/// Set (to 1) in the ranks' environment by the job.
 const PROBE_ENV: &str = "RANKLOG_COLLAPSE_PROBE";
 const DIR_ENV: &str = "RANKLOG_COLLAPSE_PROBE_DIR";
 const UNEVEN: &[(&str, u32)] = &[("nodeA", 1), ("nodeB", 2), ("nodeC", 3)];
@@ -23,11 +27,10 @@ const CHECKPOINT: &str = "collapse-mark-checkpoint-saved";
 const NODE_LINE: &str = "collapse-mark-node";
 
 #[test]
-fn probe() {
-    if std::env::var_os(PROBE_ENV).is_none() {
-        return;
-    }
-    let dir = std::env::var_os(DIR_ENV).expect("the test sets the directory");
+#[ignore = "child process of merge_collapse_folds_a_multinode_job_into_one_story; run by it under mpirun across simulated nodes"]
+fn probe_rank_logs_a_multinode_story() {
+    common::probe_env(PROBE_ENV);
+    let dir = common::probe_env(DIR_ENV);
     let info = ranklog::RankInfo::from_env().expect("Open MPI's variables describe this rank");
     let (rank, host) = (info.rank, info.host.clone());
     common::nodes::log_markers(info.clone(), dir.as_ref());
@@ -55,7 +58,7 @@ fn merge_collapse_folds_a_multinode_job_into_one_story() {
         Launcher::OpenMpi,
         UNEVEN,
         true,
-        "probe",
+        PROBE,
         &[(PROBE_ENV, "1"), (DIR_ENV, &dir_text)],
         Duration::from_secs(120),
     );

@@ -4,10 +4,10 @@
 //! node count included, and both name the rank's own node.
 //!
 //! Layouts: 2 nodes × 2 ranks, and 1 + 2 + 3 ranks with `--map-by node`. No extra binary:
-//! this test binary runs itself across the nodes (`scripts/multinode.sh`). With
-//! `RANKLOG_NODES_MPI_PROBE=1` set, the `probe` test initializes MPI, discovers the
-//! identity both ways and prints `AGREE rank=<r> ...` on stdout (or panics with both
-//! identities); otherwise it returns at once.
+//! this test binary runs itself across the nodes (`scripts/multinode.sh`). The ranks run
+//! the ignored [`PROBE`] test (with `RANKLOG_NODES_MPI_PROBE=1` set), which initializes MPI,
+//! discovers the identity both ways and prints `AGREE rank=<r> ...` on stdout (or panics
+//! with both identities).
 //!
 //! Where namespaces cannot be made (not root, no `ip netns`) the tests print a skip line,
 //! except under CI (`CI` set), where they fail with the reason.
@@ -19,17 +19,18 @@ use std::time::Duration;
 
 use common::nodes::{placement, self_on_nodes, Launcher};
 
-/// Set (to 1) in the ranks' environment: makes `probe` run instead of returning.
+/// The rank side, run by the jobs across the simulated nodes.
+const PROBE: &str = "probe_rank_compares_mpi_and_env";
+/// Set (to 1) in the ranks' environment by the jobs.
 const PROBE_ENV: &str = "RANKLOG_NODES_MPI_PROBE";
 /// Longest one job may take before it is stopped.
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The rank side: runs only across the simulated nodes (see the module docs).
 #[test]
-fn probe() {
-    if std::env::var_os(PROBE_ENV).is_none() {
-        return;
-    }
+#[ignore = "child process of this file's tests; run by them under mpirun across simulated nodes"]
+fn probe_rank_compares_mpi_and_env() {
+    common::probe_env(PROBE_ENV);
     common::mpirun::report_mpi_and_env_agree();
 }
 
@@ -40,7 +41,7 @@ fn agree_on(nodes: &[(&str, u32)], by_node: bool) {
         Launcher::OpenMpi,
         nodes,
         by_node,
-        "probe",
+        PROBE,
         &[(PROBE_ENV, "1")],
         JOB_TIMEOUT,
     ) {

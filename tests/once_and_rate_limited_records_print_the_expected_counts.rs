@@ -149,18 +149,15 @@ fn every_interval_prints_the_first_call_and_then_at_most_once_per_interval() {
         ranklog::info_every!(log, Duration::from_secs(3600), "m-hourly {}", i);
         ranklog::debug_every!(log, Duration::ZERO, "m-always");
     }
-    let mut printed_late = false;
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(30));
         ranklog::warn_every!(log, Duration::from_millis(20), "m-paced"; "scope" => "process");
-        printed_late = true;
     }
     drop(guard);
     let text = console.text();
     assert_eq!(count(&text, "m-hourly"), 1, "{text}");
     assert_eq!(count(&text, "m-hourly 0 skipped=0"), 1);
     assert_eq!(count(&text, "m-always"), 1000);
-    assert!(printed_late);
     assert_eq!(
         count(&text, "m-paced"),
         3,

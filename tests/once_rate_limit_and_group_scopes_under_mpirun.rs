@@ -3,7 +3,8 @@
 //! the expected counts on every rank; with two tensor-parallel groups of 2, a group-scoped
 //! record prints twice; a rank list prints on the listed ranks.
 //!
-//! The rank side is the `probe` test, which returns at once unless `RANKLOG_LESS_PROBE=1`.
+//! The rank side is the ignored [`PROBE`] test, which the job runs under `mpirun` with
+//! `RANKLOG_LESS_PROBE=1` set.
 
 mod common;
 
@@ -14,13 +15,15 @@ use common::count;
 use common::mpirun::{mpirun_or_skip, run_with_timeout, self_under_mpirun};
 use slog::info;
 
+/// The rank side, run by the job under `mpirun`.
+const PROBE: &str = "probe_rank_logs_rate_limited_and_group_records";
+/// Set (to 1) in the ranks' environment by the job.
 const PROBE_ENV: &str = "RANKLOG_LESS_PROBE";
 
 #[test]
-fn probe() {
-    if std::env::var_os(PROBE_ENV).is_none() {
-        return;
-    }
+#[ignore = "child process of this file's tests (one shared job); run by them under mpirun"]
+fn probe_rank_logs_rate_limited_and_group_records() {
+    common::probe_env(PROBE_ENV);
     let info = ranklog::RankInfo::from_env()
         .and_then(|i| i.with_contiguous_group("tp", 2))
         .expect("Open MPI identity with two tp groups of 2");
@@ -49,7 +52,7 @@ fn console() -> Option<&'static str> {
     static JOB: OnceLock<Option<Result<String, String>>> = OnceLock::new();
     let job = JOB.get_or_init(|| {
         let mpirun = mpirun_or_skip()?;
-        let cmd = self_under_mpirun(&mpirun, 4, "probe", &[(PROBE_ENV, "1")]);
+        let cmd = self_under_mpirun(&mpirun, 4, PROBE, &[(PROBE_ENV, "1")]);
         Some(run_with_timeout(cmd, Duration::from_secs(120)).map(|out| out.stderr))
     });
     match job {

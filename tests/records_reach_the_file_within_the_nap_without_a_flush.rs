@@ -18,11 +18,14 @@ fn lines_with(path: &std::path::Path, marker: &str) -> usize {
         .count()
 }
 
-/// How long until `count` lines with `marker` are in the file (at most 5 s).
+/// How long until `count` lines with `marker` are in the file; `None` when they are not
+/// there after 30 s, which no loaded machine explains: the writer stalled.
 fn time_until(path: &std::path::Path, marker: &str, count: usize) -> Option<Duration> {
     let start = Instant::now();
-    common::wait_until(Duration::from_secs(5), || lines_with(path, marker) >= count)
-        .then(|| start.elapsed())
+    common::wait_until(Duration::from_secs(30), || {
+        lines_with(path, marker) >= count
+    })
+    .then(|| start.elapsed())
 }
 
 #[test]
@@ -59,8 +62,13 @@ fn records_are_written_without_a_flush_and_bursts_get_through_whole() {
     drop(guard);
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!("lone record {first:?}, after a quiet second {woken:?}, burst of 5120 {burst:?}");
-    // Generous bounds: the nap is 10 ms, but a loaded CI machine may be slow to schedule.
-    for (what, took) in [("lone", first), ("after quiet", woken), ("burst", burst)] {
+    // The writer wakes for a record by itself: within a nap (10 ms) while records come,
+    // at once after a quiet second. Timed on the wall clock, on a machine that may be busy
+    // building, so the bound is 200 naps: still far below any periodic flush a writer that
+    // did not wake by itself would need to be caught by. The burst's point is that all of
+    // it arrives (above, within 30 s); the callers waited for room, so at most a queue
+    // (256 records) was left to write when the loop ended, and its time is only printed.
+    for (what, took) in [("lone", first), ("after quiet", woken)] {
         assert!(
             took < Duration::from_secs(2),
             "the {what} record(s) took {took:?} to reach the file"

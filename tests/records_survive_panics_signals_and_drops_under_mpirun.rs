@@ -3,8 +3,8 @@
 //! logged N records, and all N are in every file; (c) with the drop policy and a tiny
 //! queue, records written plus records reported dropped add up exactly.
 //!
-//! The rank side is the `probe` test, which returns at once unless `RANKLOG_END_PROBE`
-//! names a case.
+//! The rank side is the ignored [`PROBE`] test, which each test runs under `mpirun` with
+//! `RANKLOG_END_PROBE` naming its case.
 
 mod common;
 
@@ -17,6 +17,9 @@ use common::mpirun::{mpirun_or_skip, run_with_timeout, self_under_mpirun};
 use serde_json::Value;
 use slog::info;
 
+/// The rank side, run by each test's job under `mpirun`; also the name of its thread.
+const PROBE: &str = "probe_rank_runs_the_named_case";
+/// The case the ranks run, set by the test.
 const CASE_ENV: &str = "RANKLOG_END_PROBE";
 const DIR_ENV: &str = "RANKLOG_END_PROBE_DIR";
 /// Records each rank logs before saying it is ready (case b).
@@ -25,11 +28,10 @@ const READY_AFTER: u64 = 20_000;
 const BURST: u64 = 50_000;
 
 #[test]
-fn probe() {
-    let Some(case) = std::env::var_os(CASE_ENV) else {
-        return;
-    };
-    let dir = PathBuf::from(std::env::var_os(DIR_ENV).expect("the test sets the directory"));
+#[ignore = "child process of this file's tests, each its own case; run by them under mpirun"]
+fn probe_rank_runs_the_named_case() {
+    let case = common::probe_env(CASE_ENV);
+    let dir = PathBuf::from(common::probe_env(DIR_ENV));
     let mut builder = ranklog::Builder::from_env()
         .expect("no bad RANKLOG_* variable")
         .dir(dir)
@@ -128,7 +130,7 @@ fn a_panicking_rank_leaves_gap_free_files_on_every_rank() {
     let cmd = self_under_mpirun(
         &mpirun,
         4,
-        "probe",
+        PROBE,
         &[(CASE_ENV, "panic"), (DIR_ENV, &dir_text)],
     );
     let out = run_with_timeout(cmd, Duration::from_secs(120));
@@ -152,7 +154,7 @@ fn a_panicking_rank_leaves_gap_free_files_on_every_rank() {
         .unwrap_or_else(|| panic!("rank 2's file has the panic record\n{err}"));
     assert_eq!(panic["level"], "critical");
     assert_eq!(panic["msg"], "panic: rank 2 gives up at record 500");
-    assert_eq!(panic["thread"], "probe");
+    assert_eq!(panic["thread"], PROBE);
     assert!(
         panic["at"]
             .as_str()
@@ -177,7 +179,7 @@ fn sigterm_to_mpirun_after_n_records_leaves_all_n_in_every_file() {
     let mut cmd = self_under_mpirun(
         &mpirun,
         4,
-        "probe",
+        PROBE,
         &[(CASE_ENV, "sigterm"), (DIR_ENV, &dir_text)],
     );
     let mut child = cmd
@@ -233,7 +235,7 @@ fn with_the_drop_policy_written_plus_dropped_adds_up_exactly() {
     let cmd = self_under_mpirun(
         &mpirun,
         4,
-        "probe",
+        PROBE,
         &[(CASE_ENV, "drop"), (DIR_ENV, &dir_text)],
     );
     run_with_timeout(cmd, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"));

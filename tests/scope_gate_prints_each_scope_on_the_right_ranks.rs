@@ -155,6 +155,10 @@ fn gated_file_scope_keeps_only_what_the_console_shows() {
         |b| b.file_scope(ranklog::FileScope::Gated),
         "gated-file",
     );
+    // Not both empty: rank 3 prints (and files) process records but not global ones.
+    assert_eq!(count(&console, " m-process"), 1, "{console}");
+    assert_eq!(count(&file, "\"m-process\""), 1, "{file}");
+    assert_eq!(count(&file, "\"m-global\""), 0, "{file}");
     for m in ALL {
         assert_eq!(
             count(&console, &format!(" {m}")),

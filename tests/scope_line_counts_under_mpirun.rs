@@ -1,11 +1,11 @@
 //! Scope gating under a real `mpirun -np 4`: how many console lines each scope gives, and
 //! what every rank's JSONL file keeps.
 //!
-//! No extra binary: this test binary runs itself under `mpirun`. With
-//! `RANKLOG_SCOPE_PROBE=1` set, the `probe` test builds the logger from Open MPI's
-//! `OMPI_COMM_WORLD_*` variables and logs one record per case, each message a unique
-//! marker; otherwise it returns at once. The other tests share one `mpirun` job (run on
-//! first use), count the markers in its stderr and read the four files it wrote.
+//! No extra binary: this test binary runs itself under `mpirun`. The ranks run the ignored
+//! [`PROBE`] test (with `RANKLOG_SCOPE_PROBE=1` set), which builds the logger from Open
+//! MPI's `OMPI_COMM_WORLD_*` variables and logs one record per case, each message a unique
+//! marker. The other tests share one `mpirun` job (run on first use), count the markers in
+//! its stderr and read the four files it wrote.
 //!
 //! Without `mpirun` on `PATH` the tests print a skip line, except under CI (`CI` set), where
 //! they fail: `scripts/setup.sh` installs Open MPI.
@@ -25,7 +25,9 @@ use slog::{error, info, o};
 
 /// World size of the job.
 const NP: u32 = 4;
-/// Set (to 1) in the ranks' environment: makes `probe` log instead of returning.
+/// The rank side, run by the job under `mpirun`.
+const PROBE: &str = "probe_rank_logs_one_record_per_scope";
+/// Set (to 1) in the ranks' environment by the job.
 const PROBE_ENV: &str = "RANKLOG_SCOPE_PROBE";
 /// The ranks' log directory.
 const DIR_ENV: &str = "RANKLOG_SCOPE_PROBE_DIR";
@@ -56,11 +58,10 @@ const UNKNOWN_WARNING: &str = "unknown scope \"globl\"";
 
 /// The rank side: runs only under `mpirun` (see the module docs).
 #[test]
-fn probe() {
-    if std::env::var_os(PROBE_ENV).is_none() {
-        return;
-    }
-    let dir = std::env::var_os(DIR_ENV).expect("RANKLOG_SCOPE_PROBE_DIR is set by the test");
+#[ignore = "child process of this file's tests (one shared job); run by them under mpirun"]
+fn probe_rank_logs_one_record_per_scope() {
+    common::probe_env(PROBE_ENV);
+    let dir = common::probe_env(DIR_ENV);
     let guard = ranklog::Builder::from_env()
         .and_then(|b| b.dir(PathBuf::from(dir)).build())
         .expect("logger builds from Open MPI's environment");
@@ -135,12 +136,7 @@ fn run_job(mpirun: &Path) -> Result<Job, String> {
         std::process::id()
     ));
     let dir_text = dir.to_string_lossy().into_owned();
-    let cmd = self_under_mpirun(
-        mpirun,
-        NP,
-        "probe",
-        &[(PROBE_ENV, "1"), (DIR_ENV, &dir_text)],
-    );
+    let cmd = self_under_mpirun(mpirun, NP, PROBE, &[(PROBE_ENV, "1"), (DIR_ENV, &dir_text)]);
     let out = run_with_timeout(cmd, JOB_TIMEOUT)?;
     let files = (0..NP)
         .map(|r| read_jsonl(&dir.join(format!("rank-{r:05}.jsonl"))))

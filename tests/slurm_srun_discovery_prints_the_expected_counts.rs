@@ -10,10 +10,10 @@
 //! exists only there, so no traffic can leave and ports never collide with another run),
 //! and stops all of it by pid when dropped, also when an assertion fails.
 //!
-//! No extra binary: this test binary runs itself under `srun`. With
-//! `RANKLOG_SLURM_PROBE=1` set, the `probe` test checks its identity against the `SLURM_*`
-//! variables and logs one record per scope; with `RANKLOG_SLURM_BATCH_PROBE=1`,
-//! `batch_probe` prints what `RankInfo::from_env` says; otherwise they return at once.
+//! No extra binary: this test binary runs itself under `srun` and in a batch script, for
+//! two ignored tests: [`PROBE`] (with `RANKLOG_SLURM_PROBE=1` set) checks its identity
+//! against the `SLURM_*` variables and logs one record per scope; [`BATCH_PROBE`] (with
+//! `RANKLOG_SLURM_BATCH_PROBE=1`) prints what `RankInfo::from_env` says.
 //!
 //! Without root, Slurm or munge the tests print a skip line, except under CI (`CI` set),
 //! where they fail: `scripts/setup.sh` installs `slurm-wlm` and `munge`.
@@ -34,19 +34,24 @@ use common::nodes::{
     launcher_var, placement, run_status, this_host, unavailable, Job, ERROR, GLOBAL, LOCAL,
     LOCAL_LOGGER, PROCESS,
 };
+use common::probe_args;
 
-/// Set (to 1) for `srun`'s tasks: makes `probe` log instead of returning.
+/// The tasks' side, run by the job under `srun`.
+const PROBE: &str = "probe_task_under_srun";
+/// Set (to 1) for `srun`'s tasks by the test.
 const PROBE_ENV: &str = "RANKLOG_SLURM_PROBE";
 /// The tasks' log directory.
 const DIR_ENV: &str = "RANKLOG_SLURM_PROBE_DIR";
-/// Set (to 1) for the batch script: makes `batch_probe` report instead of returning.
+/// The batch script's side, run by it outside of any `srun`.
+const BATCH_PROBE: &str = "probe_batch_script_outside_srun";
+/// Set (to 1) for the batch script by the test.
 const BATCH_PROBE_ENV: &str = "RANKLOG_SLURM_BATCH_PROBE";
 /// Number of tasks of the job.
 const NTASKS: u32 = 4;
 /// Longest a job may take, and longest the cluster may take to come up.
 const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// What `batch_probe` prints before its report.
+/// What [`BATCH_PROBE`] prints before its report.
 const REPORT: &str = "FROM_ENV ";
 
 /// One cluster at a time in this process: two would only compete for the two cores.
@@ -54,11 +59,10 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The rank side under `srun` (see the module docs).
 #[test]
-fn probe() {
-    if std::env::var_os(PROBE_ENV).is_none() {
-        return;
-    }
-    let dir = std::env::var_os(DIR_ENV).expect("RANKLOG_SLURM_PROBE_DIR is set by the test");
+#[ignore = "child process of srun_tasks_discover_slurm_and_print_the_expected_counts; run by it under srun"]
+fn probe_task_under_srun() {
+    common::probe_env(PROBE_ENV);
+    let dir = common::probe_env(DIR_ENV);
     let info = ranklog::RankInfo::from_env().expect("Slurm's variables describe this task");
     assert_eq!(info.source, ranklog::Source::Slurm, "{info:?}");
     // No launcher but srun, and the local size from the step's tasks-per-node list.
@@ -95,10 +99,9 @@ fn probe() {
 
 /// The batch script's side: what `RankInfo::from_env` makes of a batch step's environment.
 #[test]
-fn batch_probe() {
-    if std::env::var_os(BATCH_PROBE_ENV).is_none() {
-        return;
-    }
+#[ignore = "child process of the a_batch_script_* tests; run by their sbatch script"]
+fn probe_batch_script_outside_srun() {
+    common::probe_env(BATCH_PROBE_ENV);
     match ranklog::RankInfo::from_env() {
         Ok(i) => println!(
             "{REPORT}ok rank={} size={} local_rank={} local_size={} local_known={} nodes={} \
@@ -483,7 +486,7 @@ fn srun_tasks_discover_slurm_and_print_the_expected_counts() {
     let exe = std::env::current_exe().expect("the test binary's path");
     let mut cmd = cluster.command("srun", &["-n", &NTASKS.to_string()]);
     cmd.arg(exe)
-        .args(["--exact", "probe", "--nocapture", "--test-threads", "1"])
+        .args(probe_args(PROBE))
         .env("RANKLOG_COLOR", "never")
         .env(PROBE_ENV, "1")
         .env(DIR_ENV, &dir);
@@ -509,15 +512,15 @@ fn srun_tasks_discover_slurm_and_print_the_expected_counts() {
 
 // ---- a batch script, outside srun --------------------------------------------------------------
 
-/// What a batch script of `sbatch -n 4` saw: its `SLURM_*` variables and `batch_probe`'s
-/// report.
+/// What a batch script of `sbatch -n 4` saw: its `SLURM_*` variables and
+/// [`BATCH_PROBE`]'s report.
 struct Batch {
     env: BTreeMap<String, String>,
     report: String,
 }
 
 /// Submits a batch script (`sbatch -n 4`) that records its environment and runs
-/// `batch_probe` outside of any `srun`; waits for it.
+/// [`BATCH_PROBE`] outside of any `srun`; waits for it.
 fn run_batch(cluster: &Cluster) -> Batch {
     let job = cluster.dir.join("job");
     let exe = std::env::current_exe().expect("the test binary's path");
@@ -526,10 +529,11 @@ fn run_batch(cluster: &Cluster) -> Batch {
     fs::write(
         &script,
         format!(
-            "#!/bin/sh\nenv > {env}\n{exe} --exact batch_probe --nocapture --test-threads 1 \
-             > {report} 2>&1\necho $? > {done}.tmp && mv {done}.tmp {done}\n",
+            "#!/bin/sh\nenv > {env}\n{exe} {args} > {report} 2>&1\n\
+             echo $? > {done}.tmp && mv {done}.tmp {done}\n",
             env = quote(&job.join("env.txt")),
             exe = quote(&exe),
+            args = probe_args(BATCH_PROBE).join(" "),
             report = quote(&job.join("report.txt")),
             done = quote(&job.join("done")),
         ),
@@ -575,11 +579,11 @@ fn run_batch(cluster: &Cluster) -> Batch {
         .filter(|(k, _)| k.starts_with("SLURM"))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    let text = fs::read_to_string(job.join("report.txt")).expect("batch_probe's output");
+    let text = fs::read_to_string(job.join("report.txt")).expect("the batch probe's output");
     let report = text
         .lines()
         .find_map(|l| l.find(REPORT).map(|at| l[at + REPORT.len()..].to_owned()))
-        .unwrap_or_else(|| panic!("no report from batch_probe:\n{text}"));
+        .unwrap_or_else(|| panic!("no report from {BATCH_PROBE}:\n{text}"));
     Batch { env, report }
 }
 

@@ -41,6 +41,47 @@ pub fn count(text: &str, marker: &str) -> usize {
 pub mod mpirun;
 pub mod nodes;
 
+/// Whether this runs under CI (`CI` set to something other than empty, `0` or `false`):
+/// there a test that cannot run here fails instead of skipping, as `scripts/test.sh` does.
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// libtest's arguments that run exactly `probe`, an ignored test of this test binary, with
+/// its output shown and on one thread.
+///
+/// A probe is the child side of a test that re-runs its own binary (under `mpirun`, Hydra,
+/// `srun`, or plain): it is `#[ignore]`d, so that a normal run lists it as ignored instead
+/// of counting it as a test that passed without asserting anything, and its parent runs it
+/// with `--ignored --exact`.
+pub fn probe_args(probe: &str) -> [&str; 6] {
+    [
+        "--ignored",
+        "--exact",
+        probe,
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ]
+}
+
+/// The value of `var`, which the parent of the probe sets.
+///
+/// # Panics
+///
+/// When it is unset: the probe was run by hand (`cargo test -- --ignored`), not by its
+/// parent test, and has nothing to check.
+#[track_caller]
+pub fn probe_env(var: &str) -> std::ffi::OsString {
+    match std::env::var_os(var) {
+        Some(value) => value,
+        None => panic!(
+            "{var} is not set: this probe is the child process of another test, which runs it \
+             (see the ignore reason); it checks nothing on its own"
+        ),
+    }
+}
+
 /// The records of a JSONL file, each a JSON object; the error names the file, the line and
 /// what is wrong with it.
 pub fn read_jsonl(

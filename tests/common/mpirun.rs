@@ -1,5 +1,6 @@
-//! Running this test binary itself under a real `mpirun`: the rank side is a `#[test]`
-//! that does nothing unless an environment variable says it is a rank.
+//! Running this test binary itself under a real `mpirun`: the rank side is an ignored
+//! `#[test]` (a probe, see [`super::probe_args`]) that the parent test runs with
+//! `--ignored --exact`, and that needs an environment variable the parent sets.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -25,9 +26,8 @@ pub fn mpirun_or_skip() -> Option<PathBuf> {
     if let Some(path) = find_on_path("mpirun") {
         return Some(path);
     }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     assert!(
-        !ci,
+        !super::ci(),
         "mpirun is not on PATH, and CI is set: install Open MPI (scripts/setup.sh installs \
          openmpi-bin and libopenmpi-dev)"
     );
@@ -52,7 +52,8 @@ pub fn clean_env(cmd: &mut Command) {
         .env("OMPI_MCA_rmaps_base_oversubscribe", "1");
 }
 
-/// `mpirun -np NP <this test binary> --exact <probe>` with `envs` set for the ranks.
+/// `mpirun -np NP <this test binary> --ignored --exact <probe>` with `envs` set for the
+/// ranks.
 pub fn self_under_mpirun(mpirun: &Path, np: u32, probe: &str, envs: &[(&str, &str)]) -> Command {
     let exe = std::env::current_exe().expect("the test binary's path");
     let mut cmd = Command::new(mpirun);
@@ -64,7 +65,7 @@ pub fn self_under_mpirun(mpirun: &Path, np: u32, probe: &str, envs: &[(&str, &st
         &np.to_string(),
     ])
     .arg(exe)
-    .args(["--exact", probe, "--nocapture", "--test-threads", "1"]);
+    .args(super::probe_args(probe));
     clean_env(&mut cmd);
     cmd.env("RANKLOG_COLOR", "never");
     for (k, v) in envs {
@@ -221,7 +222,7 @@ pub fn report_mpi_and_env_agree() {
 }
 
 /// The `AGREE` reports in a job's stdout, by rank: each report's `key=value` fields.
-/// libtest's own lines share stdout (`test probe ... ` has no newline), so a report is
+/// libtest's own lines share stdout (`test <probe> ... ` has no newline), so a report is
 /// looked for anywhere in a line; it is printed with one write and ends the line.
 ///
 /// # Panics

@@ -23,7 +23,7 @@ use slog::{error, info, o};
 
 pub use super::mpirun::run_status;
 use super::mpirun::{clean_env, Output};
-use super::read_jsonl;
+use super::{probe_args, read_jsonl};
 
 // One marker per case; none is a substring of another.
 /// `"scope" => "global"`.
@@ -40,10 +40,7 @@ pub const ERROR: &str = "nodes-mark-error-never-gated";
 /// The exit status of `scripts/multinode.sh` when this machine cannot simulate nodes.
 pub const CANNOT: i32 = 77;
 
-/// Whether this runs under CI (`CI` set to something other than empty, `0` or `false`).
-pub fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
+pub use super::ci;
 
 /// Says why a job cannot run here: a skip line, or (under CI) a panic with the reason.
 pub fn unavailable(why: &str) {
@@ -196,7 +193,7 @@ impl Drop for Teardown {
     }
 }
 
-/// Runs this test binary's `probe` test across the simulated `nodes` with `launcher`, with
+/// Runs this test binary's ignored `probe` test across the simulated `nodes` with `launcher`, with
 /// `envs` set for the ranks (and `RANKLOG_COLOR=never`, `RUST_BACKTRACE` passed on).
 /// `Ok(None)`: skipped (the machine cannot simulate nodes, not CI); `Err`: the job failed.
 pub fn self_on_nodes(
@@ -232,9 +229,7 @@ pub fn self_on_nodes(
     for (k, v) in envs {
         cmd.args(["-x", &format!("{k}={v}")]);
     }
-    cmd.arg("--")
-        .arg(exe)
-        .args(["--exact", probe, "--nocapture", "--test-threads", "1"]);
+    cmd.arg("--").arg(exe).args(probe_args(probe));
     let done = run_status(cmd, limit)?;
     if done.status.and_then(|s| s.code()) == Some(CANNOT) {
         if let Some(line) = done
