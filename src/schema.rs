@@ -77,6 +77,7 @@ pub const CONSOLE_KEY: &str = "console";
 pub(crate) const DEFAULT_FILE_TEMPLATE: &str = "rank-{rank}.jsonl";
 
 /// What a rank file's name starts with, before the rank.
+#[cfg(feature = "cli")]
 const RANK_FILE_PREFIX: &str = "rank-";
 
 /// Digits of the rank in file names, zero-padded: `00003`. Larger ranks take more.
@@ -84,6 +85,7 @@ const RANK_DIGITS: usize = 5;
 
 /// The files' extension. A rotated segment keeps it before its suffix (`rank-00003.jsonl.1`)
 /// or after its number (`rank-00003.1.jsonl`).
+#[cfg(feature = "cli")]
 pub(crate) const JSONL_EXTENSION: &str = ".jsonl";
 
 /// Appends `rank` as `{rank}` expands in a file name: zero-padded to 5 digits (`00003`).
@@ -94,6 +96,7 @@ pub(crate) fn write_file_rank(out: &mut String, rank: u32) {
 /// The rank of a file named like a rank file, `rank-` then the rank in decimal (any number
 /// of digits), and the rest of the name after the digits: `rank-00003.jsonl.1` gives
 /// `(3, ".jsonl.1")`. `None` for any other name.
+#[cfg(feature = "cli")]
 pub(crate) fn split_rank_file_name(name: &str) -> Option<(u32, &str)> {
     let rest = name.strip_prefix(RANK_FILE_PREFIX)?;
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -101,7 +104,7 @@ pub(crate) fn split_rank_file_name(name: &str) -> Option<(u32, &str)> {
     Some((rank, &rest[digits..]))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cli"))]
 mod tests {
     use super::*;
 

@@ -35,6 +35,7 @@ impl EpochTime {
 
     /// `ts_us` microseconds since the epoch (before 1970 when negative), as the reader
     /// parses records.
+    #[cfg(feature = "cli")]
     pub(crate) fn from_micros(ts_us: i64) -> EpochTime {
         EpochTime {
             secs: ts_us.div_euclid(1_000_000),
@@ -80,6 +81,7 @@ impl Layout {
     /// # Panics
     ///
     /// When `fraction_digits` is above 9 (at compile time in a `const`).
+    #[cfg(feature = "cli")]
     pub(crate) const fn new(
         seconds: &'static str,
         fraction_digits: u32,
@@ -95,6 +97,7 @@ impl Layout {
     }
 
     /// The same layout in `zone` (the console's in UTC for `ranklog merge --utc`).
+    #[cfg(feature = "cli")]
     pub(crate) const fn in_zone(self, zone: TimeZoneChoice) -> Layout {
         Layout { zone, ..self }
     }
@@ -153,6 +156,7 @@ impl Clock {
 
 /// `time` in `layout`, as a new string: for the odd time printed alone (a summary's
 /// first and last record).
+#[cfg(feature = "cli")]
 pub(crate) fn format(layout: Layout, time: EpochTime) -> String {
     let mut out = Vec::new();
     Clock::new(layout).write(&mut out, time);
@@ -206,6 +210,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "cli")]
     fn microsecond_times_before_and_after_1970_match_chrono() {
         for us in [-500_000i64, -1, 0, 1_779_336_246_123_456] {
             let expected = Utc

@@ -32,7 +32,8 @@ const CONTINUATION: &[u8] = b"    | ";
 
 /// What goes between a console line's time and its location.
 pub(crate) enum Tag<'a> {
-    /// `[rank/size host:local_rank]` made from these fields.
+    /// `[rank/size host:local_rank]` made from these fields (a parsed record's).
+    #[cfg(feature = "cli")]
     Rank(RankTag<'a>),
     /// Text already made: a rank's own [`rank_tag`], or `[ranks 0-7]` for the ranks of a
     /// collapsed line.
@@ -169,6 +170,7 @@ impl LineWriter {
         self.clock.write(out, head.time);
         out.push(b' ');
         match &head.tag {
+            #[cfg(feature = "cli")]
             Tag::Rank(tag) => tag.write(out),
             Tag::Text(text) => out.extend_from_slice(text.as_bytes()),
         }
