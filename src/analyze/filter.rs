@@ -7,8 +7,17 @@ use slog::Level;
 
 use super::record::{Record, Value};
 use super::{time, AnalyzeError};
+use crate::identity::rank_list::{self, Item};
 
-/// A set of ranks, written `0,3-5` (single ranks and inclusive ranges, comma-separated).
+/// A set of ranks, written as a rank list: single ranks, inclusive ranges and `last`
+/// (also written `-1`), the job's last rank, comma-separated: `0,3-5,last`, `2-last`. The
+/// grammar is that of `RANKLOG_CONSOLE_RANKS` and of `ranks:LIST` scopes.
+///
+/// `last` needs the job's world size: a set that names it
+/// ([`needs_world_size`](Self::needs_world_size)) is [`resolve`](Self::resolve)d once the
+/// size is known (`ranklog merge --ranks` takes it from the records). Until then its
+/// `last` items hold no rank: [`contains`](Self::contains), [`len`](Self::len) and
+/// [`complement`](Self::complement) see only the other items.
 ///
 /// # Examples
 ///
@@ -16,18 +25,59 @@ use super::{time, AnalyzeError};
 /// let set: ranklog::analyze::RankSet = "5,0-3,2".parse()?;
 /// assert!(set.contains(2) && !set.contains(4));
 /// assert_eq!(set.to_string(), "0-3,5");
+///
+/// let set: ranklog::analyze::RankSet = "0,last".parse()?;
+/// assert!(set.needs_world_size() && !set.contains(7));
+/// let set = set.resolve(Some(8))?;
+/// assert!(set.contains(7) && !set.contains(6));
+/// assert_eq!(set.to_string(), "0,7");
 /// # Ok::<(), ranklog::analyze::AnalyzeError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RankSet {
     /// Sorted, disjoint, non-adjacent inclusive ranges.
     ranges: Vec<(u32, u32)>,
+    /// Items naming `last`, in list order, until [`RankSet::resolve`].
+    unresolved: Vec<Item>,
 }
 
 impl RankSet {
     /// The set of the given ranks.
     pub fn from_ranks(ranks: impl IntoIterator<Item = u32>) -> RankSet {
         RankSet::from_ranges(ranks.into_iter().map(|r| (r, r)).collect())
+    }
+
+    /// Whether the set names `last`, so that it must be [`resolve`](Self::resolve)d with
+    /// the job's world size before it holds all its ranks.
+    pub fn needs_world_size(&self) -> bool {
+        !self.unresolved.is_empty()
+    }
+
+    /// The set with `last` resolved as the last rank of a job of `world_size` ranks
+    /// (`None`: the size is not known); a set without `last` comes back as it is.
+    ///
+    /// # Errors
+    ///
+    /// [`AnalyzeError::InvalidArgument`] (option `--ranks`) when the set names `last` and
+    /// `world_size` is `None`, or when a range with `last` ends below its start (`last-3`
+    /// in a job of more than 4 ranks).
+    pub fn resolve(&self, world_size: Option<u32>) -> Result<RankSet, AnalyzeError> {
+        if self.unresolved.is_empty() {
+            return Ok(self.clone());
+        }
+        let bad = |reason: String| AnalyzeError::InvalidArgument {
+            option: "--ranks",
+            value: self.to_string(),
+            reason,
+        };
+        const UNKNOWN: &str =
+            "`last` needs the job's world size, and no record gives it (field `size`)";
+        let size = world_size.ok_or_else(|| bad(UNKNOWN.to_owned()))?;
+        let mut ranges = self.ranges.clone();
+        for item in &self.unresolved {
+            ranges.push(item.resolve(size).map_err(bad)?);
+        }
+        Ok(RankSet::from_ranges(ranges))
     }
 
     fn from_ranges(mut ranges: Vec<(u32, u32)>) -> RankSet {
@@ -39,7 +89,10 @@ impl RankSet {
                 _ => merged.push((lo, hi)),
             }
         }
-        RankSet { ranges: merged }
+        RankSet {
+            ranges: merged,
+            unresolved: Vec::new(),
+        }
     }
 
     /// Whether `rank` is in the set.
@@ -56,9 +109,9 @@ impl RankSet {
             .sum()
     }
 
-    /// Whether the set is empty.
+    /// Whether the set is empty (a set naming `last` is not).
     pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        self.ranges.is_empty() && self.unresolved.is_empty()
     }
 
     /// The ranks of `0..size` that are not in the set.
@@ -77,11 +130,15 @@ impl RankSet {
         if next < size {
             gaps.push((next, size - 1));
         }
-        RankSet { ranges: gaps }
+        RankSet {
+            ranges: gaps,
+            unresolved: Vec::new(),
+        }
     }
 }
 
 impl fmt::Display for RankSet {
+    /// The ranges in order (`0-3,5`), then any item naming `last` as written (`,last`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, &(lo, hi)) in self.ranges.iter().enumerate() {
             if i > 0 {
@@ -93,6 +150,12 @@ impl fmt::Display for RankSet {
                 write!(f, "{lo}-{hi}")?;
             }
         }
+        for (i, item) in self.unresolved.iter().enumerate() {
+            if i > 0 || !self.ranges.is_empty() {
+                f.write_str(",")?;
+            }
+            write!(f, "{item}")?;
+        }
         Ok(())
     }
 }
@@ -100,27 +163,33 @@ impl fmt::Display for RankSet {
 impl FromStr for RankSet {
     type Err = AnalyzeError;
 
+    /// Parses a rank list by the grammar of `RANKLOG_CONSOLE_RANKS`: `0,3-5,last`.
+    ///
     /// # Errors
     ///
-    /// [`AnalyzeError::InvalidArgument`] (option `--ranks`) for an empty list, a part that
-    /// is not a number or range, or a range whose end is below its start.
+    /// [`AnalyzeError::InvalidArgument`] (option `--ranks`) for an empty list, an item
+    /// that is not a rank, a range or `last`, a rank too large, or a range of ranks whose
+    /// end is below its start (one with `last` is checked by [`RankSet::resolve`]).
     fn from_str(text: &str) -> Result<RankSet, AnalyzeError> {
-        let bad = |reason: &str| AnalyzeError::InvalidArgument {
+        let bad = |reason: String| AnalyzeError::InvalidArgument {
             option: "--ranks",
             value: text.to_owned(),
-            reason: format!("{reason}; expected ranks and ranges like 0,3-5"),
+            reason,
         };
-        let mut ranges = Vec::new();
-        for part in text.split(',').map(str::trim) {
-            let (lo, hi) = part.split_once('-').unwrap_or((part, part));
-            let lo: u32 = lo.trim().parse().map_err(|_| bad("not a rank"))?;
-            let hi: u32 = hi.trim().parse().map_err(|_| bad("not a rank"))?;
-            if hi < lo {
-                return Err(bad("a range ends below its start"));
+        let (mut ranges, mut unresolved) = (Vec::new(), Vec::new());
+        for item in rank_list::items(text) {
+            let item = item.map_err(bad)?;
+            if item.names_last() {
+                unresolved.push(item);
+            } else {
+                // Without `last`, the size is not read.
+                ranges.push(item.resolve(0).map_err(bad)?);
             }
-            ranges.push((lo, hi));
         }
-        Ok(RankSet::from_ranges(ranges))
+        Ok(RankSet {
+            unresolved,
+            ..RankSet::from_ranges(ranges)
+        })
     }
 }
 
@@ -265,13 +334,36 @@ mod tests {
 
     #[test]
     fn bad_rank_lists_name_the_option() {
-        for bad in ["", "a", "3-1", "1,,2", "-1", "1-"] {
+        // `-1` is `last` in the shared rank-list grammar: see the test below.
+        for bad in ["", "a", "3-1", "1,,2", "1-"] {
             let err = bad.parse::<RankSet>().unwrap_err();
             assert!(
                 err.to_string().starts_with("invalid --ranks"),
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn last_waits_for_the_world_size() {
+        let set: RankSet = "last, 0-1 ,-1,5-last".parse().unwrap();
+        assert!(set.needs_world_size() && !set.is_empty());
+        assert_eq!(set.to_string(), "0-1,last,last,5-last");
+        assert_eq!(set.len(), 2);
+        let resolved = set.resolve(Some(8)).unwrap();
+        assert!(!resolved.needs_world_size());
+        assert_eq!(resolved.to_string(), "0-1,5-7");
+        assert_eq!(resolved.resolve(None).unwrap(), resolved);
+        let unknown = set.resolve(None).unwrap_err().to_string();
+        assert!(
+            unknown.starts_with("invalid --ranks") && unknown.contains("world size"),
+            "{unknown}"
+        );
+        let reversed = "last-3".parse::<RankSet>().unwrap().resolve(Some(8));
+        assert!(reversed
+            .unwrap_err()
+            .to_string()
+            .contains("a range ends below its start"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::inputs;
 use super::reader::Stream;
+use super::record::Record;
 use super::{AnalyzeError, Warnings};
 
 /// A line handed out by [`Merge::next_line`].
@@ -84,6 +85,16 @@ impl Merge {
     /// Number of streams: ranks (per directory), plus files not named like rank files.
     pub fn streams(&self) -> usize {
         self.streams.len()
+    }
+
+    /// The job's world size as the records at the head of the streams say it (their
+    /// `size` field; the largest when they differ), `None` when none says it. Before the
+    /// first call to [`next_line`](Self::next_line) these are each rank's first records.
+    pub fn world_size(&self) -> Option<u32> {
+        self.streams
+            .iter()
+            .filter_map(|s| Record::parse(&s.line).ok()?.size)
+            .max()
     }
 
     /// The time of the next record, microseconds since the epoch; before the first call

@@ -88,7 +88,8 @@ struct MergeArgs {
     #[arg(long, value_name = "DURATION", default_value = "1s", requires = "collapse",
         value_parser = parse_window)]
     window: i64,
-    /// Only these ranks: single ranks and ranges, comma-separated (0,3-5).
+    /// Only these ranks: single ranks, ranges and last (the job's last rank, from the
+    /// records' world size), comma-separated (0,3-5,last).
     #[arg(long, value_name = "LIST", value_parser = parse_ranks)]
     ranks: Option<RankSet>,
     /// Only records at this level or more severe: trace, debug, info, warning, error,
@@ -211,11 +212,19 @@ fn warn_all(warnings: &Warnings) {
 }
 
 fn merge(args: MergeArgs) -> Result<()> {
-    let ranks = args.ranks.clone();
-    let keep = move |rank: u32| ranks.as_ref().is_none_or(|set| set.contains(rank));
+    let ranks = match args.ranks {
+        // `last` comes from the world size in each rank's first record: a first look at
+        // every file, then the merge opens only the ranks kept.
+        Some(set) if set.needs_world_size() => {
+            let size = Merge::open(&args.inputs, &|_| true)?.world_size();
+            Some(set.resolve(size)?)
+        }
+        ranks => ranks,
+    };
+    let keep = |rank: u32| ranks.as_ref().is_none_or(|set| set.contains(rank));
     let mut merge = Merge::open(&args.inputs, &keep)?;
     let mut filter = Filter::default();
-    filter.ranks = args.ranks;
+    filter.ranks = ranks.clone();
     filter.min_level = args.level;
     filter.scopes = args.scope;
     filter.grep = args.grep;
