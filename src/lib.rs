@@ -104,6 +104,7 @@ mod identity;
 mod runtime;
 mod schema;
 mod sink;
+mod units;
 
 pub use config::Builder;
 pub use error::{Error, Result};

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use slog::{Key, Record, Serializer, KV};
 
 use super::source::{GpuDevice, GpuMemory, GpuUtilization};
+use crate::units::{SignedBytes, UsedOfTotal};
 
 /// What one device reported in one sampling round. A field is `None` when the device
 /// does not offer it (NotSupported) or this user may not read it (NoPermission).
@@ -61,8 +62,11 @@ impl GpuSample {
         let _ = write!(out, "{}:", self.label());
         let before = out.len();
         if let Some(m) = self.memory {
-            out.push(' ');
-            write_memory(out, m.used_bytes, m.total_bytes);
+            let memory = UsedOfTotal {
+                used: m.used_bytes,
+                total: m.total_bytes,
+            };
+            let _ = write!(out, " {memory}");
         }
         if let Some(u) = self.utilization {
             let _ = write!(out, " {}%", u.gpu_pct);
@@ -88,37 +92,9 @@ impl fmt::Display for Label<'_> {
     }
 }
 
-const MIB: f64 = (1u64 << 20) as f64;
-const GIB: f64 = (1u64 << 30) as f64;
-
-/// `12.3/80.0 GiB`, or `512/1024 MiB` below 1 GiB of total memory.
-pub(crate) fn write_memory(out: &mut String, used: u64, total: u64) {
-    if total as f64 >= GIB {
-        let _ = write!(
-            out,
-            "{:.1}/{:.1} GiB",
-            used as f64 / GIB,
-            total as f64 / GIB
-        );
-    } else {
-        let _ = write!(
-            out,
-            "{:.0}/{:.0} MiB",
-            used as f64 / MIB,
-            total as f64 / MIB
-        );
-    }
-}
-
-/// `+1.2 GiB`, `-300 MiB`: a memory change for the console.
+/// `+1.2 GiB`, `-300 MiB`: a memory change for the console, as [`SignedBytes`] writes it.
 pub(crate) fn signed_memory(delta: i64) -> String {
-    let sign = if delta < 0 { '-' } else { '+' };
-    let abs = delta.unsigned_abs() as f64;
-    if abs >= GIB {
-        format!("{sign}{:.1} GiB", abs / GIB)
-    } else {
-        format!("{sign}{:.0} MiB", abs / MIB)
-    }
+    SignedBytes(delta).to_string()
 }
 
 impl KV for GpuSample {

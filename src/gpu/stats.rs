@@ -2,8 +2,9 @@
 
 use slog::{Record, Serializer, KV};
 
-use super::sample::{emit_identity, emit_u64, write_memory, GpuSample};
+use super::sample::{emit_identity, emit_u64, GpuSample};
 use super::source::GpuDevice;
+use crate::units::UsedOfTotal;
 
 /// What a device's samples add up to.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -53,9 +54,8 @@ impl Summary<'_> {
         let st = self.stats;
         let mut out = String::new();
         if let (Some(peak), Some(total)) = (st.peak_mem_used_bytes, st.mem_total_bytes) {
-            out.push_str("peak ");
-            write_memory(&mut out, peak, total);
-            out.push_str(", ");
+            let peak = UsedOfTotal { used: peak, total };
+            out.push_str(&format!("peak {peak}, "));
         }
         if let (Some(mean), Some(max)) = (st.mean_util_gpu_pct(), st.max_util_gpu_pct) {
             out.push_str(&format!("util mean {mean:.1}% max {max}%, "));

@@ -12,9 +12,7 @@ use super::reader::for_each_record;
 use super::record::{Record, Value};
 use super::{AnalyzeError, Warnings};
 use crate::sink::escape;
-
-/// Bytes in a GiB.
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::units;
 
 /// How `ranklog plot` draws.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,11 +171,11 @@ impl Raw {
             };
             for sample in samples {
                 let t = secs(sample.us);
-                if let Some(used) = sample.used_bytes.map(|b| b as f64 / GIB) {
+                if let Some(used) = sample.used_bytes.map(units::gib) {
                     series.memory.push((t, used));
                     node.mem_peak_gib = node.mem_peak_gib.max(used);
                 }
-                if let Some(total) = sample.total_bytes.map(|b| b as f64 / GIB) {
+                if let Some(total) = sample.total_bytes.map(units::gib) {
                     node.mem_total_gib = Some(node.mem_total_gib.map_or(total, |t| t.max(total)));
                 }
                 series.util.extend(sample.util_pct.map(|u| (t, u)));

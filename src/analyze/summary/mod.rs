@@ -15,6 +15,7 @@ use super::gpu::GpuId;
 use super::reader::for_each_record;
 use super::record::{Record, Value};
 use super::{AnalyzeError, Warnings};
+use crate::units;
 
 pub use stats::percentile;
 
@@ -387,7 +388,7 @@ fn finish_rank((rank, mut acc): (u32, RankAcc)) -> RankSummary {
         ms: acc.load_ms,
         bytes: acc.load_bytes,
         gb_per_s: match acc.load_bytes {
-            Some(bytes) if acc.load_ms > 0.0 => Some(bytes as f64 / (acc.load_ms * 1e6)),
+            Some(bytes) if acc.load_ms > 0.0 => Some(units::gb_per_s(bytes, acc.load_ms)),
             _ => mean(&acc.load_rates),
         },
     });

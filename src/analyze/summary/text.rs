@@ -6,6 +6,7 @@ use super::{GpuSummary, LevelCounts, RankSummary, StragglerKind, Summary};
 use crate::analyze::time::{human_span, TimeZoneChoice};
 use crate::sink::clock::{self, EpochTime, Layout};
 use crate::sink::escape;
+use crate::units;
 
 /// Placeholder of a cell without data.
 const NONE: &str = "-";
@@ -198,7 +199,7 @@ fn ranks_table(ranks: &[RankSummary], time: Layout) -> Table {
 }
 
 fn gpus_table(gpus: &[GpuSummary]) -> Table {
-    let gib = |b: Option<u64>| opt(b.map(|b| b as f64 / f64::from(1u32 << 30)), 2);
+    let gib = |b: Option<u64>| opt(b.map(units::gib), 2);
     let rows = gpus
         .iter()
         .map(|g| {
