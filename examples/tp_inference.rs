@@ -491,7 +491,7 @@ fn log_load_summary(
         "slowest_rank" => slowest_rank, "slowest_ms" => slowest_ms,
         "gb_per_s" => round3(total_bytes as f64 / 1e9 / (slowest_ms / 1e3).max(1e-12)));
     info!(node_log, "node ready: {} ranks on {}, {:.1} MiB of shards",
-        info.local_size, info.host, mib(node_bytes);
+        node.size(), info.host, mib(node_bytes);
         "kind" => "node_ready", "bytes" => node_bytes);
 }
 
@@ -746,7 +746,7 @@ fn log_serve_summary(
     let ranks = f64::from(node.size());
     info!(node_log, "node done: {} ranks on {}, per rank {:.1} ms compute, {:.1} ms in \
                      all-reduce (mean)",
-        info.local_size, info.host, node_sum[0] / ranks, node_sum[1] / ranks;
+        node.size(), info.host, node_sum[0] / ranks, node_sum[1] / ranks;
         "kind" => "node_done", "mean_compute_ms" => round3(node_sum[0] / ranks),
         "mean_allreduce_ms" => round3(node_sum[1] / ranks));
 }

@@ -60,7 +60,8 @@ pub enum Error {
     MissingVar {
         /// The launcher, e.g. [`Source::Torchrun`](crate::Source::Torchrun).
         launcher: crate::Source,
-        /// The variable that was found (with its value).
+        /// The variables that were found, with their values, e.g.
+        /// `PMI_ID=3, MPI_LOCALRANKID=1`.
         present: String,
         /// The variable that was expected next to it.
         missing: &'static str,

@@ -72,7 +72,7 @@ fn probe_rank_under_hydra() {
         Some(info.rank),
         Some(info.size),
         Some(info.local_rank),
-        Some(info.local_size),
+        info.local_size,
     );
     assert_eq!(got, from_vars, "{info:?}");
     assert!(info.local_known, "{info:?}");

@@ -4,7 +4,7 @@
 use ranklog::{RankInfo, Source};
 
 /// (rank, size, local_rank, local_size, local_known, nodes, source)
-type Want = (u32, u32, u32, u32, bool, Option<u32>, Source);
+type Want = (u32, u32, u32, Option<u32>, bool, Option<u32>, Source);
 
 fn got(vars: &[(&str, &str)]) -> Want {
     let info = RankInfo::from_vars(vars.iter().copied())
@@ -22,12 +22,11 @@ fn got(vars: &[(&str, &str)]) -> Want {
 
 #[test]
 fn no_launcher_variables_mean_a_single_process() {
-    assert_eq!(got(&[]), (0, 1, 0, 1, true, Some(1), Source::Single));
-    // A lone LOCAL_RANK (set by hand, or by a wrapper) is not a launcher.
-    assert_eq!(
-        got(&[("LOCAL_RANK", "3")]),
-        (0, 1, 0, 1, true, Some(1), Source::Single)
-    );
+    assert_eq!(got(&[]), (0, 1, 0, Some(1), true, Some(1), Source::Single));
+    assert!(RankInfo::from_vars([("A", "1")])
+        .unwrap()
+        .assumed
+        .is_empty());
 }
 
 #[test]
@@ -40,7 +39,7 @@ fn each_launcher_table() {
                 ("LOCAL_RANK", "1"),
                 ("LOCAL_WORLD_SIZE", "4"),
             ],
-            (5, 8, 1, 4, true, None, Source::Torchrun),
+            (5, 8, 1, Some(4), true, None, Source::Torchrun),
         ),
         (
             &[
@@ -50,7 +49,7 @@ fn each_launcher_table() {
                 ("OMPI_COMM_WORLD_LOCAL_SIZE", "2"),
                 ("OMPI_MCA_orte_num_nodes", "2"),
             ],
-            (3, 4, 1, 2, true, Some(2), Source::OpenMpi),
+            (3, 4, 1, Some(2), true, Some(2), Source::OpenMpi),
         ),
         (
             // MPICH's Hydra (mpiexec.hydra) and Intel MPI.
@@ -61,7 +60,7 @@ fn each_launcher_table() {
                 ("MPI_LOCALNRANKS", "4"),
                 ("PMI_FD", "7"),
             ],
-            (2, 4, 2, 4, true, None, Source::Pmi),
+            (2, 4, 2, Some(4), true, None, Source::Pmi),
         ),
         (
             // Cray MPICH names the local rank PMI_LOCAL_RANK.
@@ -71,7 +70,7 @@ fn each_launcher_table() {
                 ("PMI_LOCAL_RANK", "2"),
                 ("PMI_LOCAL_SIZE", "4"),
             ],
-            (6, 8, 2, 4, true, None, Source::Pmi),
+            (6, 8, 2, Some(4), true, None, Source::Pmi),
         ),
         (
             &[
@@ -80,7 +79,7 @@ fn each_launcher_table() {
                 ("MV2_COMM_WORLD_LOCAL_RANK", "3"),
                 ("MV2_COMM_WORLD_LOCAL_SIZE", "4"),
             ],
-            (7, 8, 3, 4, true, None, Source::Mvapich2),
+            (7, 8, 3, Some(4), true, None, Source::Mvapich2),
         ),
         (
             // Cray PALS gives no world size; Cray MPICH's PMI_SIZE does, in the same layer.
@@ -91,7 +90,7 @@ fn each_launcher_table() {
                 ("PMI_RANK", "5"),
                 ("PMI_SIZE", "8"),
             ],
-            (5, 8, 1, 4, true, None, Source::Pmi),
+            (5, 8, 1, Some(4), true, None, Source::Pmi),
         ),
         (
             &[
@@ -103,7 +102,7 @@ fn each_launcher_table() {
                 ("SLURM_STEP_TASKS_PER_NODE", "2(x2),3"),
                 ("SLURM_STEP_NUM_NODES", "3"),
             ],
-            (4, 7, 0, 3, true, Some(3), Source::Slurm),
+            (4, 7, 0, Some(3), true, Some(3), Source::Slurm),
         ),
         (
             // SLURM_NTASKS_PER_NODE when the step list is absent.
@@ -115,7 +114,7 @@ fn each_launcher_table() {
                 ("SLURM_NTASKS_PER_NODE", "2"),
                 ("SLURM_NNODES", "2"),
             ],
-            (1, 4, 1, 2, true, Some(2), Source::Slurm),
+            (1, 4, 1, Some(2), true, Some(2), Source::Slurm),
         ),
         (
             // srun --mpi=pmix: Slurm and PMIx describe the same process and agree.
@@ -127,7 +126,7 @@ fn each_launcher_table() {
                 ("SLURM_STEP_TASKS_PER_NODE", "4"),
                 ("PMIX_RANK", "3"),
             ],
-            (3, 4, 3, 4, true, None, Source::Slurm),
+            (3, 4, 3, Some(4), true, None, Source::Slurm),
         ),
         (
             &[
@@ -136,7 +135,7 @@ fn each_launcher_table() {
                 ("JSM_NAMESPACE_LOCAL_RANK", "3"),
                 ("JSM_NAMESPACE_LOCAL_SIZE", "6"),
             ],
-            (9, 12, 3, 6, true, None, Source::LsfJsrun),
+            (9, 12, 3, Some(6), true, None, Source::LsfJsrun),
         ),
         (
             // Flux gives the local rank but not the local size.
@@ -146,7 +145,7 @@ fn each_launcher_table() {
                 ("FLUX_TASK_LOCAL_ID", "1"),
                 ("FLUX_JOB_NNODES", "2"),
             ],
-            (3, 4, 1, 0, true, Some(2), Source::Flux),
+            (3, 4, 1, None, true, Some(2), Source::Flux),
         ),
     ];
     for (vars, want) in table {
@@ -169,7 +168,7 @@ fn innermost_launcher_wins_over_its_host() {
         ("LOCAL_RANK", "2"),
         ("LOCAL_WORLD_SIZE", "4"),
     ];
-    assert_eq!(got(&vars), (6, 8, 2, 4, true, None, Source::Torchrun));
+    assert_eq!(got(&vars), (6, 8, 2, Some(4), true, None, Source::Torchrun));
 
     // mpirun inside a Slurm allocation: SLURM_* describe Open MPI's daemons.
     let vars = [
@@ -183,7 +182,7 @@ fn innermost_launcher_wins_over_its_host() {
         ("OMPI_COMM_WORLD_LOCAL_SIZE", "2"),
         ("PMIX_RANK", "3"),
     ];
-    assert_eq!(got(&vars), (3, 4, 1, 2, true, None, Source::OpenMpi));
+    assert_eq!(got(&vars), (3, 4, 1, Some(2), true, None, Source::OpenMpi));
 }
 
 #[test]
@@ -200,7 +199,7 @@ fn an_outer_launcher_of_the_same_process_supplies_a_missing_local_rank() {
         ("SLURM_STEP_TASKS_PER_NODE", "2(x2)"),
         ("SLURM_NNODES", "2"),
     ];
-    assert_eq!(got(&vars), (3, 4, 1, 2, true, Some(2), Source::Pmi));
+    assert_eq!(got(&vars), (3, 4, 1, Some(2), true, Some(2), Source::Pmi));
 }
 
 #[test]
@@ -214,14 +213,14 @@ fn an_outer_launcher_of_other_processes_does_not() {
         ("SLURM_NTASKS", "2"),
         ("SLURM_LOCALID", "0"),
     ];
-    assert_eq!(got(&vars), (3, 4, 0, 0, false, None, Source::Pmi));
+    assert_eq!(got(&vars), (3, 4, 0, None, false, None, Source::Pmi));
 }
 
 #[test]
 fn unknown_locality_is_never_guessed_and_every_rank_counts_as_local_first() {
     let info = RankInfo::from_vars([("PMI_RANK", "2"), ("PMI_SIZE", "4")]).unwrap();
     assert!(!info.local_known);
-    assert_eq!((info.local_rank, info.local_size), (0, 0));
+    assert_eq!((info.local_rank, info.local_size), (0, None));
     assert!(
         info.is_local_first(),
         "local records must not be hidden on some node"
@@ -233,7 +232,7 @@ fn unknown_locality_is_never_guessed_and_every_rank_counts_as_local_first() {
 fn whitespace_around_numbers_is_accepted() {
     assert_eq!(
         got(&[("RANK", " 1 "), ("WORLD_SIZE", "2\n")]),
-        (1, 2, 0, 0, false, None, Source::Torchrun)
+        (1, 2, 0, None, false, None, Source::Torchrun)
     );
 }
 
@@ -256,7 +255,10 @@ fn a_slurm_batch_script_outside_srun_is_a_single_process() {
         ("SLURM_NNODES", "1"),
         ("SLURM_JOB_ID", "2"),
     ];
-    assert_eq!(got(&batch), (0, 1, 0, 1, true, Some(1), Source::Single));
+    assert_eq!(
+        got(&batch),
+        (0, 1, 0, Some(1), true, Some(1), Source::Single)
+    );
 }
 
 #[test]
@@ -270,5 +272,5 @@ fn a_slurm_step_uses_its_own_task_count() {
         ("SLURM_LOCALID", "1"),
         ("SLURM_STEP_TASKS_PER_NODE", "2"),
     ];
-    assert_eq!(got(&step), (1, 2, 1, 2, true, None, Source::Slurm));
+    assert_eq!(got(&step), (1, 2, 1, Some(2), true, None, Source::Slurm));
 }

@@ -85,13 +85,13 @@ fn probe_task_under_srun() {
         Some(info.rank),
         Some(info.size),
         Some(info.local_rank),
-        Some(info.local_size),
+        info.local_size,
         info.nodes,
     );
     assert_eq!(got, from_vars, "{info:?}");
     assert_eq!(
         (info.size, info.local_size, info.nodes),
-        (NTASKS, NTASKS, Some(1)),
+        (NTASKS, Some(NTASKS), Some(1)),
         "{info:?}"
     );
     common::nodes::log_markers(info, dir.as_ref());
@@ -109,7 +109,8 @@ fn probe_batch_script_outside_srun() {
             i.rank,
             i.size,
             i.local_rank,
-            i.local_size,
+            i.local_size
+                .map_or_else(|| "none".to_owned(), |n| n.to_string()),
             i.local_known,
             i.nodes.map_or_else(|| "none".to_owned(), |n| n.to_string()),
             i.source.as_str()

@@ -9,12 +9,19 @@ const NAMES: &[&str] = &[
     "WORLD_SIZE",
     "LOCAL_RANK",
     "LOCAL_WORLD_SIZE",
+    "LOCAL_SIZE",
+    "CROSS_SIZE",
+    "HOROVOD_RANK",
+    "HOROVOD_SIZE",
+    "HOROVOD_LOCAL_RANK",
+    "HOROVOD_LOCAL_SIZE",
     "OMPI_COMM_WORLD_RANK",
     "OMPI_COMM_WORLD_SIZE",
     "OMPI_COMM_WORLD_LOCAL_RANK",
     "OMPI_COMM_WORLD_LOCAL_SIZE",
     "OMPI_MCA_orte_num_nodes",
     "PMI_RANK",
+    "PMI_ID",
     "PMI_SIZE",
     "MPI_LOCALRANKID",
     "MPI_LOCALNRANKS",
@@ -30,6 +37,7 @@ const NAMES: &[&str] = &[
     "PMIX_RANK",
     "SLURM_PROCID",
     "SLURM_STEP_ID",
+    "SLURM_STEPID",
     "SLURM_NTASKS",
     "SLURM_STEP_NUM_TASKS",
     "SLURM_LOCALID",
@@ -61,11 +69,13 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     if let Ok(info) = ranklog::RankInfo::from_vars(vars) {
         assert!(info.size >= 1 && info.rank < info.size, "{info:?}");
-        if info.local_known && info.local_size != 0 {
-            assert!(
-                info.local_rank < info.local_size && info.local_size <= info.size,
+        match (info.local_known, info.local_size) {
+            (true, Some(local_size)) => assert!(
+                info.local_rank < local_size && local_size <= info.size,
                 "{info:?}"
-            );
+            ),
+            (true, None) => assert!(info.local_rank < info.size, "{info:?}"),
+            (false, local_size) => assert_eq!(local_size, None, "{info:?}"),
         }
         if let Some(nodes) = info.nodes {
             assert!(nodes >= 1 && nodes <= info.size, "{info:?}");

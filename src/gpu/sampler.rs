@@ -207,7 +207,7 @@ struct Worker {
     log: Logger,
     host: String,
     /// Local rank, local size, and whether they are known.
-    rank: (u32, u32, bool),
+    rank: (u32, Option<u32>, bool),
     plan: Plan,
 }
 

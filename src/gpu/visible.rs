@@ -95,18 +95,19 @@ fn by_uuid(entry: &str, devices: &[GpuDevice]) -> Option<usize> {
 /// device is visible, local rank `r` of `n` takes the `r`-th equal share, as
 /// `torch.cuda.set_device(local_rank)` does (device `r` when there are as many devices as
 /// ranks), or device `r mod count` when there are fewer devices than ranks. Without a
-/// known local rank, all of them.
+/// known local rank or local size (`None`), all of them.
 pub(crate) fn own(
     visible: &Visible,
     local_rank: u32,
-    local_size: u32,
+    local_size: Option<u32>,
     local_known: bool,
 ) -> Vec<usize> {
     let v = &visible.devices;
-    if v.is_empty() || !visible.all || !local_known || local_size <= 1 {
-        return v.clone();
-    }
-    let (n, ranks, r) = (v.len(), local_size as usize, local_rank as usize);
+    let ranks = match local_size {
+        Some(ranks) if local_known && ranks > 1 && visible.all && !v.is_empty() => ranks,
+        _ => return v.clone(),
+    };
+    let (n, ranks, r) = (v.len(), ranks as usize, local_rank as usize);
     if n >= ranks {
         let per = n / ranks;
         v[r * per..(r + 1) * per].to_vec()
@@ -206,15 +207,17 @@ mod tests {
             .map(|i| GpuDevice::gpu(i, format!("GPU-{i}")))
             .collect();
         let all = resolve(None, &devices);
-        assert_eq!(own(&all, 2, 4, true), [2]);
-        assert_eq!(own(&all, 1, 2, true), [2, 3]);
-        assert_eq!(own(&all, 5, 8, true), [1]);
-        assert_eq!(own(&all, 0, 4, false), [0, 1, 2, 3]);
-        assert_eq!(own(&all, 0, 1, true), [0, 1, 2, 3]);
+        assert_eq!(own(&all, 2, Some(4), true), [2]);
+        assert_eq!(own(&all, 1, Some(2), true), [2, 3]);
+        assert_eq!(own(&all, 5, Some(8), true), [1]);
+        assert_eq!(own(&all, 0, Some(4), false), [0, 1, 2, 3]);
+        assert_eq!(own(&all, 0, Some(1), true), [0, 1, 2, 3]);
+        // Flux: a local rank without a local size.
+        assert_eq!(own(&all, 1, None, true), [0, 1, 2, 3]);
         // Narrowed by the launcher: this rank's own devices, whatever its local rank.
         let bound = resolve(Some("3,1"), &devices);
-        assert_eq!(own(&bound, 1, 2, true), [3, 1]);
-        assert!(own(&resolve(Some(""), &devices), 0, 2, true).is_empty());
+        assert_eq!(own(&bound, 1, Some(2), true), [3, 1]);
+        assert!(own(&resolve(Some(""), &devices), 0, Some(2), true).is_empty());
     }
 
     #[test]

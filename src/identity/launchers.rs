@@ -7,7 +7,7 @@ use crate::{Error, Result};
 /// What one launcher says about this process.
 #[derive(Clone, Debug)]
 struct Reading {
-    source: Source,
+    launcher: &'static Plain,
     rank: Option<Var>,
     size: Option<Var>,
     local_rank: Option<Var>,
@@ -58,11 +58,12 @@ fn first(env: Lookup<'_>, names: &[&'static str]) -> Result<Option<Var>> {
     Ok(None)
 }
 
-/// A launcher described by plain variable names; it is present when any of `present_if`
-/// is set.
+/// A launcher described by plain variable names; it is present when any of its rank,
+/// world-size, local-rank or local-size variables is set (the node count alone is not
+/// enough: it says nothing about this process).
+#[derive(Debug)]
 struct Plain {
     source: Source,
-    present_if: &'static [&'static str],
     rank: &'static [&'static str],
     size: &'static [&'static str],
     local_rank: &'static [&'static str],
@@ -71,34 +72,70 @@ struct Plain {
 }
 
 impl Plain {
-    fn read(&self, env: Lookup<'_>) -> Result<Option<Reading>> {
-        if !self.present_if.iter().any(|name| env(name).is_some()) {
-            return Ok(None);
-        }
-        Ok(Some(Reading {
-            source: self.source,
+    fn read(&'static self, env: Lookup<'_>) -> Result<Option<Reading>> {
+        let reading = Reading {
+            launcher: self,
             rank: first(env, self.rank)?,
             size: first(env, self.size)?,
             local_rank: first(env, self.local_rank)?,
             local_size: first(env, self.local_size)?,
             nodes: first(env, self.nodes)?,
-        }))
+        };
+        let present = reading.rank.is_some()
+            || reading.size.is_some()
+            || reading.local_rank.is_some()
+            || reading.local_size.is_some();
+        Ok(present.then_some(reading))
     }
 }
 
+impl Reading {
+    /// Every variable read, as `NAME=value` pairs, for error messages and notes.
+    fn found(&self) -> impl Iterator<Item = String> {
+        [
+            self.rank,
+            self.size,
+            self.local_rank,
+            self.local_size,
+            self.nodes,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|v| format!("{}={}", v.name, v.value))
+    }
+
+    /// Whether the launcher gave only node-local values: neither a rank nor a world size.
+    fn local_only(&self) -> bool {
+        self.rank.is_none() && self.size.is_none()
+    }
+}
+
+/// torchrun (torch.distributed.elastic's `LocalElasticAgent`) and DeepSpeed's launcher
+/// (`deepspeed/launcher/launch.py`): the same rank variables, but DeepSpeed names the local
+/// size `LOCAL_SIZE` and gives the node count as `CROSS_SIZE`.
 const TORCHRUN: Plain = Plain {
     source: Source::Torchrun,
-    present_if: &["RANK", "WORLD_SIZE"],
     rank: &["RANK"],
     size: &["WORLD_SIZE"],
     local_rank: &["LOCAL_RANK"],
-    local_size: &["LOCAL_WORLD_SIZE"],
+    local_size: &["LOCAL_WORLD_SIZE", "LOCAL_SIZE"],
+    nodes: &["CROSS_SIZE"],
+};
+
+/// Horovod's `horovodrun` with Gloo (`horovod/runner/gloo_run.py`), and its Spark and Ray
+/// runners. `HOROVOD_CROSS_SIZE` is not the node count: it counts the nodes that hold this
+/// rank's local rank (with 4 slots on one node and 2 on another, local rank 3 has 1).
+const HOROVOD: Plain = Plain {
+    source: Source::Horovod,
+    rank: &["HOROVOD_RANK"],
+    size: &["HOROVOD_SIZE"],
+    local_rank: &["HOROVOD_LOCAL_RANK"],
+    local_size: &["HOROVOD_LOCAL_SIZE"],
     nodes: &[],
 };
 
 const OPEN_MPI: Plain = Plain {
     source: Source::OpenMpi,
-    present_if: &["OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"],
     rank: &["OMPI_COMM_WORLD_RANK"],
     size: &["OMPI_COMM_WORLD_SIZE"],
     local_rank: &["OMPI_COMM_WORLD_LOCAL_RANK"],
@@ -107,10 +144,11 @@ const OPEN_MPI: Plain = Plain {
     nodes: &["OMPI_MCA_orte_num_nodes"],
 };
 
+/// MPICH's Hydra sets `PMI_RANK`, `PMI_SIZE` and `PMI_FD`; started with `-pmi-port` it sets
+/// `PMI_ID` and `PMI_PORT` instead, and no world size (`src/pm/hydra/proxy/pmip_cb.c`).
 const PMI: Plain = Plain {
     source: Source::Pmi,
-    present_if: &["PMI_RANK", "PMI_SIZE"],
-    rank: &["PMI_RANK"],
+    rank: &["PMI_RANK", "PMI_ID"],
     size: &["PMI_SIZE"],
     local_rank: &["MPI_LOCALRANKID", "PMI_LOCAL_RANK"],
     local_size: &["MPI_LOCALNRANKS", "PMI_LOCAL_SIZE"],
@@ -119,7 +157,6 @@ const PMI: Plain = Plain {
 
 const MVAPICH2: Plain = Plain {
     source: Source::Mvapich2,
-    present_if: &["MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE"],
     rank: &["MV2_COMM_WORLD_RANK"],
     size: &["MV2_COMM_WORLD_SIZE"],
     local_rank: &["MV2_COMM_WORLD_LOCAL_RANK"],
@@ -129,7 +166,6 @@ const MVAPICH2: Plain = Plain {
 
 const CRAY_PALS: Plain = Plain {
     source: Source::CrayPals,
-    present_if: &["PALS_RANKID"],
     rank: &["PALS_RANKID"],
     size: &[],
     local_rank: &["PALS_LOCAL_RANKID"],
@@ -139,7 +175,6 @@ const CRAY_PALS: Plain = Plain {
 
 const PMIX: Plain = Plain {
     source: Source::Pmix,
-    present_if: &["PMIX_RANK"],
     rank: &["PMIX_RANK"],
     size: &[],
     local_rank: &[],
@@ -149,7 +184,6 @@ const PMIX: Plain = Plain {
 
 const LSF_JSRUN: Plain = Plain {
     source: Source::LsfJsrun,
-    present_if: &["JSM_NAMESPACE_RANK", "JSM_NAMESPACE_SIZE"],
     rank: &["JSM_NAMESPACE_RANK"],
     size: &["JSM_NAMESPACE_SIZE"],
     local_rank: &["JSM_NAMESPACE_LOCAL_RANK"],
@@ -159,7 +193,6 @@ const LSF_JSRUN: Plain = Plain {
 
 const FLUX: Plain = Plain {
     source: Source::Flux,
-    present_if: &["FLUX_TASK_RANK"],
     rank: &["FLUX_TASK_RANK"],
     size: &["FLUX_JOB_SIZE"],
     local_rank: &["FLUX_TASK_LOCAL_ID"],
@@ -175,14 +208,13 @@ const FLUX: Plain = Plain {
 fn read_slurm(env: Lookup<'_>) -> Result<Option<Reading>> {
     const SLURM: Plain = Plain {
         source: Source::Slurm,
-        present_if: &["SLURM_PROCID"],
         rank: &["SLURM_PROCID"],
         size: &["SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"],
         local_rank: &["SLURM_LOCALID"],
         local_size: &[],
         nodes: &["SLURM_STEP_NUM_NODES", "SLURM_NNODES"],
     };
-    if env("SLURM_STEP_ID").is_none() && env("SLURM_STEPID").is_none() {
+    if !in_slurm_step(env) {
         return Ok(None);
     }
     let Some(mut reading) = SLURM.read(env)? else {
@@ -190,6 +222,11 @@ fn read_slurm(env: Lookup<'_>) -> Result<Option<Reading>> {
     };
     reading.local_size = slurm::local_size(env)?;
     Ok(Some(reading))
+}
+
+/// Whether this process is a task of a Slurm job step (`srun`): it has a step id.
+fn in_slurm_step(env: Lookup<'_>) -> bool {
+    env("SLURM_STEP_ID").is_some() || env("SLURM_STEPID").is_some()
 }
 
 /// One layer of launchers: those of a layer describe the same process and must agree.
@@ -200,8 +237,10 @@ enum Layer {
     Outer,
 }
 
-const LAYERS: [Layer; 3] = [
+const LAYERS: [Layer; 4] = [
     Layer::Plain(&[TORCHRUN]),
+    // horovodrun starts its workers itself; torchrun started by it would be inner.
+    Layer::Plain(&[HOROVOD]),
     Layer::Plain(&[OPEN_MPI, PMI, MVAPICH2, CRAY_PALS]),
     Layer::Outer,
 ];
@@ -227,7 +266,7 @@ impl Layer {
 }
 
 /// Combines the readings of one layer, field by field; every value given for a field must
-/// agree.
+/// agree. The source is the launcher that gave the rank (else the world size).
 fn merge(readings: &[Reading]) -> Result<Reading> {
     fn pick(
         readings: &[Reading],
@@ -252,8 +291,14 @@ fn merge(readings: &[Reading]) -> Result<Reading> {
         }
         Ok(chosen)
     }
+    let launcher = readings
+        .iter()
+        .find(|r| r.rank.is_some())
+        .or_else(|| readings.iter().find(|r| r.size.is_some()))
+        .unwrap_or(&readings[0])
+        .launcher;
     Ok(Reading {
-        source: readings[0].source,
+        launcher,
         rank: pick(readings, |r| r.rank, "rank")?,
         size: pick(readings, |r| r.size, "world size")?,
         local_rank: pick(readings, |r| r.local_rank, "local rank")?,
@@ -262,10 +307,32 @@ fn merge(readings: &[Reading]) -> Result<Reading> {
     })
 }
 
-/// A hint for the launcher that gave a rank without a world size.
-fn size_hint(source: Source) -> (&'static str, &'static str) {
-    match source {
-        Source::Torchrun => ("WORLD_SIZE", "torchrun sets both; set WORLD_SIZE next to RANK"),
+/// The variables the readings of a layer found, as `NAME=value, NAME=value`.
+fn found(readings: &[Reading]) -> String {
+    readings
+        .iter()
+        .flat_map(Reading::found)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The missing variable and a hint, for a launcher that gave a rank without a world size.
+fn size_hint(launcher: &Plain) -> (&'static str, &'static str) {
+    match launcher.source {
+        Source::Torchrun => (
+            "WORLD_SIZE",
+            "torchrun and DeepSpeed set both; set WORLD_SIZE next to RANK",
+        ),
+        Source::Horovod => (
+            "HOROVOD_SIZE",
+            "horovodrun sets both; set HOROVOD_SIZE next to HOROVOD_RANK",
+        ),
+        Source::Pmi => (
+            "PMI_SIZE",
+            "MPICH's Hydra started with -pmi-port (PMI_ID, PMI_PORT) gives the world size only \
+             over the PMI protocol; launch without -pmi-port, so that Hydra sets PMI_RANK and \
+             PMI_SIZE, or use RankInfo::from_mpi",
+        ),
         Source::CrayPals => (
             "PMI_SIZE",
             "Cray PALS gives no world size; Cray MPICH's PMI_SIZE (or RankInfo::from_mpi) does",
@@ -274,37 +341,100 @@ fn size_hint(source: Source) -> (&'static str, &'static str) {
             "a world size",
             "PMIx gives it only through its API; use RankInfo::from_mpi, or launch with srun or mpirun",
         ),
-        _ => ("its world-size variable", "the launcher's environment is incomplete"),
+        _ => (
+            launcher.size.first().copied().unwrap_or("its world-size variable"),
+            "the launcher's environment is incomplete",
+        ),
     }
+}
+
+/// The rank and world-size variables of a launcher, for a launcher that gave only
+/// node-local values.
+fn identity_names(launcher: &Plain) -> &'static str {
+    match launcher.source {
+        Source::Torchrun => "RANK and WORLD_SIZE",
+        Source::Horovod => "HOROVOD_RANK and HOROVOD_SIZE",
+        Source::OpenMpi => "OMPI_COMM_WORLD_RANK and OMPI_COMM_WORLD_SIZE",
+        Source::Pmi => "PMI_RANK and PMI_SIZE",
+        Source::Mvapich2 => "MV2_COMM_WORLD_RANK and MV2_COMM_WORLD_SIZE",
+        Source::CrayPals => "PALS_RANKID and PMI_SIZE",
+        Source::LsfJsrun => "JSM_NAMESPACE_RANK and JSM_NAMESPACE_SIZE",
+        Source::Flux => "FLUX_TASK_RANK and FLUX_JOB_SIZE",
+        _ => "its rank and world-size variables",
+    }
+}
+
+/// A launcher that gave only node-local values, and no launcher around it: a single
+/// process with a note when the values fit one, else an error.
+fn lone_local_values(readings: &[Reading], merged: &Reading) -> Result<RankInfo> {
+    let found = found(readings);
+    let names = identity_names(merged.launcher);
+    let fits_one = merged.local_rank.is_none_or(|v| v.value == 0)
+        && merged.local_size.is_none_or(|v| v.value == 1);
+    if !fits_one {
+        return Err(Error::MissingVar {
+            launcher: merged.launcher.source,
+            present: found,
+            missing: names,
+            hint: "a node-local rank or size without the job's rank and world size; these say \
+                   other processes share the node, so this is not a single process: set the \
+                   rank and world size too, as the launcher does",
+        });
+    }
+    let mut info = RankInfo::single();
+    info.assumed.push(format!(
+        "{found} set without {names}: taken as a single process, rank 0 of 1; \
+         if this process is one of several, the launcher's environment is incomplete"
+    ));
+    Ok(info)
+}
+
+/// No launcher: a single process, with a note when it is an `sbatch` batch script, which
+/// sees Slurm's rank variables without being a task of a step.
+fn single(env: Lookup<'_>) -> RankInfo {
+    let mut info = RankInfo::single();
+    if let (Some(procid), false) = (env("SLURM_PROCID"), in_slurm_step(env)) {
+        info.assumed.push(format!(
+            "SLURM_PROCID={procid:?} without SLURM_STEP_ID: a Slurm batch script, not a task \
+             of an srun step, so a single process, rank 0 of 1 (start the job's ranks with srun)"
+        ));
+    }
+    info
 }
 
 /// Discovers the identity; see [`RankInfo::from_env`](super::RankInfo::from_env).
 pub(super) fn discover(env: Lookup<'_>) -> Result<RankInfo> {
     let mut layers = LAYERS.iter().map(|layer| layer.read(env));
-    let winner = loop {
+    // The innermost layer that gave only node-local values, in case no launcher is around.
+    let mut local_only: Option<(Vec<Reading>, Reading)> = None;
+    let (readings, mut merged) = loop {
         let Some(readings) = layers.next() else {
-            return Ok(RankInfo::single());
+            return match local_only {
+                Some((readings, merged)) => lone_local_values(&readings, &merged),
+                None => Ok(single(env)),
+            };
         };
-        if !readings.is_empty() {
-            break readings.into_iter().collect::<Result<Vec<_>>>()?;
+        if readings.is_empty() {
+            continue;
         }
+        let readings = readings.into_iter().collect::<Result<Vec<_>>>()?;
+        let merged = merge(&readings)?;
+        if !merged.local_only() {
+            break (readings, merged);
+        }
+        local_only.get_or_insert((readings, merged));
     };
-    let mut merged = merge(&winner)?;
     let (Some(rank), Some(size)) = (merged.rank, merged.size) else {
-        let present = merged
-            .rank
-            .or(merged.size)
-            .expect("a present launcher sets a variable");
         let (missing, hint) = match merged.rank {
             None => (
-                rank_name(merged.source),
+                merged.launcher.rank[0],
                 "the launcher's environment is incomplete",
             ),
-            Some(_) => size_hint(merged.source),
+            Some(_) => size_hint(merged.launcher),
         };
         return Err(Error::MissingVar {
-            launcher: merged.source,
-            present: format!("{}={}", present.name, present.value),
+            launcher: merged.launcher.source,
+            present: found(&readings),
             missing,
             hint,
         });
@@ -328,16 +458,13 @@ pub(super) fn discover(env: Lookup<'_>) -> Result<RankInfo> {
         rank: rank.value,
         size: size.value,
         local_rank: merged.local_rank.map_or(0, |v| v.value),
-        local_size: if merged.local_rank.is_some() {
-            merged.local_size.map_or(0, |v| v.value)
-        } else {
-            0
-        },
+        local_size: merged.local_rank.and(merged.local_size).map(|v| v.value),
         local_known: merged.local_rank.is_some(),
         nodes: merged.nodes.map(|v| v.value),
         host: host_name(),
-        source: merged.source,
+        source: merged.launcher.source,
         groups: Vec::new(),
+        assumed: Vec::new(),
     };
     let names = Names {
         rank: rank.name,
@@ -391,38 +518,38 @@ pub(super) fn validate(info: &RankInfo, names: &Names) -> Result<()> {
             "the rank must be below the world size",
         ));
     }
-    if info.local_known && info.local_size != 0 {
-        if info.local_size > info.size {
-            return Err(contradiction(
-                (names.local_size, info.local_size),
-                (names.size, info.size),
-                "a node cannot hold more ranks than the job",
+    match (info.local_known, info.local_size) {
+        (true, Some(0)) => {
+            return Err(Error::invalid(
+                names.local_size,
+                "0",
+                "the node of this process holds at least this rank",
             ));
         }
-        if info.local_rank >= info.local_size {
+        (true, Some(local_size)) => {
+            if local_size > info.size {
+                return Err(contradiction(
+                    (names.local_size, local_size),
+                    (names.size, info.size),
+                    "a node cannot hold more ranks than the job",
+                ));
+            }
+            if info.local_rank >= local_size {
+                return Err(contradiction(
+                    (names.local_rank, info.local_rank),
+                    (names.local_size, local_size),
+                    "the local rank must be below the local size",
+                ));
+            }
+        }
+        (true, None) if info.local_rank >= info.size => {
             return Err(contradiction(
                 (names.local_rank, info.local_rank),
-                (names.local_size, info.local_size),
-                "the local rank must be below the local size",
+                (names.size, info.size),
+                "the local rank must be below the world size",
             ));
         }
-    } else if info.local_known && info.local_rank >= info.size {
-        return Err(contradiction(
-            (names.local_rank, info.local_rank),
-            (names.size, info.size),
-            "the local rank must be below the world size",
-        ));
+        _ => {}
     }
     Ok(())
-}
-
-fn rank_name(source: Source) -> &'static str {
-    match source {
-        Source::Torchrun => "RANK",
-        Source::OpenMpi => "OMPI_COMM_WORLD_RANK",
-        Source::Pmi => "PMI_RANK",
-        Source::Mvapich2 => "MV2_COMM_WORLD_RANK",
-        Source::LsfJsrun => "JSM_NAMESPACE_RANK",
-        _ => "its rank variable",
-    }
 }

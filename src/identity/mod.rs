@@ -25,8 +25,12 @@ pub enum Source {
     /// An MPI communicator (`RankInfo::from_mpi`).
     Mpi,
     /// torchrun / torch.distributed.elastic (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`,
-    /// `LOCAL_WORLD_SIZE`).
+    /// `LOCAL_WORLD_SIZE`), and DeepSpeed's launcher, which sets the same rank variables with
+    /// `LOCAL_SIZE` for the local size and `CROSS_SIZE` for the node count.
     Torchrun,
+    /// Horovod's `horovodrun` with Gloo, and its Spark and Ray runners (`HOROVOD_RANK`,
+    /// `HOROVOD_SIZE`, `HOROVOD_LOCAL_RANK`, `HOROVOD_LOCAL_SIZE`).
+    Horovod,
     /// Open MPI's `mpirun`/`prterun` (`OMPI_COMM_WORLD_*`).
     OpenMpi,
     /// A PMI process manager: MPICH's Hydra, Intel MPI, Cray MPICH (`PMI_RANK`,
@@ -59,6 +63,7 @@ impl Source {
             Source::Single => "single",
             Source::Mpi => "mpi",
             Source::Torchrun => "torchrun",
+            Source::Horovod => "horovod",
             Source::OpenMpi => "open-mpi",
             Source::Pmi => "pmi",
             Source::Mvapich2 => "mvapich2",
@@ -77,7 +82,8 @@ impl fmt::Display for Source {
         f.write_str(match self {
             Source::Single => "single process (no launcher variables)",
             Source::Mpi => "MPI communicator",
-            Source::Torchrun => "torchrun",
+            Source::Torchrun => "torchrun (or DeepSpeed)",
+            Source::Horovod => "Horovod",
             Source::OpenMpi => "Open MPI",
             Source::Pmi => "PMI (MPICH Hydra, Intel MPI or Cray MPICH)",
             Source::Mvapich2 => "MVAPICH2",
@@ -100,11 +106,18 @@ impl fmt::Display for Source {
 ///
 /// Some launchers do not say where a process sits on its node (PMIx alone, or a PMI
 /// manager without `MPI_LOCALRANKID`). ranklog never guesses the local rank: then
-/// [`local_known`](Self::local_known) is `false`, `local_rank` and `local_size` are 0, and
-/// [`is_local_first`](Self::is_local_first) is `true` on **every** rank, so records with
+/// [`local_known`](Self::local_known) is `false`, `local_rank` is 0, `local_size` is `None`,
+/// and [`is_local_first`](Self::is_local_first) is `true` on **every** rank, so records with
 /// `local` scope print on every rank instead of being hidden on some node. The logger
-/// warns about this once per job. A `local_size` of 0 with `local_known` set means the
+/// warns about this once per job. A `local_size` of `None` with `local_known` set means the
 /// launcher gave the local rank but not the number of ranks on the node (Flux).
+///
+/// # Assumptions
+///
+/// Where the launcher's variables do not add up to an identity but the job can still log
+/// correctly (a lone `LOCAL_RANK=0`, an `sbatch` script's `SLURM_PROCID`), discovery says
+/// what it assumed in [`assumed`](Self::assumed); the logger prints each sentence once, at
+/// start, as a warning of kind `identity_assumed`. Where it cannot, discovery is an error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RankInfo {
     /// Rank of this process in the job, `0..size`.
@@ -114,8 +127,9 @@ pub struct RankInfo {
     /// Rank of this process among those on its node, `0..local_size`; 0 when
     /// [`local_known`](Self::local_known) is `false`.
     pub local_rank: u32,
-    /// Number of processes of the job on this node; 0 when unknown.
-    pub local_size: u32,
+    /// Number of processes of the job on this node; `None` when the launcher does not say
+    /// (Flux, or an unknown local rank).
+    pub local_size: Option<u32>,
     /// Whether the launcher (or MPI) told this process its local rank.
     pub local_known: bool,
     /// Number of nodes in the job, when the launcher or MPI says.
@@ -127,6 +141,10 @@ pub struct RankInfo {
     /// Groups this rank belongs to (tensor-, pipeline-, data-parallel, ...), declared by the
     /// application with [`with_group`](Self::with_group); they give the `group:NAME` scopes.
     pub groups: Vec<Group>,
+    /// What discovery assumed because the launcher's variables did not say, one sentence
+    /// each naming the variables and their values (see the type's docs); empty when the
+    /// launcher said everything.
+    pub assumed: Vec<String>,
 }
 
 /// A named group of ranks this rank belongs to, such as its tensor-parallel group.
@@ -151,21 +169,24 @@ impl RankInfo {
             rank: 0,
             size: 1,
             local_rank: 0,
-            local_size: 1,
+            local_size: Some(1),
             local_known: true,
             nodes: Some(1),
             host: host_name(),
             source: Source::Single,
             groups: Vec::new(),
+            assumed: Vec::new(),
         }
     }
 
-    /// An identity set by the application, e.g. from its own communicator.
+    /// An identity set by the application, e.g. from its own communicator. A `local_size`
+    /// of 0 means "not known" (stored as `None`); the local rank must then be below `size`.
     ///
     /// # Errors
     ///
-    /// [`Error::Contradiction`](crate::Error::Contradiction) when `size` is 0,
-    /// `rank >= size`, `local_size > size` or `local_rank >= local_size`.
+    /// [`Error::InvalidVar`](crate::Error::InvalidVar) when `size` is 0;
+    /// [`Error::Contradiction`](crate::Error::Contradiction) when `rank >= size`,
+    /// `local_size > size`, or `local_rank >= local_size` (`>= size` when `local_size` is 0).
     ///
     /// # Examples
     ///
@@ -180,12 +201,13 @@ impl RankInfo {
             rank,
             size,
             local_rank,
-            local_size,
+            local_size: (local_size != 0).then_some(local_size),
             local_known: true,
             nodes: None,
             host: host_name(),
             source: Source::Manual,
             groups: Vec::new(),
+            assumed: Vec::new(),
         };
         launchers::validate(&info, &launchers::Names::manual())?;
         Ok(info)
@@ -197,18 +219,33 @@ impl RankInfo {
     ///
     /// | layer | launchers and variables |
     /// | --- | --- |
-    /// | 1 | torchrun: `RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE` |
-    /// | 2 | Open MPI: `OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`, nodes from `OMPI_MCA_orte_num_nodes`; PMI (MPICH Hydra, Intel MPI, Cray MPICH): `PMI_RANK`, `PMI_SIZE`, `MPI_LOCALRANKID` or `PMI_LOCAL_RANK`, `MPI_LOCALNRANKS` or `PMI_LOCAL_SIZE`; MVAPICH2: `MV2_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Cray PALS: `PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE` |
-    /// | 3 | Slurm (a task of a job step: `SLURM_STEP_ID` set): `SLURM_PROCID`, `SLURM_STEP_NUM_TASKS` or `SLURM_NTASKS`, `SLURM_LOCALID`, `SLURM_NODEID`, tasks per node from `SLURM_STEP_TASKS_PER_NODE` (compressed, e.g. `2(x3),1`) or `SLURM_NTASKS_PER_NODE`, nodes from `SLURM_STEP_NUM_NODES` or `SLURM_NNODES`; PMIx: `PMIX_RANK`; LSF jsrun: `JSM_NAMESPACE_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Flux: `FLUX_TASK_RANK`, `FLUX_JOB_SIZE`, `FLUX_TASK_LOCAL_ID`, `FLUX_JOB_NNODES` |
+    /// | 1 | torchrun: `RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE`; DeepSpeed's launcher (same entry, [`Source::Torchrun`]): the same with `LOCAL_SIZE` for the local size, nodes from `CROSS_SIZE` |
+    /// | 2 | Horovod (`horovodrun` with Gloo): `HOROVOD_RANK`, `HOROVOD_SIZE`, `HOROVOD_LOCAL_RANK`, `HOROVOD_LOCAL_SIZE` (not `HOROVOD_CROSS_SIZE`: it counts the nodes holding this local rank, not the job's nodes) |
+    /// | 3 | Open MPI: `OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`, nodes from `OMPI_MCA_orte_num_nodes`; PMI (MPICH Hydra, Intel MPI, Cray MPICH): `PMI_RANK` (or Hydra `-pmi-port`'s `PMI_ID`), `PMI_SIZE`, `MPI_LOCALRANKID` or `PMI_LOCAL_RANK`, `MPI_LOCALNRANKS` or `PMI_LOCAL_SIZE`; MVAPICH2: `MV2_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Cray PALS: `PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE` |
+    /// | 4 | Slurm (a task of a job step: `SLURM_STEP_ID` set): `SLURM_PROCID`, `SLURM_STEP_NUM_TASKS` or `SLURM_NTASKS`, `SLURM_LOCALID`, `SLURM_NODEID`, tasks per node from `SLURM_STEP_TASKS_PER_NODE` (compressed, e.g. `2(x3),1`) or `SLURM_NTASKS_PER_NODE`, nodes from `SLURM_STEP_NUM_NODES` or `SLURM_NNODES`; PMIx: `PMIX_RANK`; LSF jsrun: `JSM_NAMESPACE_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Flux: `FLUX_TASK_RANK`, `FLUX_JOB_SIZE`, `FLUX_TASK_LOCAL_ID`, `FLUX_JOB_NNODES` |
     ///
-    /// The innermost layer with any variable set wins: torchrun started inside an `srun`
-    /// step reports torchrun's ranks, and `mpirun` inside a Slurm allocation reports Open
-    /// MPI's (the `SLURM_*` values there describe Open MPI's daemons, not the ranks).
-    /// Launchers of the same layer describe the same process, so their values must agree.
-    /// When the winning layer lacks the local rank, an outer launcher whose rank and world
-    /// size are the same (so it launched this very process, as `srun --mpi=pmi2` does
-    /// under `PMI_RANK`) supplies it. torchrun is recognised by `RANK` or `WORLD_SIZE`; a
-    /// lone `LOCAL_RANK` is ignored. No variable of any launcher: [`RankInfo::single`].
+    /// A launcher is present when any of its rank, world-size, local-rank or local-size
+    /// variables is set. The innermost layer with a launcher present wins: torchrun started
+    /// inside an `srun` step reports torchrun's ranks, and `mpirun` inside a Slurm allocation
+    /// reports Open MPI's (the `SLURM_*` values there describe Open MPI's daemons, not the
+    /// ranks). Launchers of the same layer describe the same process, so their values must
+    /// agree. When the winning layer lacks the local rank, an outer launcher whose rank and
+    /// world size are the same (so it launched this very process, as `srun --mpi=pmi2` does
+    /// under `PMI_RANK`) supplies it.
+    ///
+    /// A process is never silently "rank 0 of 1" while a launcher variable says otherwise.
+    /// Environments that do not add up:
+    ///
+    /// | found | result |
+    /// | --- | --- |
+    /// | a rank without a world size (`PMIX_RANK`, `PALS_RANKID`, `HOROVOD_RANK`, Hydra `-pmi-port`'s `PMI_ID`), or a world size without a rank | [`Error::MissingVar`](crate::Error::MissingVar) naming the variables found and the one missing |
+    /// | only node-local variables (`LOCAL_RANK`, `LOCAL_SIZE`, `MPI_LOCALRANKID`, ...), and an outer launcher present | that launcher's identity |
+    /// | only node-local variables, no other launcher, and they fit one process (local rank 0, local size 1 or unset) | a single process, with a sentence in [`RankInfo::assumed`] |
+    /// | only node-local variables otherwise (e.g. `LOCAL_RANK=3`: other processes share the node) | [`Error::MissingVar`](crate::Error::MissingVar) for the rank variable |
+    /// | `SLURM_PROCID` without `SLURM_STEP_ID` (an `sbatch` batch script, not an `srun` task) | a single process, with a sentence in [`RankInfo::assumed`] |
+    /// | a rank and world size without a local rank | the identity with an unknown locality (see the type's docs); the logger warns |
+    ///
+    /// No variable of any launcher: [`RankInfo::single`].
     ///
     /// # Errors
     ///
@@ -218,8 +255,9 @@ impl RankInfo {
     /// - [`Error::Contradiction`](crate::Error::Contradiction): `rank >= size`,
     ///   `local_rank >= local_size`, `local_size > size`, or two launchers of the same
     ///   layer that disagree.
-    /// - [`Error::MissingVar`](crate::Error::MissingVar): a launcher that sets the rank
-    ///   but not the world size (e.g. `PMIX_RANK` alone).
+    /// - [`Error::MissingVar`](crate::Error::MissingVar): a launcher that sets some of its
+    ///   variables but not enough for an identity (see the second table), e.g. `PMIX_RANK`
+    ///   alone, or `PMI_ID` without `PMI_SIZE`.
     ///
     /// # Examples
     ///
@@ -231,7 +269,7 @@ impl RankInfo {
     ///     ("OMPI_COMM_WORLD_LOCAL_RANK", "0"),
     ///     ("OMPI_COMM_WORLD_LOCAL_SIZE", "2"),
     /// ])?;
-    /// assert_eq!((info.rank, info.size, info.local_rank, info.local_size), (2, 4, 0, 2));
+    /// assert_eq!((info.rank, info.size, info.local_rank, info.local_size), (2, 4, 0, Some(2)));
     /// assert_eq!(info.source, ranklog::Source::OpenMpi);
     /// # Ok::<(), ranklog::Error>(())
     /// ```

@@ -56,12 +56,16 @@ impl RankInfo {
             rank: non_negative("MPI_Comm_rank", comm.rank())?,
             size: non_negative("MPI_Comm_size", comm.size())?,
             local_rank: non_negative("MPI_Comm_rank of the shared-memory split", node.rank())?,
-            local_size: non_negative("MPI_Comm_size of the shared-memory split", node.size())?,
+            local_size: Some(non_negative(
+                "MPI_Comm_size of the shared-memory split",
+                node.size(),
+            )?),
             local_known: true,
             nodes: Some(non_negative("MPI_Allreduce of the node count", nodes)?),
             host: host_name(),
             source: Source::Mpi,
             groups: Vec::new(),
+            assumed: Vec::new(),
         };
         launchers::validate(&info, &launchers::Names::mpi())?;
         Ok(info)

@@ -244,8 +244,9 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
     })
 }
 
-/// The job's first record (global scope; each rank's file keeps its own copy) and, when the
-/// local rank is unknown, the warning that says what `local` scope does then.
+/// The job's first record (global scope; each rank's file keeps its own copy), a warning
+/// for each thing discovery assumed, and, when the local rank is unknown, the warning that
+/// says what `local` scope does then.
 fn announce(log: &Logger, info: &RankInfo, file: Option<&Path>) {
     let msg = match info.source {
         Source::Single => format!(
@@ -276,6 +277,10 @@ fn announce(log: &Logger, info: &RankInfo, file: Option<&Path>) {
     match file {
         Some(file) => slog::info!(log.new(kv), "{}", msg; "log_file" => %file.display()),
         None => slog::info!(log.new(kv), "{}", msg),
+    }
+    for assumed in &info.assumed {
+        slog::warn!(log, "identity assumed: {}", assumed;
+            "scope" => Scope::Global, "kind" => "identity_assumed");
     }
     if !info.local_known {
         slog::warn!(log, "local rank unknown: {} gives none, so `local` records print on every rank \

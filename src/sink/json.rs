@@ -44,8 +44,8 @@ impl JsonFormat {
         } else {
             out.extend_from_slice(b",\"local_rank\":null");
         }
-        if info.local_size != 0 {
-            let _ = write!(out, ",\"local_size\":{}", info.local_size);
+        if let Some(local_size) = info.local_size {
+            let _ = write!(out, ",\"local_size\":{local_size}");
         } else {
             out.extend_from_slice(b",\"local_size\":null");
         }

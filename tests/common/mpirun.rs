@@ -212,7 +212,9 @@ pub fn report_mpi_and_env_agree() {
         from_mpi.rank,
         from_mpi.size,
         from_mpi.local_rank,
-        from_mpi.local_size,
+        from_mpi
+            .local_size
+            .map_or_else(|| "none".to_owned(), |n| n.to_string()),
         from_mpi
             .nodes
             .map_or_else(|| "none".to_owned(), |n| n.to_string()),
