@@ -79,6 +79,16 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The control file of a job's log directory (`ranklog level`) could not be written.
+    #[error("cannot write the control file {path}")]
+    Control {
+        /// The file, `<RANKLOG_DIR>/.ranklog-control`.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
     /// A per-rank log file could not be opened for appending.
     #[error("cannot open log file {path}")]
     OpenFile {

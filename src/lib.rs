@@ -93,6 +93,7 @@
 #[cfg(feature = "cli")]
 pub mod analyze;
 mod config;
+pub mod control;
 mod error;
 mod events;
 #[cfg(fuzzing)]
@@ -113,7 +114,9 @@ pub use gate::{suppress, Suppressed};
 pub use gate::{Scope, ScopeGate, UnknownScope, ONCE_CAPACITY, ONCE_TAG, SCOPE_KEY};
 pub use gpu::{GpuHandle, GpuMode};
 pub use identity::{Group, RankInfo, Source};
-pub use runtime::{exit, flush, global, group, local, scoped, Guard, Overflow, RankDrain};
+pub use runtime::{
+    exit, flush, global, group, local, scoped, Guard, LogStats, Overflow, RankDrain,
+};
 pub use schema::{CONSOLE_KEY, SCHEMA_VERSION};
 pub use sink::{ColorChoice, FileScope, Rotation};
 

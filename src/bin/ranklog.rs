@@ -71,6 +71,33 @@ enum Command {
         Sans from fonts-dejavu-core and the like)."
     )]
     Plot(PlotArgs),
+    /// Changes the verbosity of a running job's ranks, within a second.
+    #[command(
+        long_about = "Changes the verbosity of a running job: appends the change to the \
+        job directory's control file (DIR/.ranklog-control), which every rank logging to DIR \
+        reads every 250 ms; each rank the change names applies it and logs a \
+        kind=level_changed record. A LEVEL alone sets the minimum level and drops any \
+        RANKLOG_FILTER directives; --filter alone replaces the directives and keeps the \
+        level. Across nodes DIR must be on a filesystem every node sees. Ranks started with \
+        RANKLOG_CONTROL=0 ignore it.",
+        after_help = "Examples:\n  ranklog level debug --ranks 17 logs/job-42\n  \
+        ranklog level info logs/job-42\n  ranklog level --filter 'info,my_app::model=trace' logs/job-42"
+    )]
+    Level(LevelArgs),
+}
+
+#[derive(Args)]
+struct LevelArgs {
+    /// The new minimum level (trace, debug, info, warning, error or critical; may be left
+    /// out with --filter), then the job's log directory (its RANKLOG_DIR).
+    #[arg(value_name = "[LEVEL] DIR", num_args = 1..=2, required = true)]
+    args: Vec<String>,
+    /// Per-module directives in RANKLOG_FILTER syntax (info,hyper=warn).
+    #[arg(long, value_name = "DIRECTIVES")]
+    filter: Option<String>,
+    /// Only these ranks: 0,3-5,last (default: every rank).
+    #[arg(long, value_name = "LIST")]
+    ranks: Option<String>,
 }
 
 #[derive(Args)]
@@ -337,12 +364,68 @@ fn plot(args: PlotArgs) -> Result<()> {
     Ok(())
 }
 
+/// Appends the change to the job's control file.
+fn level(args: LevelArgs) -> Result<()> {
+    let invalid =
+        |option: &'static str, value: &str, reason: String| AnalyzeError::InvalidArgument {
+            option,
+            value: value.to_owned(),
+            reason,
+        };
+    let (level, dir) = match args.args.as_slice() {
+        [level, dir] => {
+            let level = parse_level(level).map_err(|reason| invalid("LEVEL", level, reason))?;
+            (Some(level), PathBuf::from(dir))
+        }
+        [dir] if args.filter.is_some() => (None, PathBuf::from(dir)),
+        [dir] => {
+            return Err(invalid(
+                "LEVEL",
+                "",
+                format!(
+                    "give a level before {dir} (e.g. `ranklog level debug {dir}`), or --filter"
+                ),
+            ))
+        }
+        _ => unreachable!("clap takes one or two values"),
+    };
+    if !dir.is_dir() {
+        return Err(AnalyzeError::NotFound { path: dir });
+    }
+    let change =
+        ranklog::control::LevelChange::new(level, args.filter.as_deref(), args.ranks.as_deref())
+            .map_err(|e| match e {
+                ranklog::Error::InvalidSetting { value, reason, .. } => {
+                    let option = if args.ranks.as_deref() == Some(value.as_str()) {
+                        "--ranks"
+                    } else {
+                        "--filter"
+                    };
+                    invalid(option, &value, reason)
+                }
+                other => invalid("LEVEL", "", other.to_string()),
+            })?;
+    change
+        .append_to(&dir)
+        .map_err(|e| invalid("DIR", &dir.display().to_string(), e.to_string()))?;
+    let who = args
+        .ranks
+        .as_deref()
+        .map_or_else(|| "every rank".to_owned(), |list| format!("ranks {list}"));
+    eprintln!(
+        "ranklog: asked {who} logging to {} to change verbosity; each logs kind=level_changed when it applies it",
+        dir.display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Merge(args) => merge(args),
         Command::Summary(args) => summary(args),
         Command::Plot(args) => plot(args),
+        Command::Level(args) => level(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

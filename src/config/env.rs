@@ -211,6 +211,9 @@ impl Builder {
         if let Some(v) = env("RANKLOG_SIGNALS") {
             s.signals = parse_bool("RANKLOG_SIGNALS", &v)?;
         }
+        if let Some(v) = env("RANKLOG_CONTROL") {
+            s.control = parse_bool("RANKLOG_CONTROL", &v)?;
+        }
         // The files.
         if let Some(v) = env("RANKLOG_DIR") {
             if v.trim().is_empty() {

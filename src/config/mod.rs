@@ -40,6 +40,7 @@ use crate::{ColorChoice, Error, FileScope, Overflow, RankInfo, Result, Rotation}
 /// | old segments kept | [`keep`](Self::keep) | `RANKLOG_KEEP` | 10 |
 /// | permissions of new files, directories | [`file_mode`](Self::file_mode), [`dir_mode`](Self::dir_mode) | `RANKLOG_FILE_MODE`, `RANKLOG_DIR_MODE` (octal) | `640`, `750` |
 /// | flush on SIGTERM, SIGINT, SIGHUP | [`signals`](Self::signals) | `RANKLOG_SIGNALS`: `1`/`0` | on |
+/// | follow `ranklog level` changes (with a directory) | [`control`](Self::control) | `RANKLOG_CONTROL`: `1`/`0` | on |
 /// | ranks whose console shows gated records | [`console_ranks`](Self::console_ranks) | `RANKLOG_CONSOLE_RANKS`: `0,3-5,last` | all |
 /// | route the `log` crate's records here | [`log_bridge`](Self::log_bridge) | `RANKLOG_LOG_BRIDGE`: `1`/`0` | on |
 /// | which GPUs this rank samples | [`gpu`](Self::gpu) | `RANKLOG_GPU`: `off`, `node`, `rank` | `node` |
@@ -272,6 +273,15 @@ impl Builder {
     /// signals itself; it can call [`ranklog::flush`](crate::flush) in its handler.
     pub fn signals(mut self, on: bool) -> Builder {
         self.settings.signals = on;
+        self
+    }
+
+    /// Whether this rank follows verbosity changes made while the job runs with
+    /// `ranklog level` (default on; only with a log directory, whose
+    /// [`control file`](crate::control) a thread named `ranklog-control` reads every
+    /// 250 ms: one `stat(2)` each time).
+    pub fn control(mut self, on: bool) -> Builder {
+        self.settings.control = on;
         self
     }
 

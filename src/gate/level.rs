@@ -9,6 +9,8 @@ pub(crate) struct LevelFilter {
     level: Level,
     /// `RUST_LOG`-style directives (`RANKLOG_FILTER`), through `env_filter`.
     directives: Option<env_filter::Filter>,
+    /// The directives' text, as given.
+    text: Option<String>,
     /// The most verbose level any module may log at: cheaper records are rejected at once.
     most_verbose: Level,
 }
@@ -44,6 +46,7 @@ impl LevelFilter {
     ///
     /// The `env_filter` parser's message when `directives` do not parse.
     pub(crate) fn new(level: Level, directives: Option<&str>) -> Result<LevelFilter, String> {
+        let directives_text = directives;
         let directives = match directives {
             None => None,
             Some(text) => {
@@ -62,8 +65,34 @@ impl LevelFilter {
         Ok(LevelFilter {
             level,
             directives,
+            text: directives_text.map(str::to_owned),
             most_verbose,
         })
+    }
+
+    /// A filter on `level` alone.
+    pub(crate) fn plain(level: Level) -> LevelFilter {
+        LevelFilter {
+            level,
+            directives: None,
+            text: None,
+            most_verbose: level,
+        }
+    }
+
+    /// The minimum level of modules no directive names.
+    pub(crate) fn level(&self) -> Level {
+        self.level
+    }
+
+    /// The directives as given, if any.
+    pub(crate) fn directives(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
+    /// Whether the level alone decides (no directives).
+    pub(crate) fn is_plain(&self) -> bool {
+        self.directives.is_none()
     }
 
     /// The most verbose level that can pass for some module.

@@ -6,6 +6,7 @@
 
 mod decide;
 pub(crate) mod level;
+pub(crate) mod live;
 mod macros;
 pub(crate) mod once;
 mod scope;

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use slog::{BorrowedKV, Drain, Level, OwnedKVList, Record, RecordStatic};
 
 use super::queue::{Push, Queue};
-use crate::gate::level::LevelFilter;
+use super::stats::Counters;
+use crate::gate::live::LiveFilter;
 use crate::gate::once::{once_key, OnceMemory};
 use crate::gate::{suppress_allows, Gate};
 use crate::sink::record::{now_nanos, Collected};
@@ -41,7 +42,7 @@ pub enum Overflow {
 /// collected here, with its time and console decision, into the thread's reusable
 /// [`Collected`] and moved into the [`Queue`]; the writer thread formats it.
 pub(crate) struct Pipeline {
-    pub(crate) filter: LevelFilter,
+    pub(crate) filter: LiveFilter,
     pub(crate) gate: Arc<Gate>,
     /// Whether the file keeps records the console does not show (`RANKLOG_FILE_SCOPE=all`
     /// with a file open).
@@ -56,6 +57,8 @@ pub(crate) struct Pipeline {
     pub(crate) unreported: AtomicU64,
     /// Records dropped since the start.
     pub(crate) dropped: AtomicU64,
+    /// What [`Guard::stats`](crate::Guard::stats) reports, shared with the writer thread.
+    pub(crate) counters: Arc<Counters>,
 }
 
 /// Where ranklog's own reports say they come from.
@@ -72,6 +75,13 @@ static REPORT: RecordStatic<'static> = RecordStatic {
     location: &REPORT_LOCATION,
     tag: "",
     level: Level::Warning,
+};
+
+/// The final statistics record, when nothing was dropped or lost: info, from here.
+static STATS: RecordStatic<'static> = RecordStatic {
+    location: &REPORT_LOCATION,
+    tag: "",
+    level: Level::Info,
 };
 
 impl Pipeline {
@@ -92,6 +102,7 @@ impl Pipeline {
             if pushed == Push::Closed {
                 // The guard was dropped: write here, lose nothing.
                 self.sinks.write_now(c);
+                self.counters.written(c.level);
             }
             if c.is_heavy() {
                 // Not swapped away (dropped, or written here): give a huge record's
@@ -145,6 +156,47 @@ impl Pipeline {
         );
     }
 
+    /// The counts so far (see [`LogStats`](crate::LogStats)).
+    pub(crate) fn stats(&self) -> crate::LogStats {
+        let (lost, file_bytes) = self.sinks.file_counts();
+        self.counters
+            .snapshot(self.dropped.load(Ordering::Relaxed), lost, file_bytes)
+    }
+
+    /// Writes the final `log_stats` record straight to the sinks (the writer thread has
+    /// stopped), past the level filter: at info level and to the file only, or as a
+    /// warning on the console too when records were dropped or lost.
+    pub(crate) fn report_stats(&self) {
+        let s = self.stats();
+        let trouble = s.dropped > 0 || s.lost > 0;
+        let kv = slog::o!(
+            SCOPE_KEY => Scope::Process,
+            "kind" => "log_stats",
+            crate::schema::CONSOLE_KEY => trouble,
+            "written" => s.written,
+            "critical" => s.critical,
+            "error" => s.error,
+            "warning" => s.warning,
+            "info" => s.info,
+            "debug" => s.debug,
+            "trace" => s.trace,
+            "gated_out" => s.gated_out,
+            "dropped" => s.dropped,
+            "lost" => s.lost,
+            "file_bytes" => s.file_bytes,
+            "queue_high_water" => s.queue_high_water,
+        );
+        let msg = format_args!(
+            "log stats: {} records written, {} gated out, {} dropped, {} lost",
+            s.written, s.gated_out, s.dropped, s.lost
+        );
+        let rs = if trouble { &REPORT } else { &STATS };
+        let _ = self.sinks.log(
+            &Record::new(rs, &msg, BorrowedKV(&kv)),
+            &OwnedKVList::from(slog::o!()),
+        );
+    }
+
     /// Writes out every record queued before this call and flushes the sinks, waiting at
     /// most `timeout`. Returns whether everything was written in time.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
@@ -160,23 +212,21 @@ impl Pipeline {
     }
 }
 
-impl Drain for Pipeline {
-    type Ok = ();
-    type Err = slog::Never;
-
+impl Pipeline {
+    /// Everything after the level filter: the scope gate, the once-memory, the queue.
     #[inline]
-    fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
+    pub(crate) fn accept(&self, record: &Record<'_>, values: &OwnedKVList) {
         let level = record.level();
-        if !self.filter.enabled(level, filter_target(record)) || !suppress_allows(level) {
-            return Ok(());
-        }
         let console = self.gate.level_passes(level)
             || self.gate.decide_record(level, record, values).prints();
-        if !console && !self.file_all {
-            return Ok(());
+        if !console {
+            self.counters.gated_out.fetch_add(1, Ordering::Relaxed);
+            if !self.file_all {
+                return;
+            }
         }
         if record.tag() == ONCE_TAG && !self.once.first(once_key(record)) {
-            return Ok(());
+            return;
         }
         match self.send(record, values, now_nanos(), console) {
             Push::Queued if self.overflow == Overflow::Drop => self.report_drops(values),
@@ -186,12 +236,25 @@ impl Drain for Pipeline {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+}
+
+impl Drain for Pipeline {
+    type Ok = ();
+    type Err = slog::Never;
+
+    #[inline]
+    fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
+        let level = record.level();
+        if self.filter.enabled(level, filter_target(record)) && suppress_allows(level) {
+            self.accept(record, values);
+        }
         Ok(())
     }
 
     #[inline]
     fn is_enabled(&self, level: Level) -> bool {
-        level.is_at_least(self.filter.most_verbose()) && suppress_allows(level)
+        self.filter.may_pass(level) && suppress_allows(level)
     }
 }
 

@@ -12,9 +12,12 @@ use super::drain::{Overflow, Pipeline};
 use super::queue::Queue;
 use super::registry::{self, Active};
 use super::settings::{ConsoleTarget, Settings};
+use super::stats::{Counters, LogStats};
+use super::watch::{self, Watcher};
 use super::writer::Worker;
 use super::{lifecycle, log_bridge, own};
 use crate::gate::level::LevelFilter;
+use crate::gate::live::LiveFilter;
 use crate::gate::once::OnceMemory;
 use crate::gate::Gate;
 use crate::gpu::{self, GpuHandle, Sampler};
@@ -43,6 +46,8 @@ pub struct Guard {
     active: Arc<Active>,
     /// The GPU sampler, when this rank samples.
     sampler: Option<Sampler>,
+    /// The control-file watcher (`ranklog level`), with a log directory.
+    watcher: Option<Watcher>,
     events: Events,
 }
 
@@ -84,6 +89,24 @@ impl Guard {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// What this logger has done so far: records written by level, gated out, dropped,
+    /// lost, the file's bytes and the queue's high-water mark (see [`LogStats`]). Records
+    /// still in the queue are not counted yet: [`flush`](Self::flush) first for exact
+    /// counts. The same figures end every rank's file as a `log_stats` record.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let guard = ranklog::Builder::new().no_console().build()?;
+    /// slog::info!(guard.logger(), "one");
+    /// guard.flush(std::time::Duration::from_secs(1));
+    /// assert!(guard.stats().info >= 1);
+    /// # Ok::<(), ranklog::Error>(())
+    /// ```
+    pub fn stats(&self) -> LogStats {
+        self.active.pipeline.stats()
+    }
+
     /// The GPU sampler of this rank, when it has one: in `node` mode on the first rank of
     /// each node, in `rank` mode on every rank (see [`gpu`](crate::gpu)). It exists from
     /// the start even when it then finds no driver or no GPU
@@ -112,10 +135,12 @@ impl Drop for Guard {
         if let Some(sampler) = self.sampler.take() {
             sampler.stop();
         }
+        drop(self.watcher.take());
         registry::deactivate(&self.active);
         // Closes the queue behind every queued record and joins the writer thread.
         drop(self.worker.take());
         self.active.pipeline.report_drop_total();
+        self.active.pipeline.report_stats();
         self.sinks.finish();
     }
 }
@@ -127,6 +152,7 @@ impl fmt::Debug for Guard {
             .field("log_file", &self.file)
             .field("writer_running", &self.worker.is_some())
             .field("gpu_sampler", &self.sampler.is_some())
+            .field("control_watcher", &self.watcher.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -191,10 +217,16 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         settings.queue_len,
         settings.overflow == Overflow::Block,
     ));
-    let worker = Worker::start(queue.clone(), settings.queue_len, sinks.clone());
+    let counters = Arc::new(Counters::default());
+    let worker = Worker::start(
+        queue.clone(),
+        settings.queue_len,
+        sinks.clone(),
+        counters.clone(),
+    );
     let most_verbose = filter.most_verbose();
     let pipeline = Arc::new(Pipeline {
-        filter,
+        filter: LiveFilter::new(filter),
         gate: gate.clone(),
         file_all,
         queue,
@@ -203,6 +235,7 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         once: OnceMemory::default(),
         unreported: Default::default(),
         dropped: Default::default(),
+        counters,
     });
     let logger = Logger::root(pipeline.clone(), o!());
     let own = own::own_logger(super::RankDrain(pipeline.clone()));
@@ -224,6 +257,11 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         slog::warn!(own, "records of the `log` crate are not routed to ranklog: another `log` logger was installed first";
             "scope" => Scope::Global, "kind" => "log_bridge_unavailable");
     }
+    let watcher = settings
+        .dir
+        .clone()
+        .filter(|_| settings.control)
+        .and_then(|dir| watch::start(dir, pipeline_of(&active), own.clone(), info.rank, info.size));
     let slow_request = settings.gpu.slow_request;
     let sampler = settings
         .gpu
@@ -240,8 +278,13 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         worker: Some(worker),
         active,
         sampler,
+        watcher,
         events,
     })
+}
+
+fn pipeline_of(active: &Active) -> Arc<Pipeline> {
+    active.pipeline.clone()
 }
 
 /// The job's first record (global scope; each rank's file keeps its own copy), a warning

@@ -32,3 +32,11 @@ pub(crate) fn install(logger: &Logger, most_verbose: Level) -> bool {
     }
     ours
 }
+
+/// Follows a change of the logger's most verbose level (`ranklog level`): `log`'s own
+/// maximum level moves with it, when the bridge is ranklog's.
+pub(crate) fn set_max_level(most_verbose: Level) {
+    if INSTALLED.load(Ordering::Acquire) {
+        log::set_max_level(to_log(most_verbose).to_level_filter());
+    }
+}

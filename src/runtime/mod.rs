@@ -20,6 +20,8 @@ mod queue;
 mod registry;
 mod scoped;
 mod settings;
+mod stats;
+mod watch;
 mod writer;
 
 pub use drain::{Overflow, RankDrain};
@@ -28,3 +30,4 @@ pub use guard::Guard;
 pub use lifecycle::{exit, flush};
 pub use scoped::{global, group, local, scoped};
 pub(crate) use settings::{ConsoleTarget, Settings};
+pub use stats::LogStats;

@@ -60,6 +60,8 @@ pub(crate) struct Settings {
     pub(crate) overflow: Overflow,
     /// Whether to flush on SIGTERM, SIGINT and SIGHUP.
     pub(crate) signals: bool,
+    /// Whether to follow the log directory's control file (`ranklog level`).
+    pub(crate) control: bool,
 }
 
 impl Default for Settings {
@@ -82,6 +84,7 @@ impl Default for Settings {
             file: FileOptions::default(),
             overflow: Overflow::Block,
             signals: true,
+            control: true,
         }
     }
 }

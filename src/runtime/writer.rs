@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::queue::Queue;
+use super::stats::Counters;
 use crate::sink::record::Collected;
 use crate::sink::Sinks;
 
@@ -25,14 +26,19 @@ pub(crate) struct Worker {
 
 impl Worker {
     /// Starts the writer thread (named [`WRITER_THREAD`]) on `queue`, whose capacity is
-    /// `capacity` records. If the thread cannot be started, the queue is closed from the
+    /// `capacity` records, counting what it writes in `counters`. If the thread cannot be started, the queue is closed from the
     /// start and every record is written on its caller's thread.
-    pub(crate) fn start(queue: Arc<Queue>, capacity: usize, sinks: Arc<Sinks>) -> Worker {
+    pub(crate) fn start(
+        queue: Arc<Queue>,
+        capacity: usize,
+        sinks: Arc<Sinks>,
+        counters: Arc<Counters>,
+    ) -> Worker {
         let spawned = {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(WRITER_THREAD.to_owned())
-                .spawn(move || run(&queue, &sinks, capacity))
+                .spawn(move || run(&queue, &sinks, capacity, &counters))
         };
         let thread = match spawned {
             Ok(handle) => Some(handle),
@@ -59,7 +65,7 @@ impl Drop for Worker {
 }
 
 /// The writer thread's loop.
-fn run(queue: &Queue, sinks: &Sinks, capacity: usize) {
+fn run(queue: &Queue, sinks: &Sinks, capacity: usize, counters: &Counters) {
     // Both halves hold `capacity` slots, so callers never grow them once warm.
     let mut batch: Vec<Collected> = Vec::with_capacity(capacity);
     let mut answered = 0u64;
@@ -69,6 +75,10 @@ fn run(queue: &Queue, sinks: &Sinks, capacity: usize) {
         let len = taken.len;
         if len > 0 {
             idle = 0;
+            counters.batch(len);
+            for c in &batch[..len] {
+                counters.written(c.level);
+            }
             // The sinks never run application code, but a bug there must not stop the
             // writer: the callers would wait for room forever.
             if catch_unwind(AssertUnwindSafe(|| sinks.write_batch(&mut batch[..len]))).is_err() {

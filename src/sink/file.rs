@@ -191,6 +191,8 @@ struct Health {
     failing: bool,
     /// A failed write may have left part of a line: end it before the next record.
     torn: bool,
+    /// Bytes of records written successfully, all segments together.
+    bytes: u64,
 }
 
 /// The per-rank JSONL file.
@@ -317,6 +319,9 @@ impl JsonFile {
         }))
         .unwrap_or_else(|_| Err(io::Error::other("the file writer panicked")));
         let records = std::mem::take(&mut self.buffered);
+        if result.is_ok() {
+            self.health.bytes += self.buffer.len() as u64;
+        }
         super::clear_buffer(&mut self.buffer, BUFFER_BYTES);
         self.settle(result, records);
     }
@@ -367,6 +372,11 @@ impl JsonFile {
     /// Records lost to write errors so far.
     pub(crate) fn lost(&self) -> u64 {
         self.health.lost
+    }
+
+    /// Bytes of records written so far, all segments together.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.health.bytes
     }
 }
 

@@ -177,6 +177,15 @@ impl Sinks {
         }
     }
 
+    /// The file's lost records and written bytes so far; `(0, 0)` without a file.
+    pub(crate) fn file_counts(&self) -> (u64, u64) {
+        let state = self.lock();
+        state
+            .file
+            .as_ref()
+            .map_or((0, 0), |f| (f.lost(), f.bytes()))
+    }
+
     /// Waits until `ticket` barriers have been answered, at most until `deadline`.
     pub(crate) fn wait_barrier(&self, ticket: u64, deadline: Instant) -> bool {
         let mut done = self.flushed.lock().unwrap_or_else(|e| e.into_inner());
