@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use slog::{Key, Level, Logger, Record, Serializer, KV};
 
-use crate::gpu::{signed_memory, GpuHandle, GpuSnapshot};
+use crate::gpu::{GpuHandle, GpuSnapshot};
+use crate::units::{gb_per_s, Bytes, SignedBytes};
 
 /// Logs at `level` with the location `at` (the application's call site, from
 /// `#[track_caller]`, not this file's) and the application's module `module`, in slog's
@@ -57,7 +58,7 @@ const GPU_WAIT: Duration = Duration::from_secs(1);
 /// use std::time::Duration;
 /// use ranklog::{Inference, Events};
 ///
-/// let guard = ranklog::Builder::new().slow_request(Duration::from_millis(500)).build()?;
+/// let guard = ranklog::Builder::new().slow_request(Duration::from_millis(500))?.build()?;
 /// let (log, events) = (guard.logger(), guard.events());
 ///
 /// let load = events.model_load(&log, "llama-3-8b", 0, 16 << 30);
@@ -447,7 +448,7 @@ impl ModelLoad {
             _ => None,
         };
         let ms = millis(elapsed);
-        let gb_per_s = round3(self.bytes as f64 / 1e9 / elapsed.as_secs_f64().max(1e-9));
+        let gb_per_s = round3(gb_per_s(self.bytes, elapsed.as_secs_f64().max(1e-9) * 1e3));
         let kv = LoadKv {
             name: &self.name,
             shard: self.shard,
@@ -504,22 +505,8 @@ struct Delta(Option<i64>);
 impl fmt::Display for Delta {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Some(d) => write!(f, ", GPU memory {}", signed_memory(d)),
+            Some(d) => write!(f, ", GPU memory {}", SignedBytes(d)),
             None => Ok(()),
-        }
-    }
-}
-
-/// `1.5 GiB`, `300.0 MiB`.
-struct Bytes(u64);
-
-impl fmt::Display for Bytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0 as f64;
-        if b >= (1u64 << 30) as f64 {
-            write!(f, "{:.1} GiB", b / (1u64 << 30) as f64)
-        } else {
-            write!(f, "{:.1} MiB", b / (1u64 << 20) as f64)
         }
     }
 }

@@ -95,6 +95,7 @@ pub mod analyze;
 mod config;
 pub mod control;
 mod error;
+mod error_chain;
 mod events;
 #[cfg(fuzzing)]
 #[doc(hidden)]
@@ -109,6 +110,7 @@ mod units;
 
 pub use config::Builder;
 pub use error::{Error, Result};
+pub use error_chain::{ErrorChain, WithBacktrace, BACKTRACE_KEY};
 pub use events::{program_module, Events, Inference, ModelLoad, RequestId};
 pub use gate::{suppress, Suppressed};
 pub use gate::{Scope, ScopeGate, UnknownScope, ONCE_CAPACITY, ONCE_TAG, SCOPE_KEY};

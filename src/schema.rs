@@ -127,3 +127,8 @@ mod tests {
         }
     }
 }
+
+/// The `file` of ranklog's own records (the job's first record, reports, GPU lines), in
+/// the console line (`ranklog:212`) and the JSONL `file` field: never a path into
+/// ranklog's sources, which as a dependency is an absolute path into the cargo registry.
+pub(crate) const OWN_FILE: &str = "ranklog";

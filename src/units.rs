@@ -22,13 +22,6 @@ pub(crate) fn gib(bytes: u64) -> f64 {
 
 /// The rate of `bytes` moved in `ms` milliseconds, in GB/s (10^9 bytes per second).
 /// Infinite or NaN for `ms` of 0; callers say what a zero time means.
-#[cfg_attr(
-    not(any(test, feature = "cli")),
-    expect(
-        dead_code,
-        reason = "the model-load rate of events.rs moves to it from its own copy"
-    )
-)]
 pub(crate) fn gb_per_s(bytes: u64, ms: f64) -> f64 {
     bytes as f64 / (ms * 1e6)
 }
@@ -46,13 +39,6 @@ fn unit(reference: u64, mib_decimals: usize) -> (f64, &'static str, usize) {
 
 /// A byte count with one decimal: `1.5 GiB` from 1 GiB up, `300.0 MiB` below.
 #[derive(Clone, Copy, Debug)]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the model-load message of events.rs moves to it from its own copy"
-    )
-)]
 pub(crate) struct Bytes(pub(crate) u64);
 
 impl fmt::Display for Bytes {

@@ -102,3 +102,54 @@ fn dropped_records_make_the_stats_a_console_warning() {
     assert!(line.starts_with("WARN "), "{line}");
     assert!(line.contains(&format!("dropped={dropped}")), "{line}");
 }
+
+#[cfg(feature = "cli")]
+#[test]
+fn the_summary_shows_each_ranks_stats_and_names_a_rank_that_lost_records() {
+    let dir = common::temp_dir("log-stats-summary");
+    for rank in 0..2u32 {
+        let mut builder = Builder::new()
+            .rank_info(RankInfo::new(rank, 2, rank, 2).unwrap())
+            .no_console()
+            .dir(&dir)
+            .log_bridge(false)
+            .gpu(ranklog::GpuMode::Off);
+        if rank == 1 {
+            builder = builder
+                .overflow(ranklog::Overflow::Drop)
+                .queue_len(1)
+                .unwrap();
+        }
+        let guard = builder.build().unwrap();
+        for i in 0..20_000 {
+            slog::info!(guard.logger(), "burst"; "i" => i);
+        }
+        if rank == 1 {
+            assert!(guard.dropped() > 0);
+        }
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ranklog"))
+        .arg("summary")
+        .arg(&dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("  LOST      ranks 1 dropped or lost records"),
+        "{text}"
+    );
+    let table = text
+        .split("logging (each rank's log_stats record)\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no logging table:\n{text}"));
+    let rows: Vec<&str> = table.lines().skip(1).take(2).collect();
+    assert!(rows[0].trim_start().starts_with("0 "), "{table}");
+    assert!(!rows[0].contains("LOST RECORDS"), "{table}");
+    assert!(rows[1].contains("LOST RECORDS"), "{table}");
+}

@@ -305,10 +305,23 @@ impl Filter {
                 rec.msg.contains(text.as_str())
                     || rec.fields.iter().any(|(_, v)| match v {
                         Value::Str(s) => s.contains(text.as_str()),
+                        // An error chain (`ErrorChain`) is an array of its causes' texts.
+                        Value::Json(json) => json_text_contains(json, text),
                         _ => false,
                     })
             }
         }
+    }
+}
+
+/// Whether any text inside `json` (an array's or object's strings, at any depth)
+/// contains `needle`.
+fn json_text_contains(json: &serde_json::Value, needle: &str) -> bool {
+    match json {
+        serde_json::Value::String(s) => s.contains(needle),
+        serde_json::Value::Array(items) => items.iter().any(|v| json_text_contains(v, needle)),
+        serde_json::Value::Object(map) => map.values().any(|v| json_text_contains(v, needle)),
+        _ => false,
     }
 }
 

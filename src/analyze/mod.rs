@@ -69,7 +69,7 @@ pub use print::{print_merged, MergeOptions, MergeStats};
 pub use record::{parse_level, Record, Value};
 pub use summary::{
     percentile, summarize, GpuSummary, InferenceSummary, JobSummary, LevelCounts, LoadSummary,
-    RankSummary, Straggler, StragglerKind, Summary, SummaryOptions,
+    LogStatsSummary, RankSummary, Straggler, StragglerKind, Summary, SummaryOptions,
 };
 pub use time::{parse_duration_us, TimeZoneChoice};
 pub use warnings::Warnings;

@@ -74,7 +74,6 @@ pub(crate) fn resolve_visible(value: Option<&str>, devices: &[GpuDevice]) -> Vec
     visible::resolve(value, devices).devices
 }
 
-pub(crate) use sample::signed_memory;
 pub(crate) use sampler::{start, Sampler};
 pub(crate) use settings::{
     check_interval, check_slow_request, parse_interval, parse_millis, GpuSettings,

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use slog::{Key, Record, Serializer, KV};
 
 use super::source::{GpuDevice, GpuMemory, GpuUtilization};
-use crate::units::{SignedBytes, UsedOfTotal};
+use crate::units::UsedOfTotal;
 
 /// What one device reported in one sampling round. A field is `None` when the device
 /// does not offer it (NotSupported) or this user may not read it (NoPermission).
@@ -90,11 +90,6 @@ impl fmt::Display for Label<'_> {
             None => write!(f, "{}", self.0.index),
         }
     }
-}
-
-/// `+1.2 GiB`, `-300 MiB`: a memory change for the console, as [`SignedBytes`] writes it.
-pub(crate) fn signed_memory(delta: i64) -> String {
-    SignedBytes(delta).to_string()
 }
 
 impl KV for GpuSample {
@@ -238,7 +233,5 @@ mod tests {
             gpus: vec![sample(3, 1, 1)],
         };
         assert_eq!(none.mem_used_delta_bytes(&before), None);
-        assert_eq!(signed_memory(-(300 << 20)), "-300 MiB");
-        assert_eq!(signed_memory(3 << 29), "+1.5 GiB");
     }
 }

@@ -63,7 +63,7 @@ pub(crate) struct Pipeline {
 
 /// Where ranklog's own reports say they come from.
 static REPORT_LOCATION: slog::RecordLocation = slog::RecordLocation {
-    file: super::own::OWN_FILE,
+    file: crate::schema::OWN_FILE,
     line: line!(),
     column: 0,
     function: "",

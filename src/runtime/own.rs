@@ -7,10 +7,7 @@
 use slog::{Drain, Logger, OwnedKVList, Record, RecordLocation, RecordStatic};
 
 use super::drain::RankDrain;
-
-/// The `file` of ranklog's own records, in the console line (`ranklog:212`) and the JSONL
-/// `file` field.
-pub(crate) const OWN_FILE: &str = "ranklog";
+use crate::schema::OWN_FILE;
 
 /// A drain that gives every record the file [`OWN_FILE`], keeping its line, module,
 /// level, tag, message and key-values.

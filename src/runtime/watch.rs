@@ -170,7 +170,7 @@ impl Target {
             level_name(before.level())
         );
         let location = slog::RecordLocation {
-            file: super::own::OWN_FILE,
+            file: crate::schema::OWN_FILE,
             line: line!(),
             column: 0,
             function: "",

@@ -10,7 +10,7 @@ use slog::Level;
 
 use super::clock::{self, Clock, EpochTime, Layout};
 use super::escape;
-use super::record::{Collected, Val};
+use super::record::{causes, Collected, Val};
 use crate::RankInfo;
 
 /// When the console uses colour (`RANKLOG_COLOR`).
@@ -133,6 +133,9 @@ pub(crate) enum Shown<'a> {
     Bool(bool),
     /// `none`.
     Null,
+    /// An error's causes, outermost first (see [`causes`]), printed joined with `: ` and
+    /// escaped as one word.
+    Chain(&'a str),
 }
 
 /// The one renderer of the console line, for the sink and the `ranklog` reader:
@@ -213,6 +216,10 @@ impl LineWriter {
                 let _ = write!(out, "{v}");
             }
             Shown::Null => out.extend_from_slice(b"none"),
+            Shown::Chain(chain) => {
+                let joined: Vec<&str> = causes(chain).collect();
+                escape::word(out, &joined.join(": "));
+            }
         }
     }
 
@@ -271,6 +278,7 @@ impl ConsoleFormat {
                 Val::F64(v) => Shown::F64(*v),
                 Val::Bool(v) => Shown::Bool(*v),
                 Val::Null => Shown::Null,
+                Val::Chain(range) => Shown::Chain(c.text(range)),
             };
             self.writer.pair(out, key, shown);
         }

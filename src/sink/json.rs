@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use super::clock::{self, Clock, EpochTime};
-use super::record::{Collected, Val};
+use super::record::{causes, Collected, Val};
 use crate::schema::{level_name, RESERVED, SCHEMA_VERSION};
 use crate::RankInfo;
 
@@ -92,6 +92,16 @@ impl JsonFormat {
                 Val::F64(v) => json(out, v),
                 Val::Bool(v) => json(out, v),
                 Val::Null => out.extend_from_slice(b"null"),
+                Val::Chain(range) => {
+                    out.push(b'[');
+                    for (i, cause) in causes(c.text(range)).enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        json_str(out, cause);
+                    }
+                    out.push(b']');
+                }
             }
         }
         out.extend_from_slice(b"}\n");

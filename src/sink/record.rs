@@ -27,6 +27,18 @@ pub(crate) enum Val {
     F64(f64),
     Bool(bool),
     Null,
+    /// An error's chain of causes ([`ErrorChain`](crate::ErrorChain)): their texts in the
+    /// arena, outermost first, each ended by [`CAUSE_END`].
+    Chain(Range<usize>),
+}
+
+/// Ends each cause of a [`Val::Chain`] in the arena; a cause's own `\x1f` is written as
+/// the text `\x1f`, as the console would escape it.
+pub(crate) const CAUSE_END: char = '\u{1f}';
+
+/// The causes of a [`Val::Chain`]'s text, outermost first.
+pub(crate) fn causes(chain: &str) -> impl Iterator<Item = &str> {
+    chain.split_terminator(CAUSE_END)
 }
 
 /// Where a collected record comes from before [`Collected::fill`] says.
@@ -150,6 +162,14 @@ impl Collected {
         for (key, val) in &from.pairs[from.record_pairs..] {
             match val {
                 Val::Str(range) => self.push_text(key, |arena| arena.push_str(from.text(range))),
+                Val::Chain(range) => {
+                    if !self.pairs.iter().any(|(k, _)| k == key) {
+                        let start = self.arena.len();
+                        self.arena.push_str(from.text(range));
+                        let end = self.arena.len();
+                        self.pairs.push((key, Val::Chain(start..end)));
+                    }
+                }
                 other => self.push(key, other.clone()),
             }
         }
@@ -254,6 +274,31 @@ impl Serializer for Collected {
 
     fn emit_unit(&mut self, key: Key) -> slog::Result {
         self.emit_none(key)
+    }
+
+    fn emit_error(&mut self, key: Key, error: &(dyn std::error::Error + 'static)) -> slog::Result {
+        if key == SCOPE_KEY {
+            self.take_scope(format_args!("{error}"));
+            return Ok(());
+        }
+        if self.pairs.iter().any(|(k, _)| *k == key) {
+            return Ok(());
+        }
+        let start = self.arena.len();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = cause {
+            let from = self.arena.len();
+            let _ = write!(self.arena, "{e}");
+            if self.arena[from..].contains(CAUSE_END) {
+                let own = self.arena.split_off(from).replace(CAUSE_END, "\\x1f");
+                self.arena.push_str(&own);
+            }
+            self.arena.push(CAUSE_END);
+            cause = e.source();
+        }
+        let end = self.arena.len();
+        self.pairs.push((key, Val::Chain(start..end)));
+        Ok(())
     }
 
     fn emit_none(&mut self, key: Key) -> slog::Result {

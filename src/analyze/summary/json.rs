@@ -27,7 +27,7 @@ pub(super) fn render(s: &Summary) -> Value {
         .ranks
         .iter()
         .map(|r| {
-            json!({
+            let mut rank = json!({
                 "rank": r.rank,
                 "host": r.host,
                 "records": r.levels.total(),
@@ -47,7 +47,18 @@ pub(super) fn render(s: &Summary) -> Value {
                     "p99_ms": i.p99_ms,
                     "tokens_per_s": i.tokens_per_s,
                 })),
-            })
+            });
+            if let Some(st) = &r.log_stats {
+                rank["log_stats"] = json!({
+                    "written": st.written,
+                    "gated_out": st.gated_out,
+                    "dropped": st.dropped,
+                    "lost": st.lost,
+                    "file_bytes": st.file_bytes,
+                    "queue_high_water": st.queue_high_water,
+                });
+            }
+            rank
         })
         .collect();
     let gpus: Vec<Value> = s
@@ -91,6 +102,7 @@ pub(super) fn render(s: &Summary) -> Value {
             "ranks_count": job.ranks.len(),
             "missing_ranks": job.missing_ranks.to_string(),
             "ranks_with_errors": job.ranks_with_errors.to_string(),
+            "ranks_losing_records": job.ranks_losing_records.to_string(),
             "nodes": job.nodes,
             "launcher": job.launcher,
             "first": job.first_us.map(time),

@@ -131,6 +131,35 @@ pub struct RankSummary {
     pub load: Option<LoadSummary>,
     /// Its inference requests, if it logged any.
     pub inference: Option<InferenceSummary>,
+    /// Its logger's own counts, from its last `kind=log_stats` record (written when the
+    /// logger ended; absent for a rank that died first).
+    pub log_stats: Option<LogStatsSummary>,
+}
+
+/// A rank's logging statistics, from its `kind=log_stats` record
+/// ([`ranklog::LogStats`](crate::LogStats)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogStatsSummary {
+    /// Records the rank's logger wrote.
+    pub written: u64,
+    /// Records its scope gate kept off its console.
+    pub gated_out: u64,
+    /// Records dropped because its queue was full.
+    pub dropped: u64,
+    /// Records its file could not take.
+    pub lost: u64,
+    /// Bytes written to its file.
+    pub file_bytes: u64,
+    /// The most records waiting in its queue at once.
+    pub queue_high_water: u64,
+}
+
+impl LogStatsSummary {
+    /// Whether the rank dropped or lost records.
+    pub fn lost_any(&self) -> bool {
+        self.dropped > 0 || self.lost > 0
+    }
 }
 
 /// One GPU's line of the summary, from `kind=gpu` samples.
@@ -197,6 +226,8 @@ pub struct JobSummary {
     pub missing_ranks: RankSet,
     /// Ranks with an `error` or `critical` record.
     pub ranks_with_errors: RankSet,
+    /// Ranks whose `log_stats` record says records were dropped or lost.
+    pub ranks_losing_records: RankSet,
     /// The nodes (`host` values), sorted.
     pub nodes: Vec<String>,
     /// The launcher named by the `job_start` records.
@@ -252,6 +283,7 @@ struct RankAcc {
     latencies: Vec<f64>,
     tokens: Option<f64>,
     rates: Vec<f64>,
+    log_stats: Option<LogStatsSummary>,
 }
 
 #[derive(Default)]
@@ -320,6 +352,12 @@ pub fn summarize(inputs: &[PathBuf], options: SummaryOptions) -> Result<Summary,
         .unwrap_or_default();
     job.ranks_with_errors = RankSet::from_ranks(errors);
     let ranks: Vec<RankSummary> = ranks.into_iter().map(finish_rank).collect();
+    job.ranks_losing_records = RankSet::from_ranks(
+        ranks
+            .iter()
+            .filter(|r| r.log_stats.is_some_and(|s| s.lost_any()))
+            .map(|r| r.rank),
+    );
     let gpus = gpus.into_iter().map(finish_gpu).collect();
     let stragglers = stats::stragglers(&ranks, &options);
     Ok(Summary {
@@ -344,6 +382,17 @@ fn rank_record(acc: &mut RankAcc, rec: &Record<'_>) {
         acc.host = Some(rec.host.to_string());
     }
     match rec.kind() {
+        Some("log_stats") => {
+            let n = |key| rec.field(key).and_then(Value::as_u64).unwrap_or(0);
+            acc.log_stats = Some(LogStatsSummary {
+                written: n("written"),
+                gated_out: n("gated_out"),
+                dropped: n("dropped"),
+                lost: n("lost"),
+                file_bytes: n("file_bytes"),
+                queue_high_water: n("queue_high_water"),
+            });
+        }
         Some("model_load") => {
             // A failed load (with an `error`) counts among the errors, not the loads.
             let Some(ms) = num(rec, "ms").filter(|_| rec.field("error").is_none()) else {
@@ -412,6 +461,7 @@ fn finish_rank((rank, mut acc): (u32, RankAcc)) -> RankSummary {
         last_us: acc.last_us,
         load,
         inference,
+        log_stats: acc.log_stats,
     }
 }
 

@@ -109,6 +109,7 @@ mod tests {
                 p99_ms: p50_ms,
                 tokens_per_s: None,
             }),
+            log_stats: None,
         }
     }
 

@@ -124,8 +124,19 @@ pub(super) fn render(s: &Summary, zone: TimeZoneChoice) -> String {
     if !job.ranks_with_errors.is_empty() {
         let _ = writeln!(out, "  errors    ranks {}", job.ranks_with_errors);
     }
+    if !job.ranks_losing_records.is_empty() {
+        let _ = writeln!(
+            out,
+            "  LOST      ranks {} dropped or lost records (their log_stats records)",
+            job.ranks_losing_records
+        );
+    }
     out.push_str("\nranks\n");
     ranks_table(&s.ranks, time).render(&mut out);
+    if s.ranks.iter().any(|r| r.log_stats.is_some()) {
+        out.push_str("\nlogging (each rank's log_stats record)\n");
+        logging_table(&s.ranks).render(&mut out);
+    }
     if s.gpus.is_empty() {
         out.push_str("\nGPUs: none sampled (no kind=gpu records)\n");
     } else {
@@ -156,6 +167,47 @@ pub(super) fn render(s: &Summary, zone: TimeZoneChoice) -> String {
         );
     }
     out
+}
+
+fn logging_table(ranks: &[RankSummary]) -> Table {
+    let rows = ranks
+        .iter()
+        .map(|r| match &r.log_stats {
+            None => {
+                let mut row = vec![r.rank.to_string(), clean(&r.host)];
+                row.extend(std::iter::repeat_n(NONE.to_owned(), 6));
+                row.push("no log_stats: ended before its logger".to_owned());
+                row
+            }
+            Some(st) => vec![
+                r.rank.to_string(),
+                clean(&r.host),
+                st.written.to_string(),
+                st.gated_out.to_string(),
+                st.dropped.to_string(),
+                st.lost.to_string(),
+                units::Bytes(st.file_bytes).to_string(),
+                st.queue_high_water.to_string(),
+                if st.lost_any() { "LOST RECORDS" } else { NONE }.to_owned(),
+            ],
+        })
+        .collect();
+    Table {
+        headers: vec![
+            "rank",
+            "host",
+            "written",
+            "gated out",
+            "dropped",
+            "lost",
+            "file",
+            "queue peak",
+            "note",
+        ],
+        rows,
+        left: 2,
+        keep: 2,
+    }
 }
 
 fn ranks_table(ranks: &[RankSummary], time: Layout) -> Table {
