@@ -39,7 +39,7 @@ use crate::{ColorChoice, Error, FileScope, Overflow, RankInfo, Result, Rotation}
 /// | daily rotation | [`rotation`](Self::rotation) | `RANKLOG_ROTATE=daily` | none |
 /// | old segments kept | [`keep`](Self::keep) | `RANKLOG_KEEP` | 10 |
 /// | permissions of new files, directories | [`file_mode`](Self::file_mode), [`dir_mode`](Self::dir_mode) | `RANKLOG_FILE_MODE`, `RANKLOG_DIR_MODE` (octal) | `640`, `750` |
-/// | flush on SIGTERM, SIGINT, SIGHUP | [`signals`](Self::signals) | `RANKLOG_SIGNALS`: `1`/`0` | on |
+/// | flush on SIGTERM, SIGINT, SIGHUP, SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL | [`signals`](Self::signals) | `RANKLOG_SIGNALS`: `1`/`0` | on |
 /// | follow `ranklog level` changes (with a directory) | [`control`](Self::control) | `RANKLOG_CONTROL`: `1`/`0` | on |
 /// | ranks whose console shows gated records | [`console_ranks`](Self::console_ranks) | `RANKLOG_CONSOLE_RANKS`: `0,3-5,last` | all |
 /// | route the `log` crate's records here | [`log_bridge`](Self::log_bridge) | `RANKLOG_LOG_BRIDGE`: `1`/`0` | on |
@@ -271,6 +271,11 @@ impl Builder {
     /// Whether SIGTERM, SIGINT and SIGHUP write out the queue, then end the process as the
     /// signal would (default on; signal-hook). Turn off when the application handles these
     /// signals itself; it can call [`ranklog::flush`](crate::flush) in its handler.
+    ///
+    /// The same switch turns the fatal-signal handler on or off: on SIGABRT, SIGSEGV,
+    /// SIGBUS, SIGFPE or SIGILL a helper thread writes a `fatal_signal` record and the
+    /// queue (200 ms at most), then the handler installed before ranklog's, or the default
+    /// action, gets the signal (see `docs/operations.md`).
     pub fn signals(mut self, on: bool) -> Builder {
         self.settings.signals = on;
         self

@@ -15,7 +15,7 @@ use super::settings::{ConsoleTarget, Settings};
 use super::stats::{Counters, LogStats};
 use super::watch::{self, Watcher};
 use super::writer::Worker;
-use super::{lifecycle, log_bridge, own};
+use super::{at_exit, fatal, lifecycle, log_bridge, own};
 use crate::gate::level::LevelFilter;
 use crate::gate::live::LiveFilter;
 use crate::gate::once::OnceMemory;
@@ -31,11 +31,12 @@ use crate::{Error, Events, RankInfo, Result, Scope, Source};
 /// Loggers obtained from [`logger`](Guard::logger) stay usable after the guard is gone:
 /// their records are then written synchronously on the caller's thread.
 ///
-/// `std::process::exit` (and `MPI_Abort`) end the process without running destructors, so
-/// records still queued are lost: drop the guard first (`drop(guard)`), or call
-/// [`ranklog::exit`](crate::exit) / [`flush`](Guard::flush) before them. A panic on any
-/// thread and SIGTERM, SIGINT and SIGHUP flush by themselves (see
-/// [`Builder::signals`](crate::Builder::signals)).
+/// `std::process::exit` ends the process without running destructors; an `atexit` handler
+/// writes out the queue then (at most 1 s). `_exit` and Open MPI's `MPI_Abort` run no
+/// handler at all, so records still queued are lost: drop the guard first
+/// (`drop(guard)`), or call [`flush`](Guard::flush) before them. A panic on any thread,
+/// SIGTERM, SIGINT and SIGHUP, and the fatal signals SIGABRT, SIGSEGV, SIGBUS, SIGFPE and
+/// SIGILL flush by themselves (see [`Builder::signals`](crate::Builder::signals)).
 #[must_use = "dropping the guard at once stops the writer thread; keep it for the job's lifetime"]
 pub struct Guard {
     logger: Logger,
@@ -247,9 +248,17 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
     registry::activate(active.clone());
     announce(&own, &info, file_path.as_deref());
     lifecycle::install_panic_hook();
+    if !at_exit::install() {
+        slog::warn!(own, "cannot register the atexit flush; records queued when the process calls exit() may be lost";
+            "kind" => "atexit_unavailable");
+    }
     if settings.signals {
         if let Err(err) = lifecycle::install_signal_handlers() {
             slog::warn!(own, "cannot handle SIGTERM, SIGINT and SIGHUP: {}; records queued when one arrives may be lost", err;
+                "kind" => "signals_unavailable");
+        }
+        if let Err(err) = fatal::install() {
+            slog::warn!(own, "cannot handle SIGABRT, SIGSEGV, SIGBUS, SIGFPE and SIGILL: {}; records queued when one arrives may be lost", err;
                 "kind" => "signals_unavailable");
         }
     }

@@ -1,5 +1,6 @@
 //! Every way a rank ends: a panic on any thread, SIGTERM/SIGINT/SIGHUP, `exit`. Each
-//! writes what is queued before the process goes.
+//! writes what is queued before the process goes. `exit()` with the guard alive is
+//! `at_exit`'s, the fatal signals (SIGABRT, SIGSEGV, ...) are `fatal`'s.
 
 use std::panic::PanicHookInfo;
 use std::sync::Once;
@@ -32,9 +33,10 @@ pub fn flush(timeout: Duration) -> bool {
 
 /// Flushes (at most 1 s, see [`flush`]) and ends the process with `code`.
 ///
-/// `std::process::exit` and `MPI_Abort` end the process without running destructors, so
-/// the guard's flush never happens and queued records are lost. Call this instead, or
-/// [`flush`] right before `MPI_Abort`.
+/// `std::process::exit` ends the process without running destructors, so the guard's
+/// flush never happens; ranklog's `atexit` handler writes the queue out then, but this
+/// says so where the process ends. `_exit` and Open MPI's `MPI_Abort` run no `atexit`
+/// handler: call [`flush`] right before them.
 pub fn exit(code: i32) -> ! {
     flush(Duration::from_secs(1));
     std::process::exit(code)

@@ -2,16 +2,20 @@
 //! root drain ([`drain`]) asks the gate, collects an accepted record and moves it into the
 //! bounded [`queue`]; the [`writer`] thread takes the queue in batches and has the sinks
 //! write them; the [`guard`] owns the writer and flushes on drop, [`lifecycle`] on a panic,
-//! a signal or [`exit`]. The [`registry`] remembers the logger built last, for the scoped
-//! loggers ([`scoped`]), [`flush`] and the `log` bridge ([`log_bridge`]).
+//! a signal or [`exit`], [`at_exit`] on `exit()` with the guard alive, [`fatal`] on
+//! SIGABRT, SIGSEGV, SIGBUS, SIGFPE and SIGILL. The [`registry`] remembers the logger
+//! built last, for the scoped loggers ([`scoped`]), [`flush`] and the `log` bridge
+//! ([`log_bridge`]).
 //!
 //! ```text
 //! caller ─► drain (gate: level, scope, once) ─► queue ─► writer thread ─► sinks
 //!                                                 ▲
-//!                           guard drop, panic, signal, flush(): barrier, then close
+//!      guard drop, panic, signal, exit(), fatal signal, flush(): barrier, then close
 //! ```
 
+mod at_exit;
 mod drain;
+mod fatal;
 mod guard;
 mod lifecycle;
 mod log_bridge;
