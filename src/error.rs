@@ -89,6 +89,17 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A crashed rank's records could not be recovered from its ring into its JSONL file
+    /// (see [`recover`](crate::recover)).
+    #[error("cannot recover records through {path}")]
+    Recover {
+        /// The ring, the JSONL file or the directory at fault.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
     /// A per-rank log file could not be opened for appending.
     #[error("cannot open log file {path}")]
     OpenFile {

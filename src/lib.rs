@@ -120,6 +120,7 @@ pub use runtime::{
     exit, flush, global, group, local, scoped, Guard, LogStats, Overflow, RankDrain,
 };
 pub use schema::{CONSOLE_KEY, SCHEMA_VERSION};
+pub use sink::ring::recover::{recover, Recovered, RECOVERED_KEY};
 pub use sink::{ColorChoice, FileScope, Rotation};
 
 /// Items the exported macros expand to; not part of the API.

@@ -162,6 +162,25 @@ pub(crate) fn discover(
                 source,
             },
         })?;
+        // A killed rank's records still in its ring go into its file first.
+        let recovered = if meta.is_dir() {
+            crate::recover(input)
+        } else {
+            crate::sink::ring::recover::recover_ring(&crate::sink::ring::ring_path(input))
+                .map(|r| r.into_iter().collect())
+        };
+        match recovered {
+            Ok(done) => warnings
+                .recovered
+                .extend(done.into_iter().map(|r| (r.file, r.records))),
+            Err(err) => warnings
+                .unrecovered
+                .push(crate::ErrorChain(&err).to_string()),
+        }
+        let meta = fs::metadata(input).map_err(|source| AnalyzeError::Read {
+            path: input.clone(),
+            source,
+        })?;
         if !meta.is_dir() {
             let name = input.file_name().map(|n| n.to_string_lossy().into_owned());
             let name = name.unwrap_or_default();

@@ -27,6 +27,12 @@ pub struct Warnings {
     pub compressed: Vec<PathBuf>,
     /// Segments listed but gone when their turn came (rotated or deleted meanwhile).
     pub vanished: Vec<PathBuf>,
+    /// Files into which records of a killed rank were recovered from its ring before
+    /// reading (see [`crate::recover`]), with how many.
+    pub recovered: Vec<(PathBuf, u64)>,
+    /// Rings that could not be recovered (e.g. a directory this user may not write), with
+    /// why: their records are not in what was read.
+    pub unrecovered: Vec<String>,
 }
 
 impl Warnings {
@@ -83,6 +89,18 @@ impl Warnings {
                 plural(self.compressed.len() as u64, "compressed segment"),
                 list(&self.compressed)
             ));
+        }
+        if !self.recovered.is_empty() {
+            let records: u64 = self.recovered.iter().map(|(_, n)| n).sum();
+            let files: Vec<PathBuf> = self.recovered.iter().map(|(p, _)| p.clone()).collect();
+            out.push(format!(
+                "{} of killed ranks recovered from their rings (marked \"recovered\": true) into {}",
+                plural(records, "record"),
+                list(&files)
+            ));
+        }
+        for why in &self.unrecovered {
+            out.push(format!("records of a killed rank not read: {why}"));
         }
         if !self.vanished.is_empty() {
             out.push(format!(

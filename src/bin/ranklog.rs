@@ -84,6 +84,25 @@ enum Command {
         ranklog level info logs/job-42\n  ranklog level --filter 'info,my_app::model=trace' logs/job-42"
     )]
     Level(LevelArgs),
+    /// Puts the records a killed rank left in its ring into its JSONL file.
+    #[command(
+        long_about = "Recovers the records that ranks killed by SIGKILL (the OOM killer, \
+        Slurm after its KillWait, mpirun after its grace period) had logged but not yet \
+        written: every rank keeps its queued records in a memory-mapped ring beside its file \
+        (.rank-NNNNN.jsonl.ring), and a ring left behind is a killed rank's. Its records are \
+        appended to the rank's file in order, exactly once, marked \"recovered\": true, and \
+        the ring is removed. Rings of running ranks are left alone. merge, summary and plot \
+        do the same before reading, and so does the next start of a rank on the same file; \
+        running it twice adds nothing."
+    )]
+    Recover(RecoverArgs),
+}
+
+#[derive(Args)]
+struct RecoverArgs {
+    /// Job log directories.
+    #[arg(value_name = "DIR", required = true)]
+    dirs: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -419,6 +438,36 @@ fn level(args: LevelArgs) -> Result<()> {
     Ok(())
 }
 
+/// Recovers every killed rank's ring in the directories, saying what it did.
+fn recover(args: RecoverArgs) -> Result<()> {
+    for dir in &args.dirs {
+        if !dir.is_dir() {
+            return Err(AnalyzeError::NotFound { path: dir.clone() });
+        }
+        let done = ranklog::recover(dir).map_err(|e| AnalyzeError::InvalidArgument {
+            option: "DIR",
+            value: dir.display().to_string(),
+            reason: ranklog::ErrorChain(&e).to_string(),
+        })?;
+        if done.is_empty() {
+            println!("{}: nothing to recover", dir.display());
+        }
+        for r in done {
+            let damaged = if r.damaged_tail {
+                " (the ring ended in a record being copied when the rank died: skipped)"
+            } else {
+                ""
+            };
+            println!(
+                "{}: {} records recovered{damaged}",
+                r.file.display(),
+                r.records
+            );
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -426,6 +475,7 @@ fn main() -> ExitCode {
         Command::Summary(args) => summary(args),
         Command::Plot(args) => plot(args),
         Command::Level(args) => level(args),
+        Command::Recover(args) => recover(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

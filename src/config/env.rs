@@ -214,6 +214,9 @@ impl Builder {
         if let Some(v) = env("RANKLOG_CONTROL") {
             s.control = parse_bool("RANKLOG_CONTROL", &v)?;
         }
+        if let Some(v) = env("RANKLOG_CRASH_SAFE") {
+            s.crash_safe = parse_bool("RANKLOG_CRASH_SAFE", &v)?;
+        }
         // The files.
         if let Some(v) = env("RANKLOG_DIR") {
             if v.trim().is_empty() {

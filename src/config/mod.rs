@@ -41,6 +41,7 @@ use crate::{ColorChoice, Error, FileScope, Overflow, RankInfo, Result, Rotation}
 /// | permissions of new files, directories | [`file_mode`](Self::file_mode), [`dir_mode`](Self::dir_mode) | `RANKLOG_FILE_MODE`, `RANKLOG_DIR_MODE` (octal) | `640`, `750` |
 /// | flush on SIGTERM, SIGINT, SIGHUP, SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL | [`signals`](Self::signals) | `RANKLOG_SIGNALS`: `1`/`0` | on |
 /// | follow `ranklog level` changes (with a directory) | [`control`](Self::control) | `RANKLOG_CONTROL`: `1`/`0` | on |
+/// | keep queued records in a ring that outlives a SIGKILL (with a directory) | [`crash_safe`](Self::crash_safe) | `RANKLOG_CRASH_SAFE`: `1`/`0` | on |
 /// | ranks whose console shows gated records | [`console_ranks`](Self::console_ranks) | `RANKLOG_CONSOLE_RANKS`: `0,3-5,last` | all |
 /// | route the `log` crate's records here | [`log_bridge`](Self::log_bridge) | `RANKLOG_LOG_BRIDGE`: `1`/`0` | on |
 /// | which GPUs this rank samples | [`gpu`](Self::gpu) | `RANKLOG_GPU`: `off`, `node`, `rank` | `node` |
@@ -287,6 +288,16 @@ impl Builder {
     /// 250 ms: one `stat(2)` each time).
     pub fn control(mut self, on: bool) -> Builder {
         self.settings.control = on;
+        self
+    }
+
+    /// Whether every accepted record is also copied, before its log call returns, into a
+    /// file-backed shared memory map beside the rank's JSONL file (`.NAME.ring`), from
+    /// which [`recover`](crate::recover) restores the records a killed process had not
+    /// written yet (default on; only with a log directory). Off saves the copy (a few
+    /// tens of nanoseconds per record) at the price of losing the queue on SIGKILL.
+    pub fn crash_safe(mut self, on: bool) -> Builder {
+        self.settings.crash_safe = on;
         self
     }
 

@@ -22,7 +22,10 @@ use crate::gate::once::OnceMemory;
 use crate::gate::Gate;
 use crate::gpu::{self, GpuHandle, Sampler};
 use crate::identity::rank_list;
-use crate::sink::{escape, ColorChoice, Console, FileScope, JsonFile, Sinks};
+use crate::sink::json::record_identity;
+use crate::sink::ring::recover::recover_ring;
+use crate::sink::ring::{ring_path, Ring};
+use crate::sink::{escape, file_path, ColorChoice, Console, FileScope, JsonFile, Sinks};
 use crate::{Error, Events, RankInfo, Result, Scope, Source};
 
 /// Keeps the logger's writer thread alive; dropping it writes out every queued record and
@@ -195,11 +198,30 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         }
     }
     let gate = Arc::new(gate);
-    let file = settings
-        .dir
-        .as_deref()
-        .map(|dir| JsonFile::open(dir, &info, &settings.file))
-        .transpose()?;
+    let mut recovered = None;
+    let mut ring_trouble = None;
+    let mut recovery_trouble = None;
+    let mut ring = None;
+    let file = match settings.dir.as_deref() {
+        None => None,
+        Some(dir) => {
+            // A previous process's ring for this file (it was killed) goes into the file
+            // before this one writes a record.
+            let path = file_path(dir, &info, &settings.file)?;
+            match recover_ring(&ring_path(&path)) {
+                Ok(r) => recovered = r,
+                Err(err) => recovery_trouble = Some(err),
+            }
+            let file = JsonFile::open(dir, &info, &settings.file)?;
+            if settings.crash_safe {
+                match Ring::create(&path, &record_identity(&info), settings.file.file_mode) {
+                    Ok(r) => ring = Some(Arc::new(r)),
+                    Err(err) => ring_trouble = Some(err),
+                }
+            }
+            Some(file)
+        }
+    };
     let file_path = file.as_ref().map(|f| f.path().to_owned());
     let prefix = escape::one_line(&settings.prefix);
     let console = match settings.console {
@@ -213,10 +235,17 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         ConsoleTarget::Off => None,
     };
     let file_all = file.is_some() && settings.file_scope == FileScope::All;
-    let sinks = Arc::new(Sinks::new(console, file, gate.clone(), file_all));
+    let sinks = Arc::new(Sinks::new(
+        console,
+        file,
+        gate.clone(),
+        file_all,
+        ring.clone(),
+    ));
     let queue = Arc::new(Queue::new(
         settings.queue_len,
         settings.overflow == Overflow::Block,
+        ring,
     ));
     let counters = Arc::new(Counters::default());
     let worker = Worker::start(
@@ -247,6 +276,19 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
     });
     registry::activate(active.clone());
     announce(&own, &info, file_path.as_deref());
+    if let Some(r) = recovered {
+        slog::warn!(own, "recovered {} records that the previous process on {} had logged but not written (it was killed)", r.records, r.file.display();
+            "kind" => "recovered_records", "records" => r.records, "cut_bytes" => r.cut_bytes,
+            "damaged_tail" => r.damaged_tail);
+    }
+    if let Some(err) = recovery_trouble {
+        slog::error!(own, "cannot recover the records a previous process left in its ring: {}", err;
+            "kind" => "recovery_failed");
+    }
+    if let Some(err) = ring_trouble {
+        slog::warn!(own, "records are not crash-safe: cannot make the ring beside the log file ({}); a SIGKILL would lose the records not yet written", err;
+            "kind" => "ring_unavailable");
+    }
     lifecycle::install_panic_hook();
     if !at_exit::install() {
         slog::warn!(own, "cannot register the atexit flush; records queued when the process calls exit() may be lost";

@@ -12,10 +12,17 @@
 //! quarter of the queue is pending, for a flush barrier, or at the end. After [`IDLE_NAPS`]
 //! naps with nothing to do it sleeps until the next record, so an idle job costs nothing.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::cell::RefCell;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::sink::record::Collected;
+use crate::sink::ring::{self, Ring, Room};
+
+thread_local! {
+    /// Each thread encodes its records for the ring here, outside the queue's lock.
+    static WIRE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// How long the writer naps while records keep coming: the most a record waits in the
 /// queue before it is written (unless a flush asks sooner).
@@ -66,12 +73,15 @@ pub(crate) struct Queue {
     wake_at: usize,
     /// Whether a caller waits for room (`Overflow::Block`) or drops.
     block: bool,
+    /// The crash-safe ring every queued record is also copied into (with a log file).
+    ring: Option<Arc<Ring>>,
 }
 
 impl Queue {
     /// A queue of `capacity` records (at least 1); `block`: callers wait for room
-    /// (`Overflow::Block`) rather than drop.
-    pub(crate) fn new(capacity: usize, block: bool) -> Queue {
+    /// (`Overflow::Block`) rather than drop. With a `ring`, each record is also copied
+    /// into it before its log call returns, and waits (or drops) for room there too.
+    pub(crate) fn new(capacity: usize, block: bool, ring: Option<Arc<Ring>>) -> Queue {
         let capacity = capacity.max(1);
         Queue {
             pending: Mutex::new(Pending {
@@ -87,6 +97,7 @@ impl Queue {
             capacity,
             wake_at: (capacity / 4).max(1),
             block,
+            ring,
         }
     }
 
@@ -100,15 +111,41 @@ impl Queue {
         self.wake_writer.notify_one();
     }
 
-    /// Moves `record` into the queue; `record` gets a free slot's buffers back. With the
-    /// blocking policy, waits for room.
+    /// Moves `record` into the queue (and its copy into the ring); `record` gets a free
+    /// slot's buffers back. With the blocking policy, waits for room.
     pub(crate) fn push(&self, record: &mut Collected) -> Push {
+        if self.ring.is_none() {
+            return self.push_encoded(record, None);
+        }
+        WIRE.try_with(|wire| match wire.try_borrow_mut() {
+            Ok(mut wire) => {
+                let encoded = ring::encode(record, &mut wire).is_some();
+                self.push_encoded(record, encoded.then_some(&wire[..]))
+            }
+            Err(_) => self.push_fresh(record),
+        })
+        .unwrap_or_else(|_| self.push_fresh(record))
+    }
+
+    /// [`push`](Self::push) with a buffer of its own (a record logged while encoding one,
+    /// or during thread teardown).
+    fn push_fresh(&self, record: &mut Collected) -> Push {
+        let mut wire = Vec::new();
+        let encoded = ring::encode(record, &mut wire).is_some();
+        self.push_encoded(record, encoded.then_some(&wire[..]))
+    }
+
+    /// Moves `record`, whose ring encoding is `wire` (`None`: it goes unprotected), into the
+    /// queue.
+    fn push_encoded(&self, record: &mut Collected, wire: Option<&[u8]>) -> Push {
+        let ring = self.ring.as_deref().zip(wire);
         let mut p = self.lock();
         loop {
             if p.closed {
                 return Push::Closed;
             }
-            if p.len < self.capacity {
+            let ring_room = ring.map_or(Room::Never, |(r, w)| r.room(w.len()));
+            if p.len < self.capacity && ring_room != Room::Later {
                 break;
             }
             if !self.block {
@@ -121,6 +158,10 @@ impl Queue {
             p = self.room.wait(p).unwrap_or_else(|e| e.into_inner());
             p.waiting -= 1;
         }
+        record.ring_end = match ring {
+            Some((r, w)) if r.room(w.len()) == Room::Fits => r.append(w),
+            _ => 0,
+        };
         let len = p.len;
         if len == p.slots.len() {
             p.slots.push(Collected::default());
@@ -136,6 +177,15 @@ impl Queue {
             self.wake(&mut p);
         }
         Push::Queued
+    }
+
+    /// The writer has written a batch (and freed its room in the ring): callers waiting
+    /// for room try again.
+    pub(crate) fn written(&self) {
+        let p = self.lock();
+        if p.waiting > 0 {
+            self.room.notify_all();
+        }
     }
 
     /// Asks the writer to write out every record queued so far and flush the sinks;
@@ -219,7 +269,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_under_the_drop_policy_and_swaps_buffers_back() {
-        let queue = Queue::new(2, false);
+        let queue = Queue::new(2, false, None);
         let mut record = Collected::default();
         record.msg.push_str("first");
         assert_eq!(queue.push(&mut record), Push::Queued);

@@ -62,6 +62,8 @@ pub(crate) struct Settings {
     pub(crate) signals: bool,
     /// Whether to follow the log directory's control file (`ranklog level`).
     pub(crate) control: bool,
+    /// Whether queued records are kept in a ring beside the file (they outlive a SIGKILL).
+    pub(crate) crash_safe: bool,
 }
 
 impl Default for Settings {
@@ -85,6 +87,7 @@ impl Default for Settings {
             overflow: Overflow::Block,
             signals: true,
             control: true,
+            crash_safe: true,
         }
     }
 }

@@ -85,8 +85,11 @@ fn run(queue: &Queue, sinks: &Sinks, capacity: usize, counters: &Counters) {
                 eprintln!(
                     "ranklog: the writer thread panicked writing {len} records; they are lost"
                 );
+                // Their room in the ring is free again, or the callers would wait forever.
+                sinks.release_ring(batch[..len].iter().map(|c| c.ring_end).max());
                 batch.clear();
             }
+            queue.written();
         }
         if taken.barriers > answered {
             sinks.answer_barrier(taken.barriers);

@@ -138,6 +138,17 @@ pub(crate) fn expand(template: &str, info: &RankInfo) -> Result<String, String> 
     Ok(out)
 }
 
+/// The path of the JSONL file of the rank `info` describes in `dir`.
+///
+/// # Errors
+///
+/// The template's [`Error::InvalidVar`] (naming `RANKLOG_FILE`).
+pub(crate) fn file_path(dir: &Path, info: &RankInfo, opts: &FileOptions) -> Result<PathBuf> {
+    let name = expand(&opts.template, info)
+        .map_err(|reason| Error::invalid("RANKLOG_FILE", &opts.template, reason))?;
+    Ok(dir.join(name))
+}
+
 /// Checks a template without a rank to expand it for.
 ///
 /// # Errors
@@ -227,9 +238,7 @@ impl JsonFile {
                 path: dir.to_owned(),
                 source,
             })?;
-        let name = expand(&opts.template, info)
-            .map_err(|reason| Error::invalid("RANKLOG_FILE", &opts.template, reason))?;
-        let path = dir.join(name);
+        let path = file_path(dir, info, opts)?;
         let open_error = |source| Error::OpenFile {
             path: path.clone(),
             source,

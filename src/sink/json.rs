@@ -7,6 +7,27 @@ use super::record::{causes, Collected, Val};
 use crate::schema::{level_name, RESERVED, SCHEMA_VERSION};
 use crate::RankInfo;
 
+/// The identity every record of this process carries, as the JSON text after `msg`:
+/// `,"rank":..,"size":..,"local_rank":..,"local_size":..,"host":..,"pid":..`.
+pub(crate) fn record_identity(info: &RankInfo) -> String {
+    let mut out = Vec::new();
+    let _ = write!(out, ",\"rank\":{},\"size\":{}", info.rank, info.size);
+    if info.local_known {
+        let _ = write!(out, ",\"local_rank\":{}", info.local_rank);
+    } else {
+        out.extend_from_slice(b",\"local_rank\":null");
+    }
+    if let Some(local_size) = info.local_size {
+        let _ = write!(out, ",\"local_size\":{local_size}");
+    } else {
+        out.extend_from_slice(b",\"local_size\":null");
+    }
+    out.extend_from_slice(b",\"host\":");
+    json(&mut out, &info.host);
+    let _ = write!(out, ",\"pid\":{}", std::process::id());
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
 /// Formats JSONL records for one rank.
 pub(crate) struct JsonFormat {
     /// `{"v":1,"ts":"`, the start of every record.
@@ -36,25 +57,17 @@ fn json_str(out: &mut Vec<u8>, text: &str) {
 }
 
 impl JsonFormat {
+    /// The records of the rank `info` describes, in this process.
     pub(crate) fn new(info: &RankInfo) -> JsonFormat {
-        let mut out = Vec::new();
-        let _ = write!(out, ",\"rank\":{},\"size\":{}", info.rank, info.size);
-        if info.local_known {
-            let _ = write!(out, ",\"local_rank\":{}", info.local_rank);
-        } else {
-            out.extend_from_slice(b",\"local_rank\":null");
-        }
-        if let Some(local_size) = info.local_size {
-            let _ = write!(out, ",\"local_size\":{local_size}");
-        } else {
-            out.extend_from_slice(b",\"local_size\":null");
-        }
-        out.extend_from_slice(b",\"host\":");
-        json(&mut out, &info.host);
-        let _ = write!(out, ",\"pid\":{}", std::process::id());
+        JsonFormat::from_identity(record_identity(info))
+    }
+
+    /// Records carrying `identity` (see [`record_identity`]), e.g. a crashed process's,
+    /// read back from its ring.
+    pub(crate) fn from_identity(identity: String) -> JsonFormat {
         JsonFormat {
             head: format!("{{\"v\":{SCHEMA_VERSION},\"ts\":\""),
-            identity: String::from_utf8(out).expect("JSON is UTF-8"),
+            identity,
             clock: Clock::new(clock::FILE),
         }
     }

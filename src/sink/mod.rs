@@ -8,12 +8,13 @@ pub(crate) mod clock;
 pub(crate) mod console;
 pub(crate) mod escape;
 mod file;
-mod json;
+pub(crate) mod json;
 pub(crate) mod record;
+pub(crate) mod ring;
 
 pub use console::ColorChoice;
 pub use file::Rotation;
-pub(crate) use file::{check_template, FileOptions, JsonFile};
+pub(crate) use file::{check_template, file_path, FileOptions, JsonFile};
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -26,6 +27,8 @@ use crate::RankInfo;
 use crate::{Scope, SCOPE_KEY};
 use console::ConsoleFormat;
 use record::Collected;
+use ring::Ring;
+use std::os::unix::fs::MetadataExt;
 
 /// Which records the per-rank file keeps (`RANKLOG_FILE_SCOPE`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -123,16 +126,21 @@ pub(crate) struct Sinks {
     /// Flush barriers answered so far, and the condition flushers wait on.
     flushed: Mutex<u64>,
     flushed_cv: Condvar,
+    /// The crash-safe ring beside the file, which the writer marks written per batch.
+    ring: Option<Arc<Ring>>,
 }
 
 impl Sinks {
+    /// The sinks, with the file's crash-safe `ring` when it has one.
     pub(crate) fn new(
         console: Option<Console>,
         file: Option<JsonFile>,
         gate: Arc<Gate>,
         file_all: bool,
+        ring: Option<Arc<Ring>>,
     ) -> Sinks {
         Sinks {
+            ring,
             state: Mutex::new(State {
                 console,
                 file,
@@ -167,6 +175,9 @@ impl Sinks {
     /// Flushes both sinks and reports on stderr how many records the file lost, if any.
     pub(crate) fn finish(&self) {
         self.flush_all();
+        if let Some(ring) = &self.ring {
+            ring.finish();
+        }
         let state = self.lock();
         if let Some(file) = state.file.as_ref().filter(|f| f.lost() > 0) {
             eprintln!(
@@ -215,6 +226,15 @@ impl Sinks {
     /// buffers. A slot whose buffers grew large gives them back.
     pub(crate) fn write_batch(&self, batch: &mut [Collected]) {
         let mut state = self.lock();
+        // The batch's end in the ring: its records leave the ring once they are in the file.
+        let ring = self
+            .ring
+            .as_ref()
+            .zip(batch.iter().map(|c| c.ring_end).max().filter(|&e| e > 0));
+        if let (Some((ring, end)), Some(file)) = (ring, state.file.as_ref()) {
+            let (len, ino) = std::fs::metadata(file.path()).map_or((0, 0), |m| (m.len(), m.ino()));
+            ring.prepare(end, len, ino);
+        }
         for c in batch {
             self.write(&mut state, c);
             if c.is_heavy() {
@@ -222,6 +242,16 @@ impl Sinks {
             }
         }
         state.write_out();
+        if let Some((ring, end)) = ring {
+            ring.commit(end);
+        }
+    }
+
+    /// Frees the ring's room up to `end` for records that could not be written.
+    pub(crate) fn release_ring(&self, end: Option<u64>) {
+        if let (Some(ring), Some(end)) = (&self.ring, end.filter(|&e| e > 0)) {
+            ring.commit(end);
+        }
     }
 
     /// Writes one collected record at once (the callers' threads, once the writer thread

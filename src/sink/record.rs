@@ -67,14 +67,18 @@ pub(crate) struct Collected {
     /// The first `"console" => bool` found; `false` keeps the record off the console.
     pub(crate) console_wanted: Option<bool>,
     /// The first `scope` value found (record before logger), as text.
-    scope: Option<Range<usize>>,
+    pub(super) scope: Option<Range<usize>>,
     /// The formatted message.
     pub(crate) msg: String,
     /// Key-values: the record's in the order written, then the logger's from the root.
     pub(crate) pairs: Vec<(Key, Val)>,
     /// Number of leading `pairs` that belong to the record.
-    record_pairs: usize,
-    arena: String,
+    pub(super) record_pairs: usize,
+    /// The text of the key-values (and the scope), which `pairs` point into.
+    pub(super) arena: String,
+    /// Its position in the crash-safe ring after it (see [`super::ring`]); 0 when it is
+    /// not in a ring.
+    pub(crate) ring_end: u64,
 }
 
 impl Default for Collected {
@@ -90,6 +94,7 @@ impl Default for Collected {
             pairs: Vec::new(),
             record_pairs: 0,
             arena: String::new(),
+            ring_end: 0,
         }
     }
 }
@@ -104,6 +109,7 @@ impl Collected {
         self.console = None;
         self.console_wanted = None;
         self.scope = None;
+        self.ring_end = 0;
         self.msg.clear();
         self.pairs.clear();
         self.arena.clear();
