@@ -24,6 +24,10 @@ const BUFFER_BYTES: usize = 64 * 1024;
 /// How often, at most, a failing file is reported on stderr after its first error.
 const REPORT_EVERY: Duration = Duration::from_secs(60);
 
+/// Local midnight always falls on a UTC quarter hour (every time zone's offset is a whole
+/// number of quarter hours), so a daily rotation can only happen in the first write of one.
+const QUARTER_HOUR_SECS: u64 = 15 * 60;
+
 /// When the file is cut into segments.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -175,21 +179,61 @@ enum Out {
     Plain(std::fs::File),
     BySize(FileRotate<AppendCount>),
     Daily(FileRotate<AppendTimestamp>),
+    /// A rotated file that could not be opened again after a segment was cut: file-rotate
+    /// then has no file and drops every write while returning `Ok`, so ranklog stops
+    /// writing through it and opens the file anew before the next write
+    /// ([`JsonFile::reopen`]).
+    Closed,
     /// For tests: a writer that fails on demand.
     #[cfg(test)]
     Test(Box<dyn Write + Send>),
 }
 
 impl Out {
-    fn writer(&mut self) -> &mut dyn Write {
-        match self {
-            Out::Plain(f) => f,
-            Out::BySize(f) => f,
-            Out::Daily(f) => f,
-            #[cfg(test)]
-            Out::Test(w) => w,
+    /// The file of `plain`, opened at `path`, as `opts` writes it: as it is, or handed over
+    /// to file-rotate, which opens `path` again itself.
+    fn new(plain: std::fs::File, path: &Path, opts: &FileOptions) -> Out {
+        match opts.rotation {
+            Rotation::Never => Out::Plain(plain),
+            Rotation::Bytes(bytes) => Out::BySize(FileRotate::new(
+                path,
+                AppendCount::new(opts.keep),
+                ContentLimit::BytesSurpassed(usize::try_from(bytes).unwrap_or(usize::MAX).max(1)),
+                Compression::None,
+                Some(open_options(opts.file_mode)),
+            )),
+            Rotation::Daily => Out::Daily(FileRotate::new(
+                path,
+                AppendTimestamp::default(FileLimit::MaxFiles(opts.keep)),
+                ContentLimit::Time(TimeFrequency::Daily),
+                Compression::None,
+                Some(open_options(opts.file_mode)),
+            )),
         }
     }
+
+    fn writer(&mut self) -> io::Result<&mut dyn Write> {
+        match self {
+            Out::Plain(f) => Ok(f),
+            Out::BySize(f) => Ok(f),
+            Out::Daily(f) => Ok(f),
+            Out::Closed => Err(io::Error::other("the file is not open")),
+            #[cfg(test)]
+            Out::Test(w) => Ok(w),
+        }
+    }
+
+    /// Whether file-rotate writes this file (and may fail to reopen it unseen).
+    fn rotates(&self) -> bool {
+        matches!(self, Out::BySize(_) | Out::Daily(_))
+    }
+}
+
+/// A write that did not land whole.
+struct Failure {
+    err: io::Error,
+    /// Whether part of a line may have reached the file.
+    torn: bool,
 }
 
 /// Counts and reports write failures: one line on stderr at the first, then at most one a
@@ -209,6 +253,8 @@ struct Health {
 /// The per-rank JSONL file.
 pub(crate) struct JsonFile {
     path: PathBuf,
+    /// How the file was opened, to open it again after a failed reopen.
+    opts: FileOptions,
     out: Out,
     format: JsonFormat,
     health: Health,
@@ -220,6 +266,11 @@ pub(crate) struct JsonFile {
     /// bytes written to the current one as file-rotate counts them.
     rotate_at: Option<u64>,
     segment: u64,
+    /// After a write in which file-rotate may have opened the file anew (a cut segment, a
+    /// new day, a reopen): the length the file had before it, which the write must grow.
+    check_from: Option<u64>,
+    /// With [`Rotation::Daily`]: the UTC quarter hour of the last write.
+    quarter: u64,
 }
 
 impl JsonFile {
@@ -250,25 +301,10 @@ impl JsonFile {
             .map_err(open_error)?;
         // file-rotate counts a segment's bytes from the file's length when it opens it.
         let segment = plain.metadata().map_or(0, |m| m.len());
-        let out = match opts.rotation {
-            Rotation::Never => Out::Plain(plain),
-            Rotation::Bytes(bytes) => Out::BySize(FileRotate::new(
-                &path,
-                AppendCount::new(opts.keep),
-                ContentLimit::BytesSurpassed(usize::try_from(bytes).unwrap_or(usize::MAX).max(1)),
-                Compression::None,
-                Some(open_options(opts.file_mode)),
-            )),
-            Rotation::Daily => Out::Daily(FileRotate::new(
-                &path,
-                AppendTimestamp::default(FileLimit::MaxFiles(opts.keep)),
-                ContentLimit::Time(TimeFrequency::Daily),
-                Compression::None,
-                Some(open_options(opts.file_mode)),
-            )),
-        };
+        let out = Out::new(plain, &path, opts);
         Ok(JsonFile {
             path,
+            opts: opts.clone(),
             out,
             format: JsonFormat::new(info),
             health: Health::default(),
@@ -279,6 +315,8 @@ impl JsonFile {
                 _ => None,
             },
             segment,
+            check_from: None,
+            quarter: 0,
         })
     }
 
@@ -305,28 +343,22 @@ impl JsonFile {
     /// Writes the buffered records with one `write(2)` (file-rotate cuts segments between
     /// writes, so a record is never split); on failure counts them as lost and reports on
     /// stderr.
+    ///
+    /// file-rotate cannot say that it failed to open the file again after cutting a
+    /// segment: it keeps no file and drops every later write with `Ok`. So after each
+    /// write in which it may have opened the file (a cut segment, the first write of a UTC
+    /// quarter hour with daily rotation, the first after a reopen), one `lstat(2)` checks
+    /// that the file grew by the write; when it did not, the records count as lost and the
+    /// file is opened again, now or before the next write, as after a full disk.
     pub(crate) fn write_out(&mut self) {
         if self.buffered == 0 {
             return;
         }
-        if let Some(at) = self.rotate_at {
-            // file-rotate cuts a segment before a write once the segment has passed `at`.
-            if self.segment > at {
-                self.segment = 0;
-            }
-            self.segment += self.buffer.len() as u64;
-        }
-        let out = &mut self.out;
-        let torn = self.health.torn;
-        let buffer = &self.buffer;
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            let w = out.writer();
-            if torn {
-                w.write_all(b"\n")?;
-            }
-            w.write_all(buffer)
-        }))
-        .unwrap_or_else(|_| Err(io::Error::other("the file writer panicked")));
+        let result = match self.out {
+            Out::Closed => self.reopen().map_err(|err| Failure { err, torn: false }),
+            _ => Ok(()),
+        };
+        let result = result.and_then(|()| self.write_buffer());
         let records = std::mem::take(&mut self.buffered);
         if result.is_ok() {
             self.health.bytes += self.buffer.len() as u64;
@@ -335,7 +367,101 @@ impl JsonFile {
         self.settle(result, records);
     }
 
-    fn settle(&mut self, result: io::Result<()>, records: u64) {
+    /// Writes the buffer (after a newline when the last write may have torn a line) and
+    /// checks that it landed when file-rotate may have opened the file anew.
+    fn write_buffer(&mut self) -> Result<(), Failure> {
+        let torn = self.health.torn;
+        let len = self.buffer.len() as u64;
+        if let Some(at) = self.rotate_at {
+            // file-rotate cuts a segment before a write once the segment has passed `at`;
+            // the newline that ends a torn line is a write of its own.
+            for write in [u64::from(torn), len] {
+                if write > 0 && self.segment > at {
+                    self.segment = 0;
+                    self.check_from = Some(0);
+                }
+                self.segment += write;
+            }
+        }
+        if matches!(self.out, Out::Daily(_)) {
+            let quarter = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() / QUARTER_HOUR_SECS);
+            if quarter != self.quarter {
+                self.quarter = quarter;
+                self.check_from = Some(0);
+            }
+        }
+        let out = &mut self.out;
+        let buffer = &self.buffer;
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let w = out.writer()?;
+            if torn {
+                w.write_all(b"\n")?;
+            }
+            w.write_all(buffer)
+        }));
+        let result = match result {
+            Ok(result) => result,
+            Err(_) => {
+                if self.out.rotates() {
+                    // Whatever file-rotate was doing is unknown: start again from the file.
+                    self.out = Out::Closed;
+                }
+                Err(io::Error::other("the file writer panicked"))
+            }
+        };
+        result.map_err(|err| Failure { err, torn: true })?;
+        match self.check_from.take() {
+            Some(before) if self.out.rotates() && !self.grew(before, len) => {
+                // file-rotate has no file: everything written through it would vanish.
+                self.out = Out::Closed;
+                let why = self
+                    .reopen()
+                    .err()
+                    .unwrap_or_else(|| io::Error::other("it was not open"));
+                Err(Failure {
+                    err: io::Error::new(
+                        why.kind(),
+                        format!("reopening it after a rotation: {why}"),
+                    ),
+                    torn: false,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the file at the path is a regular file at least `len` bytes longer than
+    /// `before`.
+    fn grew(&self, before: u64, len: u64) -> bool {
+        std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| m.is_file() && m.len() >= before.saturating_add(len))
+    }
+
+    /// Opens the file again (as [`JsonFile::open`] did) after file-rotate could not, and
+    /// hands it to a new file-rotate; the next write is checked to land.
+    ///
+    /// # Errors
+    ///
+    /// Why the file cannot be opened: the same error a new `open(2)` gets now (`EISDIR`,
+    /// `EMFILE`, `ENOSPC`, ...), or file-rotate's panic.
+    fn reopen(&mut self) -> io::Result<()> {
+        let plain = open_options(self.opts.file_mode).open(&self.path)?;
+        let len = plain.metadata()?.len();
+        let (path, opts) = (&self.path, &self.opts);
+        self.out = catch_unwind(AssertUnwindSafe(|| Out::new(plain, path, opts)))
+            .map_err(|_| io::Error::other("file-rotate panicked opening the file"))?;
+        self.segment = len;
+        self.check_from = Some(len);
+        if len == 0 {
+            // Nothing of an earlier line to end.
+            self.health.torn = false;
+        }
+        Ok(())
+    }
+
+    fn settle(&mut self, result: Result<(), Failure>, records: u64) {
         let h = &mut self.health;
         match result {
             Ok(()) => {
@@ -351,8 +477,8 @@ impl JsonFile {
                     h.last_report = Some(Instant::now());
                 }
             }
-            Err(err) => {
-                h.torn = true;
+            Err(Failure { err, torn }) => {
+                h.torn |= torn;
                 h.failing = true;
                 h.lost += records;
                 h.lost_since_report += records;
@@ -375,7 +501,9 @@ impl JsonFile {
     /// Writes the buffered records out and flushes the file.
     pub(crate) fn flush(&mut self) {
         self.write_out();
-        let _ = catch_unwind(AssertUnwindSafe(|| self.out.writer().flush()));
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            self.out.writer().and_then(|w| w.flush())
+        }));
     }
 
     /// Records lost to write errors so far.
@@ -455,6 +583,7 @@ mod tests {
     fn flaky_file(fail: &Arc<AtomicBool>, written: &Arc<std::sync::Mutex<Vec<u8>>>) -> JsonFile {
         JsonFile {
             path: PathBuf::from("/test/rank-00000.jsonl"),
+            opts: FileOptions::default(),
             out: Out::Test(Box::new(Flaky {
                 fail: fail.clone(),
                 written: written.clone(),
@@ -465,6 +594,8 @@ mod tests {
             buffered: 0,
             rotate_at: None,
             segment: 0,
+            check_from: None,
+            quarter: 0,
         }
     }
 
