@@ -51,14 +51,18 @@ fn caller_path(c: &mut Criterion) {
     // is `benches/throughput.rs`).
     let dir = std::env::temp_dir().join(format!("ranklog-bench-accepted-{}", std::process::id()));
     let mut g = c.benchmark_group("accepted");
-    for (name, to_console) in [
-        ("record_with_3_kv_to_jsonl", false),
-        ("record_with_3_kv_to_console", true),
+    // The JSONL file with and without the crash-safe ring (the copy of each record into
+    // the memory-mapped ring beside the file, before the call returns).
+    for (name, to_console, crash_safe) in [
+        ("record_with_3_kv_to_jsonl", false, true),
+        ("record_with_3_kv_to_jsonl_without_the_ring", false, false),
+        ("record_with_3_kv_to_console", true, true),
     ] {
         let builder = Builder::new()
             .rank_info(RankInfo::new(0, 4, 0, 2).expect("valid identity"))
             .log_bridge(false)
             .signals(false)
+            .crash_safe(crash_safe)
             .gpu(ranklog::GpuMode::Off);
         let builder = if to_console {
             builder.console_writer(std::io::sink())

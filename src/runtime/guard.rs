@@ -24,7 +24,7 @@ use crate::gpu::{self, GpuHandle, Sampler};
 use crate::identity::rank_list;
 use crate::sink::json::record_identity;
 use crate::sink::ring::recover::recover_ring;
-use crate::sink::ring::{ring_path, Ring};
+use crate::sink::ring::{capacity_for, ring_path, Ring};
 use crate::sink::{escape, file_path, ColorChoice, Console, FileScope, JsonFile, Sinks};
 use crate::{Error, Events, RankInfo, Result, Scope, Source};
 
@@ -214,7 +214,13 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
             }
             let file = JsonFile::open(dir, &info, &settings.file)?;
             if settings.crash_safe {
-                match Ring::create(&path, &record_identity(&info), settings.file.file_mode) {
+                let capacity = capacity_for(settings.queue_len);
+                match Ring::create(
+                    &path,
+                    &record_identity(&info),
+                    settings.file.file_mode,
+                    capacity,
+                ) {
                     Ok(r) => ring = Some(Arc::new(r)),
                     Err(err) => ring_trouble = Some(err),
                 }

@@ -25,67 +25,127 @@ const TAG_BOOL: u8 = 4;
 const TAG_NULL: u8 = 5;
 const TAG_CHAIN: u8 = 6;
 
-/// Appends `c`'s encoding to `out` (cleared first). `None` when a part is too long for the
-/// layout (a file or module path of 64 KiB, a message or key-values of 4 GiB): such a
-/// record goes through unprotected.
+/// Writes bytes at increasing offsets into spare capacity reserved beforehand: no bounds
+/// check per part (a record is some 25 small parts, and this runs on the caller's thread).
+struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+    /// Bytes reserved past the vector's length.
+    room: usize,
+    at: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer of exactly `total` bytes into `out`, which it empties.
+    fn new(out: &'a mut Vec<u8>, total: usize) -> Writer<'a> {
+        out.clear();
+        out.reserve(total);
+        Writer {
+            out,
+            room: total,
+            at: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        assert!(
+            bytes.len() <= self.room - self.at,
+            "encoded past the size computed"
+        );
+        // SAFETY: `out` has at least `room` bytes of spare capacity (reserved in `new`),
+        // and `at + bytes.len() <= room` was just checked; the ranges cannot overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.out.as_mut_ptr().add(self.at),
+                bytes.len(),
+            );
+        }
+        self.at += bytes.len();
+    }
+
+    /// Makes the written bytes the vector's contents.
+    fn finish(self) {
+        assert_eq!(self.at, self.room, "encoded less than the size computed");
+        // SAFETY: the first `room` bytes of spare capacity were all written by `put`.
+        unsafe { self.out.set_len(self.room) };
+    }
+}
+
+/// The encoded size of a value with this tag.
+fn value_len(val: &Val) -> usize {
+    1 + match val {
+        Val::Str(_) | Val::Chain(_) | Val::U64(_) | Val::I64(_) | Val::F64(_) => 8,
+        Val::Bool(_) => 1,
+        Val::Null => 0,
+    }
+}
+
+/// Replaces `out` with `c`'s encoding. `None` when a part is too long for the layout (a
+/// file or module path of 64 KiB, a message or key-values of 4 GiB): such a record goes
+/// through unprotected. Sizes everything first and writes each part once.
 pub(crate) fn encode(c: &Collected, out: &mut Vec<u8>) -> Option<()> {
-    out.clear();
     let file = c.location.file.as_bytes();
     let module = c.location.module.as_bytes();
+    let mut total = FIXED + file.len() + module.len() + c.msg.len() + c.arena.len();
+    for (key, val) in &c.pairs {
+        total += 2 + key.len() + value_len(val);
+    }
     let (scope_start, scope_len, flags) = match &c.scope {
         Some(r) => (r.start, r.len(), 1u8),
         None => (0, 0, 0),
     };
-    out.extend_from_slice(&[0; 4]);
-    out.push(c.level.as_usize() as u8);
-    out.push(flags);
-    out.extend_from_slice(&u16::try_from(c.pairs.len()).ok()?.to_le_bytes());
-    out.extend_from_slice(&c.ts_nanos.to_le_bytes());
-    out.extend_from_slice(&c.location.line.to_le_bytes());
-    out.extend_from_slice(&u16::try_from(file.len()).ok()?.to_le_bytes());
-    out.extend_from_slice(&u16::try_from(module.len()).ok()?.to_le_bytes());
-    out.extend_from_slice(&u32::try_from(c.msg.len()).ok()?.to_le_bytes());
-    out.extend_from_slice(&u32::try_from(c.arena.len()).ok()?.to_le_bytes());
-    out.extend_from_slice(&(scope_start as u32).to_le_bytes());
-    out.extend_from_slice(&(scope_len as u32).to_le_bytes());
-    out.extend_from_slice(file);
-    out.extend_from_slice(module);
-    out.extend_from_slice(c.msg.as_bytes());
-    out.extend_from_slice(c.arena.as_bytes());
+    let fields = [file.len(), module.len(), c.pairs.len()];
+    if total > u32::MAX as usize || fields.iter().any(|&n| n > usize::from(u16::MAX)) {
+        return None;
+    }
+    let mut w = Writer::new(out, total);
+    w.put(&(total as u32).to_le_bytes());
+    w.put(&[c.level.as_usize() as u8, flags]);
+    w.put(&(c.pairs.len() as u16).to_le_bytes());
+    w.put(&c.ts_nanos.to_le_bytes());
+    w.put(&c.location.line.to_le_bytes());
+    w.put(&(file.len() as u16).to_le_bytes());
+    w.put(&(module.len() as u16).to_le_bytes());
+    w.put(&(c.msg.len() as u32).to_le_bytes());
+    w.put(&(c.arena.len() as u32).to_le_bytes());
+    w.put(&(scope_start as u32).to_le_bytes());
+    w.put(&(scope_len as u32).to_le_bytes());
+    w.put(file);
+    w.put(module);
+    w.put(c.msg.as_bytes());
+    w.put(c.arena.as_bytes());
     for (key, val) in &c.pairs {
-        out.extend_from_slice(&u16::try_from(key.len()).ok()?.to_le_bytes());
-        out.extend_from_slice(key.as_bytes());
+        w.put(&(key.len() as u16).to_le_bytes());
+        w.put(key.as_bytes());
         match val {
             Val::Str(r) | Val::Chain(r) => {
-                out.push(if matches!(val, Val::Str(_)) {
+                let tag = if matches!(val, Val::Str(_)) {
                     TAG_STR
                 } else {
                     TAG_CHAIN
-                });
-                out.extend_from_slice(&(r.start as u32).to_le_bytes());
-                out.extend_from_slice(&(r.len() as u32).to_le_bytes());
+                };
+                w.put(&[tag]);
+                w.put(&(r.start as u32).to_le_bytes());
+                w.put(&(r.len() as u32).to_le_bytes());
             }
             Val::U64(v) => {
-                out.push(TAG_U64);
-                out.extend_from_slice(&v.to_le_bytes());
+                w.put(&[TAG_U64]);
+                w.put(&v.to_le_bytes());
             }
             Val::I64(v) => {
-                out.push(TAG_I64);
-                out.extend_from_slice(&v.to_le_bytes());
+                w.put(&[TAG_I64]);
+                w.put(&v.to_le_bytes());
             }
             Val::F64(v) => {
-                out.push(TAG_F64);
-                out.extend_from_slice(&v.to_le_bytes());
+                w.put(&[TAG_F64]);
+                w.put(&v.to_le_bytes());
             }
-            Val::Bool(v) => {
-                out.push(TAG_BOOL);
-                out.push(u8::from(*v));
-            }
-            Val::Null => out.push(TAG_NULL),
+            Val::Bool(v) => w.put(&[TAG_BOOL, u8::from(*v)]),
+            Val::Null => w.put(&[TAG_NULL]),
         }
     }
-    let total = u32::try_from(out.len()).ok()?;
-    out[..4].copy_from_slice(&total.to_le_bytes());
+    w.finish();
     Some(())
 }
 

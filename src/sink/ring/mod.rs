@@ -8,8 +8,10 @@
 //! Tencent Mars xlog's mmap buffer, applied to a queue.
 //!
 //! The file is `.NAME.ring` beside `NAME` (hidden, and not ending in `.jsonl`, so readers
-//! never take it for records). It starts with a [`HEADER_BYTES`] header, then
-//! [`CAPACITY`] bytes of records, used as a ring:
+//! never take it for records). It starts with a [`HEADER_BYTES`] header, then the records,
+//! used as a ring ([`capacity_for`]: 512 bytes per record the queue holds, 2 MiB for the
+//! default queue). Every page is touched when the ring is made, so that a log call never
+//! takes a page fault on it:
 //!
 //! | offset | field |
 //! | --- | --- |
@@ -43,8 +45,20 @@ pub(crate) use codec::encode;
 
 /// The ring's header, bytes.
 pub(crate) const HEADER_BYTES: usize = 4096;
-/// The data region, bytes: about 30,000 typical records, far more than a full queue.
-pub(crate) const CAPACITY: u64 = 8 << 20;
+/// Bytes of data region per record the queue holds: a full queue of typical records
+/// (100 to 300 bytes encoded) fits with room to spare.
+const BYTES_PER_QUEUED_RECORD: u64 = 512;
+/// The smallest and largest data regions, bytes.
+const MIN_CAPACITY: u64 = 1 << 20;
+const MAX_CAPACITY: u64 = 64 << 20;
+
+/// The data region for a queue of `queue_len` records: 512 bytes a record, from 1 MiB to
+/// 64 MiB (2 MiB for the default queue of 4096).
+pub(crate) fn capacity_for(queue_len: usize) -> u64 {
+    (queue_len as u64)
+        .saturating_mul(BYTES_PER_QUEUED_RECORD)
+        .clamp(MIN_CAPACITY, MAX_CAPACITY)
+}
 const MAGIC: &[u8; 8] = b"RLRING01";
 const HEAD: usize = 16;
 const TAIL: usize = 24;
@@ -85,6 +99,8 @@ pub(crate) enum Room {
 /// A live process's ring (see the module docs).
 pub(crate) struct Ring {
     map: MmapMut,
+    /// Bytes of the data region.
+    capacity: u64,
     path: PathBuf,
     /// Holds the `flock` for as long as the ring lives.
     _file: File,
@@ -124,7 +140,12 @@ impl Ring {
     ///
     /// The operating system's error creating, locking, sizing or mapping the file;
     /// `InvalidInput` when the file's name or the identity does not fit the header.
-    pub(crate) fn create(jsonl: &Path, identity: &str, mode: u32) -> io::Result<Ring> {
+    pub(crate) fn create(
+        jsonl: &Path,
+        identity: &str,
+        mode: u32,
+        capacity: u64,
+    ) -> io::Result<Ring> {
         let name = jsonl
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -145,12 +166,14 @@ impl Ring {
             .open(&path)?;
         lock(&file)?;
         file.set_len(0)?;
-        file.set_len(HEADER_BYTES as u64 + CAPACITY)?;
+        file.set_len(HEADER_BYTES as u64 + capacity)?;
         // SAFETY: the file is ours (locked, just sized); the map lives as long as `Ring`,
         // and nothing else in this process maps it.
         let mut map = unsafe { MmapMut::map_mut(&file)? };
         map[..8].copy_from_slice(MAGIC);
-        map[8..16].copy_from_slice(&CAPACITY.to_le_bytes());
+        map[8..16].copy_from_slice(&capacity.to_le_bytes());
+        // Every page now, not on a log call's first write to it.
+        map[HEADER_BYTES..].fill(0);
         map[PID..PID + 8].copy_from_slice(&u64::from(std::process::id()).to_le_bytes());
         map[NAME..NAME + 8].copy_from_slice(&(name.len() as u64).to_le_bytes());
         map[NAME + 8..NAME + 8 + name.len()].copy_from_slice(name.as_bytes());
@@ -158,6 +181,7 @@ impl Ring {
         map[IDENTITY + 8..IDENTITY + 8 + identity.len()].copy_from_slice(identity.as_bytes());
         Ok(Ring {
             map,
+            capacity,
             path,
             _file: file,
         })
@@ -178,9 +202,9 @@ impl Ring {
     /// Whether a record of `len` bytes fits now.
     pub(crate) fn room(&self, len: usize) -> Room {
         let len = len as u64;
-        if len > CAPACITY {
+        if len > self.capacity {
             Room::Never
-        } else if self.load(HEAD) - self.load(TAIL) + len <= CAPACITY {
+        } else if self.load(HEAD) - self.load(TAIL) + len <= self.capacity {
             Room::Fits
         } else {
             Room::Later
@@ -192,11 +216,11 @@ impl Ring {
     /// in queue order and never concurrent.
     pub(crate) fn append(&self, wire: &[u8]) -> u64 {
         let head = self.load(HEAD);
-        let start = (head % CAPACITY) as usize;
-        let first = wire.len().min(CAPACITY as usize - start);
+        let start = (head % self.capacity) as usize;
+        let first = wire.len().min(self.capacity as usize - start);
         let data = HEADER_BYTES;
-        // SAFETY: both ranges lie inside the data region of the map (start < CAPACITY,
-        // first <= CAPACITY - start, the rest <= CAPACITY); only this appender (under
+        // SAFETY: both ranges lie inside the data region of the map (start < capacity,
+        // first <= capacity - start, the rest <= capacity); only this appender (under
         // the queue's lock) writes the data region, and the writer thread never reads it.
         unsafe {
             let base = self.map.as_ptr().cast_mut().add(data);
