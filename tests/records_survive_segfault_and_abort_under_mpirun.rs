@@ -4,6 +4,10 @@
 //! gap-free, ranks 1 and 2 name their signal in one `fatal_signal` record, and mpirun
 //! reports the job as failed.
 //!
+//! A second job: rank 3 kills itself with SIGKILL right after its burst, once the others
+//! have ended; after recovery (`ranklog::recover`) its file holds all N records too, the
+//! ones its writer had not written marked `"recovered": true`.
+//!
 //! mpirun aborts the whole job when a rank dies of a signal, so the ranks take turns
 //! through marker files in the log directory: ranks 0 and 3 finish first; ranks 1 and 2
 //! wait for them, log their burst, and die at about the same moment (each waits, at most
@@ -21,6 +25,8 @@ use serde_json::Value;
 /// The rank side.
 const PROBE: &str = "probe_rank_logs_n_records_then_ends_its_way";
 const DIR_ENV: &str = "RANKLOG_FATAL_PROBE_DIR";
+/// Set (to 1) for the SIGKILL job.
+const KILL_ENV: &str = "RANKLOG_FATAL_PROBE_KILL";
 /// Records each rank logs.
 const N: u64 = 20_000;
 const MSG: &str = "numbered";
@@ -59,6 +65,23 @@ fn probe_rank_logs_n_records_then_ends_its_way() {
             slog::info!(log, "{}", MSG; "seq" => i);
         }
     };
+    if std::env::var_os(KILL_ENV).is_some() {
+        if me == 3 {
+            for first in 0..3 {
+                assert!(
+                    wait_for(&marker(&dir, "done", first), Duration::from_secs(60)),
+                    "rank {first} finished"
+                );
+            }
+            burst();
+            // SAFETY: sending SIGKILL to this very process; nothing runs after it.
+            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+        }
+        burst();
+        drop(guard);
+        std::fs::write(marker(&dir, "done", me), b"").expect("a marker");
+        return;
+    }
     match me {
         1 | 2 => {
             for first in [0, 3] {
@@ -146,5 +169,44 @@ fn a_segfaulting_and_an_aborting_rank_keep_all_n_records_under_mpirun() {
     }
     let (_, fatal) = read_rank(&dir, 1);
     assert_eq!(fatal[0]["address"], "0x0", "{}", fatal[0]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_sigkilled_rank_keeps_all_n_records_after_recovery_under_mpirun() {
+    let Some(mpirun) = mpirun_or_skip() else {
+        return;
+    };
+    let dir = common::temp_dir("sigkill-mpirun");
+    std::fs::create_dir_all(&dir).expect("a fresh directory");
+    let dir_text = dir.to_string_lossy().into_owned();
+    let cmd = self_under_mpirun(&mpirun, 4, PROBE, &[(DIR_ENV, &dir_text), (KILL_ENV, "1")]);
+    let done = run_status(cmd, Duration::from_secs(180)).expect("mpirun runs");
+    let described = done.describe();
+    assert!(!done.timed_out, "{described}");
+    assert!(
+        done.status.is_some_and(|s| !s.success()),
+        "mpirun reports the failed job\n{described}"
+    );
+    let recovered = ranklog::recover(&dir).expect("the rings can be recovered");
+    assert!(
+        recovered
+            .iter()
+            .all(|r| r.file.ends_with("rank-00003.jsonl")),
+        "only the killed rank left a ring with records: {recovered:?}"
+    );
+    let from_ring: u64 = recovered.iter().map(|r| r.records).sum();
+    eprintln!("rank 3: {from_ring} records recovered from its ring");
+    let expected: Vec<u64> = (0..N).collect();
+    for rank in 0..4 {
+        let (seq, fatal) = read_rank(&dir, rank);
+        eprintln!("rank {rank}: {} of {N} numbered records kept", seq.len());
+        assert!(
+            seq == expected,
+            "rank {rank}: {} of {N} records, gaps or repeats\n{described}",
+            seq.len()
+        );
+        assert!(fatal.is_empty(), "rank {rank}: {fatal:?}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
