@@ -119,7 +119,7 @@ pub use identity::{Group, RankInfo, Source};
 pub use runtime::{
     exit, flush, global, group, local, scoped, Guard, LogStats, Overflow, RankDrain,
 };
-pub use schema::{CONSOLE_KEY, SCHEMA_VERSION};
+pub use schema::{LevelCounts, CONSOLE_KEY, SCHEMA_VERSION};
 pub use sink::ring::recover::{recover, Recovered, RECOVERED_KEY};
 pub use sink::{ColorChoice, FileScope, Rotation};
 

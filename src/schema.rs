@@ -132,3 +132,54 @@ mod tests {
 /// the console line (`ranklog:212`) and the JSONL `file` field: never a path into
 /// ranklog's sources, which as a dependency is an absolute path into the cargo registry.
 pub(crate) const OWN_FILE: &str = "ranklog";
+
+/// Records per level: what a rank wrote ([`LogStats`](crate::LogStats)) and what
+/// `ranklog summary` counts in the files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LevelCounts {
+    /// `critical` records.
+    pub critical: u64,
+    /// `error` records.
+    pub error: u64,
+    /// `warning` records.
+    pub warning: u64,
+    /// `info` records.
+    pub info: u64,
+    /// `debug` records.
+    pub debug: u64,
+    /// `trace` records.
+    pub trace: u64,
+}
+
+impl LevelCounts {
+    /// Counts one record of `level`.
+    pub(crate) fn add(&mut self, level: Level) {
+        let n = match level {
+            Level::Critical => &mut self.critical,
+            Level::Error => &mut self.error,
+            Level::Warning => &mut self.warning,
+            Level::Info => &mut self.info,
+            Level::Debug => &mut self.debug,
+            Level::Trace => &mut self.trace,
+        };
+        *n += 1;
+    }
+
+    /// Every record counted.
+    pub fn total(&self) -> u64 {
+        self.critical + self.error + self.warning + self.info + self.debug + self.trace
+    }
+
+    /// Records of `level`.
+    pub fn at(&self, level: Level) -> u64 {
+        match level {
+            Level::Critical => self.critical,
+            Level::Error => self.error,
+            Level::Warning => self.warning,
+            Level::Info => self.info,
+            Level::Debug => self.debug,
+            Level::Trace => self.trace,
+        }
+    }
+}

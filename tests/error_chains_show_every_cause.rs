@@ -2,6 +2,8 @@
 //! JSON array of the causes in the file, with a captured backtrace when given one; and
 //! `ranklog merge --grep` finds any cause.
 
+#[cfg(feature = "cli")]
+mod cli_common;
 mod common;
 
 use std::backtrace::Backtrace;
@@ -116,18 +118,7 @@ fn merge_grep_finds_any_cause() {
     slog::error!(guard.logger(), "model load failed"; "error" => ErrorChain(&err));
     slog::info!(guard.logger(), "unrelated");
     drop(guard);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ranklog"))
-        .args(["merge", "--grep", "quota exceeded"])
-        .arg(&dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = cli_common::ok(&["merge", "--grep", "quota exceeded", dir.to_str().unwrap()]);
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.contains("model load failed"), "{stdout}");
 }

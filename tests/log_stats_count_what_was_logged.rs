@@ -1,6 +1,8 @@
 //! `Guard::stats()` and the `log_stats` record that ends every rank's file count exactly
 //! what the test logged: written by level, gated out, dropped, the file's bytes.
 
+#[cfg(feature = "cli")]
+mod cli_common;
 mod common;
 
 use std::time::Duration;
@@ -39,11 +41,11 @@ fn the_counts_equal_what_was_logged() {
     let on_disk = std::fs::metadata(&path).unwrap().len();
     let stats = guard.stats();
     // The job's first record (info, global: gated out on rank 1, kept by the file).
-    assert_eq!(stats.info, 10 + 1, "{stats:?}");
-    assert_eq!(stats.debug, 7, "{stats:?}");
-    assert_eq!(stats.trace, 0, "{stats:?}");
-    assert_eq!(stats.warning, 3, "{stats:?}");
-    assert_eq!(stats.error, 1, "{stats:?}");
+    assert_eq!(stats.by_level.info, 10 + 1, "{stats:?}");
+    assert_eq!(stats.by_level.debug, 7, "{stats:?}");
+    assert_eq!(stats.by_level.trace, 0, "{stats:?}");
+    assert_eq!(stats.by_level.warning, 3, "{stats:?}");
+    assert_eq!(stats.by_level.error, 1, "{stats:?}");
     assert_eq!(stats.written, 10 + 1 + 7 + 3 + 1, "{stats:?}");
     assert_eq!(stats.gated_out, 3 + 1, "{stats:?}");
     assert_eq!((stats.dropped, stats.lost), (0, 0), "{stats:?}");
@@ -128,18 +130,7 @@ fn the_summary_shows_each_ranks_stats_and_names_a_rank_that_lost_records() {
             assert!(guard.dropped() > 0);
         }
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ranklog"))
-        .arg("summary")
-        .arg(&dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = cli_common::ok(&["summary", dir.to_str().unwrap()]);
     assert!(
         text.contains("  LOST      ranks 1 dropped or lost records"),
         "{text}"

@@ -7,6 +7,8 @@
 //! The rank side is the ignored [`PROBE`] test, run as a child process with
 //! `RANKLOG_KILL_PROBE=1` and `RANKLOG_DIR` set.
 
+#[cfg(feature = "cli")]
+mod cli_common;
 mod common;
 
 use std::os::unix::process::ExitStatusExt;
@@ -82,6 +84,18 @@ fn assert_burst_complete(dir: &Path) -> u64 {
     recovered
 }
 
+/// A new logger of rank 0 on `dir`'s file, as a restarted rank would make it.
+fn restart(dir: &Path) -> ranklog::Guard {
+    Builder::new()
+        .rank_info(RankInfo::new(0, 1, 0, 1).unwrap())
+        .dir(dir)
+        .no_console()
+        .log_bridge(false)
+        .gpu(ranklog::GpuMode::Off)
+        .build()
+        .unwrap()
+}
+
 fn ring_of(dir: &Path) -> std::path::PathBuf {
     dir.join(".rank-00000.jsonl.ring")
 }
@@ -103,14 +117,7 @@ fn a_sigkilled_rank_keeps_every_record_after_recovery() {
     assert!(ranklog::recover(&dir).unwrap().is_empty());
     assert_eq!(std::fs::read(dir.join("rank-00000.jsonl")).unwrap(), before);
     // And a restart after a recovery adds only its own records.
-    let guard = Builder::new()
-        .rank_info(RankInfo::new(0, 1, 0, 1).unwrap())
-        .dir(&dir)
-        .no_console()
-        .log_bridge(false)
-        .gpu(ranklog::GpuMode::Off)
-        .build()
-        .unwrap();
+    let guard = restart(&dir);
     drop(guard);
     assert_burst_complete(&dir);
     assert!(!ring_of(&dir).exists(), "a normal end removes its ring");
@@ -120,14 +127,7 @@ fn a_sigkilled_rank_keeps_every_record_after_recovery() {
 fn the_next_start_on_the_same_file_recovers_first() {
     let dir = common::temp_dir("sigkill-restart");
     killed_child(&dir);
-    let guard = Builder::new()
-        .rank_info(RankInfo::new(0, 1, 0, 1).unwrap())
-        .dir(&dir)
-        .no_console()
-        .log_bridge(false)
-        .gpu(ranklog::GpuMode::Off)
-        .build()
-        .unwrap();
+    let guard = restart(&dir);
     slog::info!(guard.logger(), "after the restart");
     drop(guard);
     assert_burst_complete(&dir);
@@ -150,11 +150,8 @@ fn the_next_start_on_the_same_file_recovers_first() {
 fn ranklog_merge_recovers_before_reading_and_ranklog_recover_finds_nothing_left() {
     let dir = common::temp_dir("sigkill-merge");
     killed_child(&dir);
-    let out = Command::new(env!("CARGO_BIN_EXE_ranklog"))
-        .args(["merge", "--json", "--grep", "burst"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let dir_text = dir.to_str().unwrap();
+    let out = cli_common::ranklog(&["merge", "--json", "--grep", "burst", dir_text]);
     assert!(
         out.status.success(),
         "{}",
@@ -168,11 +165,7 @@ fn ranklog_merge_recovers_before_reading_and_ranklog_recover_finds_nothing_left(
         "merge says when it recovered: {stderr}"
     );
     assert_burst_complete(&dir);
-    let again = Command::new(env!("CARGO_BIN_EXE_ranklog"))
-        .arg("recover")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let again = cli_common::ranklog(&["recover", dir_text]);
     assert!(again.status.success());
     assert!(
         String::from_utf8_lossy(&again.stdout).contains("nothing to recover"),

@@ -128,6 +128,19 @@ fn read_rank(dir: &Path, rank: u32) -> (Vec<u64>, Vec<Value>) {
     (seq, fatal)
 }
 
+/// Asserts that `rank`'s file holds its N numbered records, in order, each once; returns
+/// its `fatal_signal` records.
+fn assert_complete(dir: &Path, rank: u32, described: &str) -> Vec<Value> {
+    let (seq, fatal) = read_rank(dir, rank);
+    eprintln!("rank {rank}: {} of {N} numbered records kept", seq.len());
+    assert!(
+        seq.iter().copied().eq(0..N),
+        "rank {rank}: {} of {N} records, gaps or repeats\n{described}",
+        seq.len()
+    );
+    fatal
+}
+
 #[test]
 fn a_segfaulting_and_an_aborting_rank_keep_all_n_records_under_mpirun() {
     let Some(mpirun) = mpirun_or_skip() else {
@@ -144,15 +157,8 @@ fn a_segfaulting_and_an_aborting_rank_keep_all_n_records_under_mpirun() {
         done.status.is_some_and(|s| !s.success()),
         "mpirun reports the failed job\n{described}"
     );
-    let expected: Vec<u64> = (0..N).collect();
     for rank in 0..4 {
-        let (seq, fatal) = read_rank(&dir, rank);
-        eprintln!("rank {rank}: {} of {N} numbered records kept", seq.len());
-        assert!(
-            seq == expected,
-            "rank {rank}: {} of {N} records, gaps or repeats\n{described}",
-            seq.len()
-        );
+        let fatal = assert_complete(&dir, rank, &described);
         let signal = match rank {
             1 => Some("SIGSEGV"),
             2 => Some("SIGABRT"),
@@ -197,15 +203,8 @@ fn a_sigkilled_rank_keeps_all_n_records_after_recovery_under_mpirun() {
     );
     let from_ring: u64 = recovered.iter().map(|r| r.records).sum();
     eprintln!("rank 3: {from_ring} records recovered from its ring");
-    let expected: Vec<u64> = (0..N).collect();
     for rank in 0..4 {
-        let (seq, fatal) = read_rank(&dir, rank);
-        eprintln!("rank {rank}: {} of {N} numbered records kept", seq.len());
-        assert!(
-            seq == expected,
-            "rank {rank}: {} of {N} records, gaps or repeats\n{described}",
-            seq.len()
-        );
+        let fatal = assert_complete(&dir, rank, &described);
         assert!(fatal.is_empty(), "rank {rank}: {fatal:?}");
     }
     let _ = std::fs::remove_dir_all(dir);

@@ -104,7 +104,7 @@ impl Guard {
     /// let guard = ranklog::Builder::new().no_console().build()?;
     /// slog::info!(guard.logger(), "one");
     /// guard.flush(std::time::Duration::from_secs(1));
-    /// assert!(guard.stats().info >= 1);
+    /// assert!(guard.stats().by_level.info >= 1);
     /// # Ok::<(), ranklog::Error>(())
     /// ```
     pub fn stats(&self) -> LogStats {

@@ -7,32 +7,24 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use slog::Level;
 
+use crate::LevelCounts;
+
 /// Counts of one logger's records since it was built.
 ///
-/// `critical` .. `trace` count the records that reached this rank's sinks (its console or
-/// its file), by level. Records a level filter turned away are not counted anywhere: they
+/// `by_level` counts the records that reached this rank's sinks (its console or its
+/// file), by level. Records a level filter turned away are not counted anywhere: they
 /// cost nothing, by design. Records from loggers bound to a scope this rank does not print
 /// ([`ranklog::global`](crate::global) and friends) are dropped before they are looked at
 /// and are not counted as gated out either.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LogStats {
-    /// Critical records written.
-    pub critical: u64,
-    /// Error records written.
-    pub error: u64,
-    /// Warning records written.
-    pub warning: u64,
-    /// Info records written.
-    pub info: u64,
-    /// Debug records written.
-    pub debug: u64,
-    /// Trace records written.
-    pub trace: u64,
+    /// Records written, by level.
+    pub by_level: LevelCounts,
     /// Records that passed the level filter but that the scope gate kept off this rank's
     /// console (files may still keep them, `RANKLOG_FILE_SCOPE=all`).
     pub gated_out: u64,
-    /// Records handed to the sinks by the writer thread (the sum of the levels above).
+    /// Records handed to the sinks by the writer thread (`by_level`'s total).
     pub written: u64,
     /// Records dropped because the queue was full (`RANKLOG_OVERFLOW=drop` only).
     pub dropped: u64,
@@ -43,20 +35,6 @@ pub struct LogStats {
     /// The most records ever waiting in the queue at once (its capacity is
     /// `RANKLOG_QUEUE_LEN`): near the capacity, callers waited or dropped.
     pub queue_high_water: u64,
-}
-
-impl LogStats {
-    /// Records written at `level`.
-    pub fn at(&self, level: Level) -> u64 {
-        match level {
-            Level::Critical => self.critical,
-            Level::Error => self.error,
-            Level::Warning => self.warning,
-            Level::Info => self.info,
-            Level::Debug => self.debug,
-            Level::Trace => self.trace,
-        }
-    }
 }
 
 /// The counters behind [`LogStats`] that the callers and the writer thread keep.
@@ -82,23 +60,23 @@ impl Counters {
     /// The counts so far, with what the pipeline and the file count themselves.
     pub(crate) fn snapshot(&self, dropped: u64, lost: u64, file_bytes: u64) -> LogStats {
         let n = |level: Level| self.by_level[level.as_usize() - 1].load(Ordering::Relaxed);
-        let mut stats = LogStats {
+        let by_level = LevelCounts {
             critical: n(Level::Critical),
             error: n(Level::Error),
             warning: n(Level::Warning),
             info: n(Level::Info),
             debug: n(Level::Debug),
             trace: n(Level::Trace),
+        };
+        LogStats {
+            written: by_level.total(),
+            by_level,
             gated_out: self.gated_out.load(Ordering::Relaxed),
-            written: 0,
             dropped,
             lost,
             file_bytes,
             queue_high_water: self.high_water.load(Ordering::Relaxed) as u64,
-        };
-        stats.written =
-            stats.critical + stats.error + stats.warning + stats.info + stats.debug + stats.trace;
-        stats
+        }
     }
 }
 
@@ -115,8 +93,8 @@ mod tests {
         c.batch(7);
         c.batch(3);
         let s = c.snapshot(1, 2, 300);
-        assert_eq!((s.info, s.critical, s.written), (2, 1, 3));
-        assert_eq!(s.at(Level::Info), 2);
+        assert_eq!((s.by_level.info, s.by_level.critical, s.written), (2, 1, 3));
+        assert_eq!(s.by_level.at(Level::Info), 2);
         assert_eq!((s.dropped, s.lost, s.file_bytes), (1, 2, 300));
         assert_eq!(s.queue_high_water, 7);
     }

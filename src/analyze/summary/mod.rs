@@ -15,6 +15,7 @@ use super::gpu::GpuId;
 use super::reader::for_each_record;
 use super::record::{Record, Value};
 use super::{AnalyzeError, Warnings};
+pub use crate::schema::LevelCounts;
 use crate::units;
 
 pub use stats::percentile;
@@ -41,43 +42,6 @@ impl Default for SummaryOptions {
             load_floor_ms: 100.0,
             latency_floor_ms: 5.0,
         }
-    }
-}
-
-/// Records per level.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LevelCounts {
-    /// `critical` records.
-    pub critical: u64,
-    /// `error` records.
-    pub error: u64,
-    /// `warning` records.
-    pub warning: u64,
-    /// `info` records.
-    pub info: u64,
-    /// `debug` records.
-    pub debug: u64,
-    /// `trace` records.
-    pub trace: u64,
-}
-
-impl LevelCounts {
-    fn add(&mut self, level: Level) {
-        let n = match level {
-            Level::Critical => &mut self.critical,
-            Level::Error => &mut self.error,
-            Level::Warning => &mut self.warning,
-            Level::Info => &mut self.info,
-            Level::Debug => &mut self.debug,
-            Level::Trace => &mut self.trace,
-        };
-        *n += 1;
-    }
-
-    /// Every record counted.
-    pub fn total(&self) -> u64 {
-        self.critical + self.error + self.warning + self.info + self.debug + self.trace
     }
 }
 
