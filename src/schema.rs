@@ -154,7 +154,7 @@ pub struct LevelCounts {
 
 impl LevelCounts {
     /// Counts one record of `level`.
-    pub(crate) fn add(&mut self, level: Level) {
+    pub fn add(&mut self, level: Level) {
         let n = match level {
             Level::Critical => &mut self.critical,
             Level::Error => &mut self.error,
