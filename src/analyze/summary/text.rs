@@ -169,6 +169,16 @@ pub(super) fn render(s: &Summary, zone: TimeZoneChoice) -> String {
     out
 }
 
+/// A file's size: `units::Bytes` from 1 MiB up, KiB with one decimal below (a short run's
+/// files are a few KiB).
+fn file_size(bytes: u64) -> String {
+    if bytes < 1 << 20 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        units::Bytes(bytes).to_string()
+    }
+}
+
 fn logging_table(ranks: &[RankSummary]) -> Table {
     let rows = ranks
         .iter()
@@ -186,7 +196,7 @@ fn logging_table(ranks: &[RankSummary]) -> Table {
                 st.gated_out.to_string(),
                 st.dropped.to_string(),
                 st.lost.to_string(),
-                units::Bytes(st.file_bytes).to_string(),
+                file_size(st.file_bytes),
                 st.queue_high_water.to_string(),
                 if st.lost_any() { "LOST RECORDS" } else { NONE }.to_owned(),
             ],
