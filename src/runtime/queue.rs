@@ -140,13 +140,15 @@ impl Queue {
     fn push_encoded(&self, record: &mut Collected, wire: Option<&[u8]>) -> Push {
         let ring = self.ring.as_deref().zip(wire);
         let mut p = self.lock();
-        loop {
+        let ring_room = loop {
             if p.closed {
                 return Push::Closed;
             }
+            // The writer only ever frees room in the ring, so what fits now still fits
+            // below.
             let ring_room = ring.map_or(Room::Never, |(r, w)| r.room(w.len()));
             if p.len < self.capacity && ring_room != Room::Later {
-                break;
+                break ring_room;
             }
             if !self.block {
                 return Push::Full;
@@ -157,9 +159,9 @@ impl Queue {
             p.waiting += 1;
             p = self.room.wait(p).unwrap_or_else(|e| e.into_inner());
             p.waiting -= 1;
-        }
+        };
         record.ring_end = match ring {
-            Some((r, w)) if r.room(w.len()) == Room::Fits => r.append(w),
+            Some((r, w)) if ring_room == Room::Fits => r.append(w),
             _ => 0,
         };
         let len = p.len;

@@ -52,12 +52,14 @@ const BYTES_PER_QUEUED_RECORD: u64 = 512;
 const MIN_CAPACITY: u64 = 1 << 20;
 const MAX_CAPACITY: u64 = 64 << 20;
 
-/// The data region for a queue of `queue_len` records: 512 bytes a record, from 1 MiB to
-/// 64 MiB (2 MiB for the default queue of 4096).
+/// The data region for a queue of `queue_len` records: 512 bytes a record, rounded up to a
+/// power of two (positions are then masked, not divided), from 1 MiB to 64 MiB (2 MiB for
+/// the default queue of 4096).
 pub(crate) fn capacity_for(queue_len: usize) -> u64 {
     (queue_len as u64)
         .saturating_mul(BYTES_PER_QUEUED_RECORD)
         .clamp(MIN_CAPACITY, MAX_CAPACITY)
+        .next_power_of_two()
 }
 const MAGIC: &[u8; 8] = b"RLRING01";
 const HEAD: usize = 16;
@@ -150,6 +152,12 @@ impl Ring {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if !capacity.is_power_of_two() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the ring's capacity must be a power of two",
+            ));
+        }
         if name.len() > NAME_MAX || identity.len() > IDENTITY_MAX {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -216,7 +224,7 @@ impl Ring {
     /// in queue order and never concurrent.
     pub(crate) fn append(&self, wire: &[u8]) -> u64 {
         let head = self.load(HEAD);
-        let start = (head % self.capacity) as usize;
+        let start = (head & (self.capacity - 1)) as usize;
         let first = wire.len().min(self.capacity as usize - start);
         let data = HEADER_BYTES;
         // SAFETY: both ranges lie inside the data region of the map (start < capacity,
