@@ -10,7 +10,7 @@ use std::backtrace::Backtrace;
 use std::fmt;
 
 use common::Captured;
-use ranklog::{Builder, ErrorChain, RankInfo};
+use ranklog::{ErrorChain, RankInfo};
 
 /// An error with an optional cause, as thiserror's `#[source]` would make it.
 #[derive(Debug)]
@@ -42,12 +42,8 @@ fn three_layers() -> Layer {
 fn the_console_joins_the_causes_and_the_file_keeps_them_apart() {
     let dir = common::temp_dir("error-chain");
     let console = Captured::default();
-    let guard = Builder::new()
-        .rank_info(RankInfo::new(1, 2, 1, 2).unwrap())
+    let guard = common::builder_in(&dir, RankInfo::new(1, 2, 1, 2).unwrap())
         .console_writer(console.clone())
-        .dir(&dir)
-        .log_bridge(false)
-        .gpu(ranklog::GpuMode::Off)
         .build()
         .unwrap();
     let err = three_layers();
@@ -106,12 +102,8 @@ fn the_console_joins_the_causes_and_the_file_keeps_them_apart() {
 #[test]
 fn merge_grep_finds_any_cause() {
     let dir = common::temp_dir("error-chain-grep");
-    let guard = Builder::new()
-        .rank_info(RankInfo::new(0, 1, 0, 1).unwrap())
+    let guard = common::builder_in(&dir, RankInfo::new(0, 1, 0, 1).unwrap())
         .no_console()
-        .dir(&dir)
-        .log_bridge(false)
-        .gpu(ranklog::GpuMode::Off)
         .build()
         .unwrap();
     let err = three_layers();

@@ -13,13 +13,9 @@ use ranklog::{Builder, RankInfo};
 fn the_counts_equal_what_was_logged() {
     let dir = common::temp_dir("log-stats");
     // Rank 1 of 4: `global` records are gated out here, but the file keeps them.
-    let guard = Builder::new()
-        .rank_info(RankInfo::new(1, 4, 1, 2).unwrap())
+    let guard = common::builder_in(&dir, RankInfo::new(1, 4, 1, 2).unwrap())
         .level(slog::Level::Debug)
         .no_console()
-        .dir(&dir)
-        .log_bridge(false)
-        .gpu(ranklog::GpuMode::Off)
         .build()
         .unwrap();
     let log = guard.logger();
@@ -110,12 +106,8 @@ fn dropped_records_make_the_stats_a_console_warning() {
 fn the_summary_shows_each_ranks_stats_and_names_a_rank_that_lost_records() {
     let dir = common::temp_dir("log-stats-summary");
     for rank in 0..2u32 {
-        let mut builder = Builder::new()
-            .rank_info(RankInfo::new(rank, 2, rank, 2).unwrap())
-            .no_console()
-            .dir(&dir)
-            .log_bridge(false)
-            .gpu(ranklog::GpuMode::Off);
+        let mut builder =
+            common::builder_in(&dir, RankInfo::new(rank, 2, rank, 2).unwrap()).no_console();
         if rank == 1 {
             builder = builder
                 .overflow(ranklog::Overflow::Drop)

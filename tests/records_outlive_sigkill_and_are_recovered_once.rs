@@ -86,12 +86,8 @@ fn assert_burst_complete(dir: &Path) -> u64 {
 
 /// A new logger of rank 0 on `dir`'s file, as a restarted rank would make it.
 fn restart(dir: &Path) -> ranklog::Guard {
-    Builder::new()
-        .rank_info(RankInfo::new(0, 1, 0, 1).unwrap())
-        .dir(dir)
+    common::builder_in(dir, RankInfo::new(0, 1, 0, 1).unwrap())
         .no_console()
-        .log_bridge(false)
-        .gpu(ranklog::GpuMode::Off)
         .build()
         .unwrap()
 }

@@ -67,12 +67,8 @@ fn event_records_carry_the_applications_module_and_obey_its_filter() {
 fn ranklogs_own_records_name_ranklog_not_a_source_path() {
     let dir = common::temp_dir("own-records");
     let console = Captured::default();
-    let guard = Builder::new()
-        .rank_info(RankInfo::new(0, 2, 0, 2).unwrap())
+    let guard = common::builder_in(&dir, RankInfo::new(0, 2, 0, 2).unwrap())
         .console_writer(console.clone())
-        .dir(&dir)
-        .log_bridge(false)
-        .gpu(ranklog::GpuMode::Off)
         .build()
         .unwrap();
     slog::info!(guard.logger(), "from the application");

@@ -129,3 +129,14 @@ pub fn wait_until(timeout: std::time::Duration, mut done: impl FnMut() -> bool) 
     }
     true
 }
+
+/// A `Builder` for one test's logger: the identity `info`, its file in `dir`, and neither
+/// the `log` bridge (one per process) nor a GPU sampler thread; the console is the test's
+/// to choose (`no_console` or `console_writer`).
+pub fn builder_in(dir: &std::path::Path, info: ranklog::RankInfo) -> ranklog::Builder {
+    ranklog::Builder::new()
+        .rank_info(info)
+        .dir(dir)
+        .log_bridge(false)
+        .gpu(ranklog::GpuMode::Off)
+}
