@@ -23,7 +23,7 @@ use crate::gate::Gate;
 use crate::gpu::{self, GpuHandle, Sampler};
 use crate::identity::rank_list;
 use crate::sink::json::record_identity;
-use crate::sink::ring::recover::recover_ring;
+use crate::sink::ring::recover::{recover_ring, Recovered};
 use crate::sink::ring::{capacity_for, ring_path, Ring};
 use crate::sink::{escape, file_path, ColorChoice, Console, FileScope, JsonFile, Sinks};
 use crate::{Error, Events, RankInfo, Result, Scope, Source};
@@ -198,35 +198,14 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         }
     }
     let gate = Arc::new(gate);
-    let mut recovered = None;
-    let mut ring_trouble = None;
-    let mut recovery_trouble = None;
-    let mut ring = None;
-    let file = match settings.dir.as_deref() {
-        None => None,
-        Some(dir) => {
-            // A previous process's ring for this file (it was killed) goes into the file
-            // before this one writes a record.
-            let path = file_path(dir, &info, &settings.file)?;
-            match recover_ring(&ring_path(&path)) {
-                Ok(r) => recovered = r,
-                Err(err) => recovery_trouble = Some(err),
-            }
-            let file = JsonFile::open(dir, &info, &settings.file)?;
-            if settings.crash_safe {
-                let capacity = capacity_for(settings.queue_len);
-                match Ring::create(
-                    &path,
-                    &record_identity(&info),
-                    settings.file.file_mode,
-                    capacity,
-                ) {
-                    Ok(r) => ring = Some(Arc::new(r)),
-                    Err(err) => ring_trouble = Some(err),
-                }
-            }
-            Some(file)
-        }
+    let opened = settings
+        .dir
+        .as_deref()
+        .map(|dir| open_file(dir, &info, &settings))
+        .transpose()?;
+    let (file, ring, recovered, ring_trouble) = match opened {
+        Some(o) => (Some(o.file), o.ring, o.recovered, o.ring_trouble),
+        None => (None, None, Ok(None), None),
     };
     let file_path = file.as_ref().map(|f| f.path().to_owned());
     let prefix = escape::one_line(&settings.prefix);
@@ -282,6 +261,10 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
     });
     registry::activate(active.clone());
     announce(&own, &info, file_path.as_deref());
+    let (recovered, recovery_trouble) = match recovered {
+        Ok(r) => (r, None),
+        Err(err) => (None, Some(err)),
+    };
     if let Some(r) = recovered {
         slog::warn!(own, "recovered {} records that the previous process on {} had logged but not written (it was killed)", r.records, r.file.display();
             "kind" => "recovered_records", "records" => r.records, "cut_bytes" => r.cut_bytes,
@@ -318,7 +301,10 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         .dir
         .clone()
         .filter(|_| settings.control)
-        .and_then(|dir| watch::start(dir, pipeline_of(&active), own.clone(), info.rank, info.size));
+        .and_then(|dir| {
+            let pipeline = active.pipeline.clone();
+            watch::start(dir, pipeline, own.clone(), info.rank, info.size)
+        });
     let slow_request = settings.gpu.slow_request;
     let sampler = settings
         .gpu
@@ -340,8 +326,46 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
     })
 }
 
-fn pipeline_of(active: &Active) -> Arc<Pipeline> {
-    active.pipeline.clone()
+/// This rank's JSONL file in `dir`, its crash-safe ring, and what became of a previous
+/// process's ring for the same file.
+struct OpenedFile {
+    file: JsonFile,
+    ring: Option<Arc<Ring>>,
+    /// The previous process's unwritten records, recovered into the file before it opened.
+    recovered: Result<Option<Recovered>>,
+    /// Why there is no ring (with `RANKLOG_CRASH_SAFE` on).
+    ring_trouble: Option<std::io::Error>,
+}
+
+/// Recovers a killed previous process's ring for this rank's file (before this process
+/// writes a record), opens the file, and makes the new ring.
+///
+/// # Errors
+///
+/// Those of [`file_path`] and [`JsonFile::open`]; recovery and ring failures are reported
+/// in [`OpenedFile`], not errors: the job logs on without them.
+fn open_file(dir: &Path, info: &RankInfo, settings: &Settings) -> Result<OpenedFile> {
+    let path = file_path(dir, info, &settings.file)?;
+    let recovered = recover_ring(&ring_path(&path));
+    let file = JsonFile::open(&path, info, &settings.file)?;
+    let (mut ring, mut ring_trouble) = (None, None);
+    if settings.crash_safe {
+        match Ring::create(
+            &path,
+            &record_identity(info),
+            settings.file.file_mode,
+            capacity_for(settings.queue_len),
+        ) {
+            Ok(r) => ring = Some(Arc::new(r)),
+            Err(err) => ring_trouble = Some(err),
+        }
+    }
+    Ok(OpenedFile {
+        file,
+        ring,
+        recovered,
+        ring_trouble,
+    })
 }
 
 /// The job's first record (global scope; each rank's file keeps its own copy), a warning

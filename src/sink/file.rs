@@ -274,13 +274,15 @@ pub(crate) struct JsonFile {
 }
 
 impl JsonFile {
-    /// Creates `dir` (mode `dir_mode`) if needed and opens this rank's file for appending.
+    /// Creates the directory of `path` (mode `dir_mode`) if needed and opens `path`, this
+    /// rank's file ([`file_path`]), for appending.
     ///
     /// # Errors
     ///
-    /// [`Error::CreateDir`], [`Error::OpenFile`] (a symbolic link at the file's name is
-    /// refused), or the template's [`Error::InvalidVar`].
-    pub(crate) fn open(dir: &Path, info: &RankInfo, opts: &FileOptions) -> Result<JsonFile> {
+    /// [`Error::CreateDir`], or [`Error::OpenFile`] (a symbolic link at the file's name is
+    /// refused).
+    pub(crate) fn open(path: &Path, info: &RankInfo, opts: &FileOptions) -> Result<JsonFile> {
+        let dir = path.parent().unwrap_or(Path::new("."));
         DirBuilder::new()
             .recursive(true)
             .mode(opts.dir_mode)
@@ -289,7 +291,7 @@ impl JsonFile {
                 path: dir.to_owned(),
                 source,
             })?;
-        let path = file_path(dir, info, opts)?;
+        let path = path.to_owned();
         let open_error = |source| Error::OpenFile {
             path: path.clone(),
             source,
@@ -650,7 +652,8 @@ mod tests {
         let target = dir.join("elsewhere");
         std::fs::write(&target, b"").unwrap();
         std::os::unix::fs::symlink(&target, dir.join("rank-00003.jsonl")).unwrap();
-        let err = JsonFile::open(&dir, &info(), &FileOptions::default())
+        let opts = FileOptions::default();
+        let err = JsonFile::open(&file_path(&dir, &info(), &opts).unwrap(), &info(), &opts)
             .err()
             .expect("a symlink is refused");
         assert!(matches!(err, Error::OpenFile { .. }), "{err:?}");
@@ -663,7 +666,9 @@ mod tests {
         let base = std::env::temp_dir().join(format!("ranklog-modes-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let dir = base.join("logs");
-        let file = JsonFile::open(&dir, &info(), &FileOptions::default()).unwrap();
+        let opts = FileOptions::default();
+        let path = file_path(&dir, &info(), &opts).unwrap();
+        let file = JsonFile::open(&path, &info(), &opts).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         // The process umask can only remove bits.
         assert_eq!(mode(file.path()) & !0o640, 0);
@@ -680,7 +685,8 @@ mod tests {
             keep: 2,
             ..FileOptions::default()
         };
-        let mut file = JsonFile::open(&dir, &info(), &opts).unwrap();
+        let path = file_path(&dir, &info(), &opts).unwrap();
+        let mut file = JsonFile::open(&path, &info(), &opts).unwrap();
         for n in 0..40 {
             file.write_record(format!("{{\"n\":{n:02},\"pad\":\"0123456789\"}}\n").as_bytes());
         }
