@@ -70,15 +70,16 @@ static REPORT_LOCATION: slog::RecordLocation = slog::RecordLocation {
     module: module_path!(),
 };
 
-/// The drop reports: warnings from here.
-static REPORT: RecordStatic<'static> = RecordStatic {
+/// ranklog's own warnings that no logger makes (the drop reports): from here.
+pub(crate) static OWN_WARNING: RecordStatic<'static> = RecordStatic {
     location: &REPORT_LOCATION,
     tag: "",
     level: Level::Warning,
 };
 
-/// The final statistics record, when nothing was dropped or lost: info, from here.
-static STATS: RecordStatic<'static> = RecordStatic {
+/// ranklog's own info records that no logger makes (the final statistics, a verbosity
+/// change): from here.
+pub(crate) static OWN_INFO: RecordStatic<'static> = RecordStatic {
     location: &REPORT_LOCATION,
     tag: "",
     level: Level::Info,
@@ -133,7 +134,7 @@ impl Pipeline {
         let msg = format_args!(
             "{count} records dropped: the queue was full (RANKLOG_OVERFLOW=drop); {total} in all"
         );
-        let record = Record::new(&REPORT, &msg, BorrowedKV(&kv));
+        let record = Record::new(&OWN_WARNING, &msg, BorrowedKV(&kv));
         if self.send(&record, values, now_nanos(), true) == Push::Full {
             self.unreported.fetch_add(count, Ordering::Relaxed);
         }
@@ -151,7 +152,7 @@ impl Pipeline {
             "{total} records dropped in all: the queue was full (RANKLOG_OVERFLOW=drop)"
         );
         let _ = self.sinks.log(
-            &Record::new(&REPORT, &msg, BorrowedKV(&kv)),
+            &Record::new(&OWN_WARNING, &msg, BorrowedKV(&kv)),
             &OwnedKVList::from(slog::o!()),
         );
     }
@@ -190,7 +191,7 @@ impl Pipeline {
             "log stats: {} records written, {} gated out, {} dropped, {} lost",
             s.written, s.gated_out, s.dropped, s.lost
         );
-        let rs = if trouble { &REPORT } else { &STATS };
+        let rs = if trouble { &OWN_WARNING } else { &OWN_INFO };
         let _ = self.sinks.log(
             &Record::new(rs, &msg, BorrowedKV(&kv)),
             &OwnedKVList::from(slog::o!()),

@@ -9,9 +9,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use slog::{Level, Logger};
+use slog::Logger;
 
-use super::drain::Pipeline;
+use super::drain::{Pipeline, OWN_INFO};
 use super::log_bridge;
 use crate::control::{control_path, LevelChange, CONTROL_FILE};
 use crate::schema::level_name;
@@ -169,20 +169,8 @@ impl Target {
             level_name(level),
             level_name(before.level())
         );
-        let location = slog::RecordLocation {
-            file: crate::schema::OWN_FILE,
-            line: line!(),
-            column: 0,
-            function: "",
-            module: module_path!(),
-        };
-        let rs = slog::RecordStatic {
-            location: &location,
-            tag: "",
-            level: Level::Info,
-        };
         self.pipeline.accept(
-            &slog::Record::new(&rs, &msg, slog::BorrowedKV(&kv)),
+            &slog::Record::new(&OWN_INFO, &msg, slog::BorrowedKV(&kv)),
             &values,
         );
     }
