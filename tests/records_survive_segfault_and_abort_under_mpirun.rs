@@ -141,15 +141,17 @@ fn assert_complete(dir: &Path, rank: u32, described: &str) -> Vec<Value> {
     fatal
 }
 
-#[test]
-fn a_segfaulting_and_an_aborting_rank_keep_all_n_records_under_mpirun() {
-    let Some(mpirun) = mpirun_or_skip() else {
-        return;
-    };
-    let dir = common::temp_dir("fatal-mpirun");
+/// Runs the probe under `mpirun -np 4` with its files in a fresh directory named after
+/// `name` and `envs` set, and asserts that mpirun reports the job as failed; returns the
+/// directory and what mpirun printed. `None` when mpirun is missing (outside CI).
+fn failing_job(name: &str, envs: &[(&str, &str)]) -> Option<(PathBuf, String)> {
+    let mpirun = mpirun_or_skip()?;
+    let dir = common::temp_dir(name);
     std::fs::create_dir_all(&dir).expect("a fresh directory");
     let dir_text = dir.to_string_lossy().into_owned();
-    let cmd = self_under_mpirun(&mpirun, 4, PROBE, &[(DIR_ENV, &dir_text)]);
+    let mut all = vec![(DIR_ENV, dir_text.as_str())];
+    all.extend_from_slice(envs);
+    let cmd = self_under_mpirun(&mpirun, 4, PROBE, &all);
     let done = run_status(cmd, Duration::from_secs(180)).expect("mpirun runs");
     let described = done.describe();
     assert!(!done.timed_out, "{described}");
@@ -157,6 +159,14 @@ fn a_segfaulting_and_an_aborting_rank_keep_all_n_records_under_mpirun() {
         done.status.is_some_and(|s| !s.success()),
         "mpirun reports the failed job\n{described}"
     );
+    Some((dir, described))
+}
+
+#[test]
+fn a_segfaulting_and_an_aborting_rank_keep_all_n_records_under_mpirun() {
+    let Some((dir, described)) = failing_job("fatal-mpirun", &[]) else {
+        return;
+    };
     for rank in 0..4 {
         let fatal = assert_complete(&dir, rank, &described);
         let signal = match rank {
@@ -180,20 +190,9 @@ fn a_segfaulting_and_an_aborting_rank_keep_all_n_records_under_mpirun() {
 
 #[test]
 fn a_sigkilled_rank_keeps_all_n_records_after_recovery_under_mpirun() {
-    let Some(mpirun) = mpirun_or_skip() else {
+    let Some((dir, described)) = failing_job("sigkill-mpirun", &[(KILL_ENV, "1")]) else {
         return;
     };
-    let dir = common::temp_dir("sigkill-mpirun");
-    std::fs::create_dir_all(&dir).expect("a fresh directory");
-    let dir_text = dir.to_string_lossy().into_owned();
-    let cmd = self_under_mpirun(&mpirun, 4, PROBE, &[(DIR_ENV, &dir_text), (KILL_ENV, "1")]);
-    let done = run_status(cmd, Duration::from_secs(180)).expect("mpirun runs");
-    let described = done.describe();
-    assert!(!done.timed_out, "{described}");
-    assert!(
-        done.status.is_some_and(|s| !s.success()),
-        "mpirun reports the failed job\n{described}"
-    );
     let recovered = ranklog::recover(&dir).expect("the rings can be recovered");
     assert!(
         recovered
