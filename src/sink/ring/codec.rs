@@ -99,18 +99,21 @@ pub(crate) fn encode(c: &Collected, out: &mut Vec<u8>) -> Option<()> {
     if total > u32::MAX as usize || fields.iter().any(|&n| n > usize::from(u16::MAX)) {
         return None;
     }
+    let mut head = [0u8; FIXED];
+    head[0..4].copy_from_slice(&(total as u32).to_le_bytes());
+    head[4] = c.level.as_usize() as u8;
+    head[5] = flags;
+    head[6..8].copy_from_slice(&(c.pairs.len() as u16).to_le_bytes());
+    head[8..16].copy_from_slice(&c.ts_nanos.to_le_bytes());
+    head[16..20].copy_from_slice(&c.location.line.to_le_bytes());
+    head[20..22].copy_from_slice(&(file.len() as u16).to_le_bytes());
+    head[22..24].copy_from_slice(&(module.len() as u16).to_le_bytes());
+    head[24..28].copy_from_slice(&(c.msg.len() as u32).to_le_bytes());
+    head[28..32].copy_from_slice(&(c.arena.len() as u32).to_le_bytes());
+    head[32..36].copy_from_slice(&(scope_start as u32).to_le_bytes());
+    head[36..40].copy_from_slice(&(scope_len as u32).to_le_bytes());
     let mut w = Writer::new(out, total);
-    w.put(&(total as u32).to_le_bytes());
-    w.put(&[c.level.as_usize() as u8, flags]);
-    w.put(&(c.pairs.len() as u16).to_le_bytes());
-    w.put(&c.ts_nanos.to_le_bytes());
-    w.put(&c.location.line.to_le_bytes());
-    w.put(&(file.len() as u16).to_le_bytes());
-    w.put(&(module.len() as u16).to_le_bytes());
-    w.put(&(c.msg.len() as u32).to_le_bytes());
-    w.put(&(c.arena.len() as u32).to_le_bytes());
-    w.put(&(scope_start as u32).to_le_bytes());
-    w.put(&(scope_len as u32).to_le_bytes());
+    w.put(&head);
     w.put(file);
     w.put(module);
     w.put(c.msg.as_bytes());
