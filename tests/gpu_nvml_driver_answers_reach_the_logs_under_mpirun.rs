@@ -506,3 +506,26 @@ fn refused_fields_are_left_out_and_a_lost_gpu_comes_back_after_backoff() {
     assert!(summaries[1].get("energy_mj").is_none(), "{}", summaries[1]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_driver_before_r510_without_memory_info_v2_still_gives_memory() {
+    let dir = temp_dir("nvml-r470");
+    let standin = StandIn::write(&dir.join("standin"), TWO_GPUS).before_r510();
+    let Some(job) = run_job(
+        &standin,
+        &dir.join("logs"),
+        &[("RANKLOG_GPU", "node")],
+        None,
+    ) else {
+        return;
+    };
+    let samples = job.records(0, "gpu");
+    assert!(samples.len() >= 8, "{}", job.show());
+    let first = samples[0];
+    // Version 1 counts the reserved memory as used and does not give it apart.
+    assert_eq!(first["mem_used_bytes"], 3 * GIB + GIB / 2, "{first}");
+    assert_eq!(first["mem_reserved_bytes"], 0, "{first}");
+    assert_eq!(first["mem_total_bytes"], 80 * GIB, "{first}");
+    assert_eq!(first["util_gpu_pct"], 97, "{first}");
+    let _ = std::fs::remove_dir_all(dir);
+}

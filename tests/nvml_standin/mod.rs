@@ -19,29 +19,41 @@ pub const SCENARIO_ENV: &str = "RANKLOG_NVML_STANDIN";
 /// message has its output.
 pub fn library_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nvml_standin/nvml_standin.c");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("nvml-standin-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a directory for the stand-in library");
-        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-        let out = Command::new(&cc)
-            .args([
-                "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", "-o",
-            ])
-            .arg(dir.join("libnvidia-ml.so.1"))
-            .arg(&src)
-            .arg("-lpthread")
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run the C compiler {cc:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "{cc} failed to build the NVML stand-in from {}:\n{}",
-            src.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir
-    })
+    DIR.get_or_init(|| build("current", &[]))
+}
+
+/// The same for a driver older than R510, which lacks `nvmlDeviceGetMemoryInfo_v2`.
+///
+/// # Panics
+///
+/// As [`library_dir`].
+pub fn before_r510_library_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| build("before-r510", &["-DSTANDIN_WITHOUT_MEMORY_V2"]))
+}
+
+fn build(name: &str, defines: &[&str]) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nvml_standin/nvml_standin.c");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("nvml-standin-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory for the stand-in library");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let out = Command::new(&cc)
+        .args(["-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror"])
+        .args(defines)
+        .arg("-o")
+        .arg(dir.join("libnvidia-ml.so.1"))
+        .arg(&src)
+        .arg("-lpthread")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler {cc:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cc} failed to build the NVML stand-in from {}:\n{}",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
 }
 
 /// A scenario written to a file, and the log of the calls the stand-in saw.
@@ -50,6 +62,8 @@ pub struct StandIn {
     pub scenario: PathBuf,
     /// Where the stand-in appends `<pid> <event> [detail]` lines.
     pub calls: PathBuf,
+    /// The directory of the library to load.
+    pub library: &'static Path,
 }
 
 impl StandIn {
@@ -68,12 +82,33 @@ impl StandIn {
         StandIn {
             scenario: path,
             calls,
+            library: library_dir(),
+        }
+    }
+
+    /// Writes `scenario` into `dir` as it is: no call log.
+    pub fn write_without_call_log(dir: &Path, scenario: &str) -> StandIn {
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join("nvml-scenario.txt");
+        std::fs::write(&path, scenario).unwrap();
+        StandIn {
+            scenario: path,
+            calls: dir.join("no-call-log"),
+            library: library_dir(),
+        }
+    }
+
+    /// This scenario on a driver older than R510 (no `nvmlDeviceGetMemoryInfo_v2`).
+    pub fn before_r510(self) -> StandIn {
+        StandIn {
+            library: before_r510_library_dir(),
+            ..self
         }
     }
 
     /// The environment a process needs to load this stand-in instead of a driver.
     pub fn env(&self) -> Vec<(String, String)> {
-        let mut path = library_dir().to_string_lossy().into_owned();
+        let mut path = self.library.to_string_lossy().into_owned();
         if let Some(old) = std::env::var_os("LD_LIBRARY_PATH") {
             path = format!("{path}:{}", old.to_string_lossy());
         }

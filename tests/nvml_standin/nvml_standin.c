@@ -481,12 +481,15 @@ static void fill_memory(struct dev *d, unsigned long long *total, unsigned long 
     *free_ = d->mem_total > taken ? d->mem_total - taken : 0;
 }
 
+/* Drivers before R510 lack the _v2 call: -DSTANDIN_WITHOUT_MEMORY_V2 builds such a one. */
+#ifndef STANDIN_WITHOUT_MEMORY_V2
 nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(void *handle, nvmlMemory_v2_t *memory) {
     QUERY(handle, K_MEMORY, memory);
     if (memory->version != (unsigned int)(sizeof(nvmlMemory_v2_t) | (2u << 24))) DONE(NVML_ERROR_INVALID_ARGUMENT);
     fill_memory(d, &memory->total, &memory->reserved, &memory->free, &memory->used);
     DONE(NVML_SUCCESS);
 }
+#endif
 
 nvmlReturn_t nvmlDeviceGetMemoryInfo(void *handle, nvmlMemory_t *memory) {
     QUERY(handle, K_MEMORY, memory);
