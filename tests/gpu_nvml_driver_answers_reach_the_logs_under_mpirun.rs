@@ -529,3 +529,33 @@ fn a_driver_before_r510_without_memory_info_v2_still_gives_memory() {
     assert_eq!(first["util_gpu_pct"], 97, "{first}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_driver_that_is_not_loaded_is_one_warning_per_node_and_the_job_goes_on() {
+    let dir = temp_dir("nvml-no-driver");
+    let standin = StandIn::write(&dir.join("standin"), "init = DRIVER_NOT_LOADED\ngpus = 2\n");
+    let Some(job) = run_job(
+        &standin,
+        &dir.join("logs"),
+        &[("RANKLOG_GPU", "node")],
+        None,
+    ) else {
+        return;
+    };
+    let off = job.records(0, "gpu_unavailable");
+    assert_eq!(off.len(), 1, "{}", job.show());
+    assert_eq!(
+        off[0]["reason"], "the NVIDIA driver is not loaded",
+        "{}",
+        off[0]
+    );
+    for r in 0..4 {
+        assert!(job.records(r, "gpu").is_empty(), "rank {r}");
+        if r > 0 {
+            assert!(job.records(r, "gpu_unavailable").is_empty(), "rank {r}");
+        }
+    }
+    let inits = standin.count_by_pid("init");
+    assert_eq!(inits.values().sum::<usize>(), 1, "{inits:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
