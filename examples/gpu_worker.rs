@@ -6,7 +6,7 @@
 //! Every rank logs a step every 100 ms for `--seconds`. With `--handshake DIR`, local rank 0
 //! also "loads a model" a third of the way in: it starts a `model_load` event (a GPU
 //! sampling round before), writes `DIR/load-request` with `--load-bytes`, waits (at most
-//! 60 s) for another process, such as gpu-check.sh's PyTorch process, to allocate that
+//! 20 s) for another process, such as gpu-check.sh's PyTorch process, to allocate that
 //! much GPU memory and write `DIR/load-done`, then finishes the event (a round after:
 //! `mem_delta_bytes`) and logs what the other process said it allocated (`kind=load_peer`,
 //! its text in `peer`).
@@ -87,9 +87,9 @@ fn load_through(
         if let Ok(text) = std::fs::read_to_string(&done) {
             break text.trim().to_owned();
         }
-        if asked.elapsed() > Duration::from_secs(60) {
-            load.fail(&"no answer in 60 s");
-            bail!("no {} within 60 s of {}", done.display(), request.display());
+        if asked.elapsed() > Duration::from_secs(20) {
+            load.fail(&"no answer in 20 s");
+            bail!("no {} within 20 s of {}", done.display(), request.display());
         }
         std::thread::sleep(Duration::from_millis(20));
     };

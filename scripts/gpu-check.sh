@@ -127,6 +127,8 @@ run() {
     command -v "$torchrun" >/dev/null || die "$torchrun not found (set TORCHRUN)"
     command -v "$smi" >/dev/null || die "$smi not found (set NVIDIA_SMI)"
     result() { results+=("$1"); [[ $1 == ok* ]] || failed=1; printf 'gpu-check: %s\n' "$1"; }
+    # Worst case within 5 minutes: PyTorch's start 60 s, two runs of RUN_SECONDS + 30 s,
+    # the test 90 s.
 
     echo "bundle: $(cat "$bundle/BUILD-INFO" 2>/dev/null | tr '\n' ';')" | tee "$out/summary.txt"
     echo "this machine: $(ldd --version 2>&1 | head -1); $(uname -r)" | tee -a "$out/summary.txt"
@@ -162,7 +164,7 @@ run() {
         local smi_pid=$!
         local rc=0
         env RANKLOG_DIR="$dir" RANKLOG_GPU=$mode RANKLOG_GPU_INTERVAL=200ms RANKLOG_COLOR=never \
-            timeout $((seconds + 60)) "$torchrun" --no-python --standalone --nproc-per-node 4 \
+            timeout $((seconds + 30)) "$torchrun" --no-python --standalone --nproc-per-node 4 \
             "$bundle/gpu_worker" --seconds "$seconds" "${load_args[@]}" \
             >"$dir/console.txt" 2>&1 || rc=$?
         kill "$smi_pid" 2>/dev/null
@@ -204,7 +206,7 @@ PY
     done
 
     local rc=0
-    timeout 120 "$bundle/gpu_nvml_reads_real_devices" --ignored --nocapture --test-threads 1 \
+    timeout 90 "$bundle/gpu_nvml_reads_real_devices" --ignored --nocapture --test-threads 1 \
         >"$out/test.txt" 2>&1 || rc=$?
     grep '^NVML round\|^NVML sampler round' "$out/test.txt" >"$out/nvml-round-cost.txt"
     if ((rc == 0)); then
