@@ -1,8 +1,11 @@
 //! What one sampling round costs the sampler: 8 scripted GPUs read (7 queries each), one
 //! console line and 8 per-GPU records formatted into the queue, the round published to
 //! `latest()`. Measured as a `sample_now` round trip from the caller, which adds the wake-up
-//! of the `ranklog-gpu` thread. With NVML the driver calls come on top (see the note in
-//! `docs/schema.md` and the GPU tests, which time a real NVML round).
+//! of the `ranklog-gpu` thread. With NVML the driver calls come on top: the sampler
+//! thread's CPU time through the real nvml-wrapper and the test stand-in of
+//! `libnvidia-ml` is measured by `tests/gpu_sampler_thread_uses_under_a_thousandth_of_a_core.rs`,
+//! a real driver's round by `tests/gpu_nvml_reads_real_devices.rs` (`scripts/gpu-check.sh`;
+//! `docs/gpu.md`).
 //!
 //! `cargo bench --bench gpu_sample`.
 

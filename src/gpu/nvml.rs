@@ -1,11 +1,12 @@
 //! [`NvmlSource`]: the GPUs of this node through NVML (nvml-wrapper), which loads
 //! `libnvidia-ml.so.1` at run time.
 
+use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 
 use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
 use nvml_wrapper::enums::device::UsedGpuMemory;
-use nvml_wrapper::error::NvmlError;
+use nvml_wrapper::error::{nvml_sym, nvml_try, NvmlError};
 use nvml_wrapper::{Device, Nvml};
 
 use super::source::{GpuDevice, GpuError, GpuMemory, GpuProcess, GpuSource, GpuUtilization};
@@ -122,13 +123,19 @@ impl GpuSource for NvmlSource {
     }
 
     fn memory(&mut self, device: usize) -> Result<GpuMemory, GpuError> {
-        let m = self.handle(device)?.memory_info()?;
-        Ok(GpuMemory {
-            used_bytes: m.used,
-            free_bytes: m.free,
-            total_bytes: m.total,
-            reserved_bytes: m.reserved,
-        })
+        let handle = self.handle(device)?;
+        match handle.memory_info() {
+            Ok(m) => Ok(GpuMemory {
+                used_bytes: m.used,
+                free_bytes: m.free,
+                total_bytes: m.total,
+                reserved_bytes: m.reserved,
+            }),
+            Err(NvmlError::FailedToLoadSymbol(_) | NvmlError::FunctionNotFound) => {
+                memory_v1(nvml()?, handle)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn utilization(&mut self, device: usize) -> Result<GpuUtilization, GpuError> {
@@ -168,6 +175,33 @@ impl GpuSource for NvmlSource {
             })
             .collect())
     }
+}
+
+/// Memory through `nvmlDeviceGetMemoryInfo` (version 1), for drivers older than R510,
+/// which lack the `_v2` call that nvml-wrapper makes: there `used` counts the memory the
+/// driver reserves too, and the reserved part is not given (`reserved_bytes` is 0).
+///
+/// # Errors
+///
+/// Those of the call (e.g. [`GpuError::GpuLost`]); [`GpuError::FunctionNotFound`] when the
+/// driver lacks this one too.
+#[doc(alias = "nvmlDeviceGetMemoryInfo")]
+fn memory_v1(nvml: &Nvml, device: &Device<'static>) -> Result<GpuMemory, GpuError> {
+    let query = nvml_sym(nvml.lib().nvmlDeviceGetMemoryInfo.as_ref())?;
+    let mut memory = MaybeUninit::zeroed();
+    // SAFETY: `device` is a handle of this NVML, which stays initialized for the life of
+    // the process; `memory` is a zeroed `nvmlMemory_t` that the call fills, and is read
+    // only when the call succeeded.
+    let m = unsafe {
+        nvml_try(query(device.handle(), memory.as_mut_ptr()))?;
+        memory.assume_init()
+    };
+    Ok(GpuMemory {
+        used_bytes: m.used,
+        free_bytes: m.free,
+        total_bytes: m.total,
+        reserved_bytes: 0,
+    })
 }
 
 impl From<NvmlError> for GpuError {

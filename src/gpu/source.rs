@@ -38,12 +38,14 @@ pub trait GpuSource: Send {
     #[doc(alias = "nvmlDeviceGetHandleByUUID")]
     fn reopen(&mut self, device: usize, uuid: &str) -> Result<(), GpuError>;
 
-    /// Memory in use, free, total and reserved by the driver, in bytes.
+    /// Memory in use, free, total and reserved by the driver, in bytes. (NVML before R510
+    /// has no reserved figure: then it is 0, and counted in use.)
     ///
     /// # Errors
     ///
     /// See the trait's documentation.
     #[doc(alias = "nvmlDeviceGetMemoryInfo_v2")]
+    #[doc(alias = "nvmlDeviceGetMemoryInfo")]
     fn memory(&mut self, device: usize) -> Result<GpuMemory, GpuError>;
 
     /// GPU and memory utilization, in percent over the driver's last sample period.
