@@ -25,6 +25,8 @@ mod registry;
 mod scoped;
 mod settings;
 mod stats;
+#[cfg(feature = "tracing")]
+mod tracing_layer;
 mod watch;
 mod writer;
 
