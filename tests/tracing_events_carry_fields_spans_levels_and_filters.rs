@@ -32,13 +32,19 @@ fn logger(name: &str, rank: u32, filter: Option<&str>) -> (Guard, Captured, std:
 /// Runs `body` with a registry subscriber holding `guard`'s layer, then drops the guard
 /// and returns its file's records.
 fn traced(guard: Guard, dir: &std::path::Path, body: impl FnOnce()) -> Vec<Value> {
+    traced_raw(guard, dir, body).0
+}
+
+/// [`traced`], with the file's text too.
+fn traced_raw(guard: Guard, dir: &std::path::Path, body: impl FnOnce()) -> (Vec<Value>, String) {
     let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
     tracing::subscriber::with_default(subscriber, body);
     let path = guard.log_file().unwrap().to_owned();
     drop(guard);
     let records = common::records(&path);
+    let raw = std::fs::read_to_string(&path).unwrap();
     let _ = std::fs::remove_dir_all(dir);
-    records
+    (records, raw)
 }
 
 /// The records whose message is `msg`.
@@ -63,7 +69,7 @@ mod serving {
 fn fields_are_key_values_and_spans_are_context() {
     let (guard, console, dir) = logger("tracing-fields", 0, None);
     let mut line = 0;
-    let records = traced(guard, &dir, || line = serving::handle());
+    let (records, raw) = traced_raw(guard, &dir, || line = serving::handle());
     let found = with_msg(&records, "m-fields 5");
     assert_eq!(found.len(), 1, "{records:#?}");
     let r = found[0];
@@ -93,7 +99,49 @@ fn fields_are_key_values_and_spans_are_context() {
     let printed = text.lines().find(|l| l.contains("m-fields 5")).unwrap();
     assert!(printed.starts_with("INFO "), "{printed}");
     assert!(printed.contains("[0/4 "), "{printed}");
-    assert!(printed.contains("request_id=7"), "{printed}");
+    // In the order written: the event's fields, then the inner span's, then the outer's.
+    let at = |key: &str| {
+        printed
+            .find(&format!(" {key}="))
+            .unwrap_or_else(|| panic!("no {key}= in {printed}"))
+    };
+    let keys = [
+        "bytes",
+        "ratio",
+        "ok",
+        "name",
+        "shape",
+        "step",
+        "model",
+        "request_id",
+    ];
+    for pair in keys.windows(2) {
+        assert!(
+            at(pair[0]) < at(pair[1]),
+            "{pair:?} out of order: {printed}"
+        );
+    }
+    assert_eq!(count(printed, "model="), 1, "{printed}");
+    let line = raw.lines().find(|l| l.contains("m-fields 5")).unwrap();
+    let json_at = |key: &str| line.find(&format!("\"{key}\":")).unwrap();
+    for pair in keys.windows(2) {
+        assert!(
+            json_at(pair[0]) < json_at(pair[1]),
+            "{pair:?} out of order: {line}"
+        );
+    }
+}
+
+#[test]
+fn an_events_own_field_wins_over_its_spans() {
+    let (guard, _console, dir) = logger("tracing-shadow", 0, None);
+    let records = traced(guard, &dir, || {
+        let _outer = tracing::info_span!("outer", model = "outer", replica = 2u64).entered();
+        tracing::info!(model = "event", "m-shadow");
+    });
+    let r = with_msg(&records, "m-shadow")[0];
+    assert_eq!(r["model"], "event", "{r}");
+    assert_eq!(r["replica"], 2, "{r}");
 }
 
 #[test]

@@ -9,7 +9,9 @@ use slog::{Key, Record, Serializer, KV};
 use tracing::field::{Field, Visit};
 use tracing::Event;
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+
+use crate::SCOPE_KEY;
 
 /// The name tracing gives an event's message (`info!("text")`, or `message = ...`).
 const MESSAGE: &str = "message";
@@ -42,19 +44,38 @@ impl fmt::Display for Message<'_> {
     }
 }
 
-/// Hands tracing's values to a slog serializer; the first error (the gate stops a walk
-/// once it has found the scope) ends the walk.
+/// Which of an event's fields [`Forward`] hands on.
+#[derive(Clone, Copy)]
+enum Want {
+    /// The first `scope` field.
+    Scope,
+    /// The field at this index, unless it is the message or the scope.
+    Index(usize),
+}
+
+/// Hands the wanted field of tracing's values to a slog serializer; an error (the gate
+/// stops a walk once it has found the scope) ends the walk.
 struct Forward<'s> {
     serializer: &'s mut dyn Serializer,
     result: slog::Result,
-    /// Whether the message field is left out (an event's: it is the record's message).
-    skip_message: bool,
+    want: Want,
+    /// Whether the wanted field was seen.
+    found: bool,
 }
 
 impl Forward<'_> {
     fn emit(&mut self, field: &Field, emit: impl FnOnce(&mut dyn Serializer, Key) -> slog::Result) {
-        if self.result.is_ok() && !(self.skip_message && field.name() == MESSAGE) {
-            self.result = emit(self.serializer, field.name());
+        if self.found || self.result.is_err() {
+            return;
+        }
+        let name = field.name();
+        let wanted = match self.want {
+            Want::Scope => name == SCOPE_KEY,
+            Want::Index(i) => field.index() == i && name != MESSAGE && name != SCOPE_KEY,
+        };
+        if wanted {
+            self.found = true;
+            self.result = emit(self.serializer, name);
         }
     }
 }
@@ -82,6 +103,22 @@ impl Visit for Forward<'_> {
     }
 }
 
+/// Hands `event`'s field `want` to `serializer`; whether it had one.
+fn forward(
+    event: &Event<'_>,
+    want: Want,
+    serializer: &mut dyn Serializer,
+) -> Result<bool, slog::Error> {
+    let mut f = Forward {
+        serializer,
+        result: Ok(()),
+        want,
+        found: false,
+    };
+    event.record(&mut f);
+    f.result.map(|()| f.found)
+}
+
 /// One span field's value, kept with the span (its fields are recorded once, when the
 /// span is made or [`record`](tracing::Span::record)ed, and read for every event in it).
 enum Owned {
@@ -91,6 +128,18 @@ enum Owned {
     Bool(bool),
     /// A text value, or any other value as its `Debug` text.
     Text(String),
+}
+
+impl Owned {
+    fn emit(&self, key: Key, serializer: &mut dyn Serializer) -> slog::Result {
+        match self {
+            Owned::F64(v) => serializer.emit_f64(key, *v),
+            Owned::I64(v) => serializer.emit_i64(key, *v),
+            Owned::U64(v) => serializer.emit_u64(key, *v),
+            Owned::Bool(v) => serializer.emit_bool(key, *v),
+            Owned::Text(v) => serializer.emit_str(key, v),
+        }
+    }
 }
 
 /// The fields of one span, in the span's extensions.
@@ -105,14 +154,28 @@ impl SpanFields {
         }
     }
 
-    fn serialize(&self, serializer: &mut dyn Serializer) -> slog::Result {
-        for (key, value) in &self.0 {
-            match value {
-                Owned::F64(v) => serializer.emit_f64(key, *v)?,
-                Owned::I64(v) => serializer.emit_i64(key, *v)?,
-                Owned::U64(v) => serializer.emit_u64(key, *v)?,
-                Owned::Bool(v) => serializer.emit_bool(key, *v)?,
-                Owned::Text(v) => serializer.emit_str(key, v)?,
+    fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| *k == key)
+    }
+
+    /// Hands the `scope` field on, if the span has one; whether it had.
+    fn scope(&self, serializer: &mut dyn Serializer) -> Result<bool, slog::Error> {
+        match self.0.iter().find(|(k, _)| *k == SCOPE_KEY) {
+            Some((key, value)) => value.emit(key, serializer).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Hands the fields on, last first, but the scope and those `shadowed` says a closer
+    /// source has.
+    fn serialize_rev(
+        &self,
+        serializer: &mut dyn Serializer,
+        shadowed: impl Fn(&str) -> bool,
+    ) -> slog::Result {
+        for (key, value) in self.0.iter().rev() {
+            if *key != SCOPE_KEY && !shadowed(key) {
+                value.emit(key, serializer)?;
             }
         }
         Ok(())
@@ -141,12 +204,62 @@ impl Visit for SpanFields {
 }
 
 /// The key-values of a record made from a tracing event: the event's fields (not its
-/// message), then the fields of the spans it is in, innermost first. That is the order of
-/// a slog record's key-values and then its loggers' (the gate takes the first `scope`, so
-/// the event's own scope wins over its spans', as a record's wins over its logger's).
+/// message), then the fields of the spans it is in, innermost first; a key is taken from
+/// the closest source that has it, as a slog record's key-values win over its logger's.
+///
+/// slog serializes a record's key-values newest first and ranklog's sinks turn them back
+/// into the order written, taking the first value of a key. So they are handed on in that
+/// order: first the scope that applies (the event's, else the innermost span's, which is
+/// where the gate stops), then the outermost span's fields down to the innermost's, each
+/// last first, then the event's fields, last first (one pass per field: tracing visits in
+/// order only, and an event has a handful). What the sinks show is the order above.
 pub(super) struct EventKv<'a, S> {
     pub(super) event: &'a Event<'a>,
     pub(super) ctx: &'a Context<'a, S>,
+}
+
+/// The spans between a span and the event: the fields of the closer ones, innermost last.
+struct Closer<'a> {
+    fields: Option<&'a SpanFields>,
+    next: Option<&'a Closer<'a>>,
+}
+
+impl Closer<'_> {
+    fn has(&self, key: &str) -> bool {
+        self.fields.is_some_and(|f| f.has(key)) || self.next.is_some_and(|n| n.has(key))
+    }
+}
+
+impl<S> EventKv<'_, S>
+where
+    S: tracing::Subscriber + for<'l> LookupSpan<'l>,
+{
+    /// Hands on the fields of the spans from `spans` outwards, outermost first; `closer`
+    /// holds the spans between them and the event.
+    fn spans_rev<'s>(
+        &self,
+        mut spans: impl Iterator<Item = SpanRef<'s, S>>,
+        closer: Option<&Closer<'_>>,
+        serializer: &mut dyn Serializer,
+    ) -> slog::Result {
+        let Some(span) = spans.next() else {
+            return Ok(());
+        };
+        let extensions = span.extensions();
+        let fields = extensions.get::<SpanFields>();
+        let here = Closer {
+            fields,
+            next: closer,
+        };
+        self.spans_rev(spans, Some(&here), serializer)?;
+        let Some(fields) = fields else {
+            return Ok(());
+        };
+        let event_fields = self.event.metadata().fields();
+        fields.serialize_rev(serializer, |key| {
+            event_fields.field(key).is_some() || closer.is_some_and(|c| c.has(key))
+        })
+    }
 }
 
 impl<S> KV for EventKv<'_, S>
@@ -154,19 +267,22 @@ where
     S: tracing::Subscriber + for<'l> LookupSpan<'l>,
 {
     fn serialize(&self, _: &Record<'_>, serializer: &mut dyn Serializer) -> slog::Result {
-        let mut forward = Forward {
-            serializer,
-            result: Ok(()),
-            skip_message: true,
-        };
-        self.event.record(&mut forward);
-        forward.result?;
-        if let Some(scope) = self.ctx.event_scope(self.event) {
-            for span in scope {
-                if let Some(fields) = span.extensions().get::<SpanFields>() {
-                    fields.serialize(forward.serializer)?;
+        if !forward(self.event, Want::Scope, serializer)? {
+            for span in self.ctx.event_scope(self.event).into_iter().flatten() {
+                let found = match span.extensions().get::<SpanFields>() {
+                    Some(fields) => fields.scope(serializer)?,
+                    None => false,
+                };
+                if found {
+                    break;
                 }
             }
+        }
+        if let Some(scope) = self.ctx.event_scope(self.event) {
+            self.spans_rev(scope, None, serializer)?;
+        }
+        for i in (0..self.event.metadata().fields().len()).rev() {
+            forward(self.event, Want::Index(i), serializer)?;
         }
         Ok(())
     }
