@@ -11,7 +11,7 @@ use tracing::Event;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use crate::SCOPE_KEY;
+use crate::{Scope, SCOPE_KEY};
 
 /// The name tracing gives an event's message (`info!("text")`, or `message = ...`).
 const MESSAGE: &str = "message";
@@ -49,7 +49,7 @@ impl fmt::Display for Message<'_> {
 enum Want {
     /// The first `scope` field.
     Scope,
-    /// The field at this index, unless it is the message or the scope.
+    /// The field at this index.
     Index(usize),
 }
 
@@ -71,7 +71,7 @@ impl Forward<'_> {
         let name = field.name();
         let wanted = match self.want {
             Want::Scope => name == SCOPE_KEY,
-            Want::Index(i) => field.index() == i && name != MESSAGE && name != SCOPE_KEY,
+            Want::Index(i) => field.index() == i,
         };
         if wanted {
             self.found = true;
@@ -209,8 +209,8 @@ impl Visit for SpanFields {
 ///
 /// slog serializes a record's key-values newest first and ranklog's sinks turn them back
 /// into the order written, taking the first value of a key. So they are handed on in that
-/// order: first the scope that applies (the event's, else the innermost span's, which is
-/// where the gate stops), then the outermost span's fields down to the innermost's, each
+/// order: first the scope that applies (the event's, else the innermost span's, else
+/// `process`; the gate stops there), then the outermost span's fields down to the innermost's, each
 /// last first, then the event's fields, last first (one pass per field: tracing visits in
 /// order only, and an event has a handful). What the sinks show is the order above.
 pub(super) struct EventKv<'a, S> {
@@ -267,22 +267,31 @@ where
     S: tracing::Subscriber + for<'l> LookupSpan<'l>,
 {
     fn serialize(&self, _: &Record<'_>, serializer: &mut dyn Serializer) -> slog::Result {
-        if !forward(self.event, Want::Scope, serializer)? {
+        let fields = self.event.metadata().fields();
+        let own_scope = fields.field(SCOPE_KEY).is_some();
+        if !(own_scope && forward(self.event, Want::Scope, serializer)?) {
+            let mut found = false;
             for span in self.ctx.event_scope(self.event).into_iter().flatten() {
-                let found = match span.extensions().get::<SpanFields>() {
-                    Some(fields) => fields.scope(serializer)?,
-                    None => false,
-                };
+                if let Some(fields) = span.extensions().get::<SpanFields>() {
+                    found = fields.scope(serializer)?;
+                }
                 if found {
                     break;
                 }
+            }
+            if !found {
+                // No scope is process (the gate's and the sinks' reading of none), said at
+                // once so that the gate's walk ends here.
+                serializer.emit_str(SCOPE_KEY, Scope::Process.as_str())?;
             }
         }
         if let Some(scope) = self.ctx.event_scope(self.event) {
             self.spans_rev(scope, None, serializer)?;
         }
-        for i in (0..self.event.metadata().fields().len()).rev() {
-            forward(self.event, Want::Index(i), serializer)?;
+        for field in (0..fields.len()).rev().filter_map(|i| fields.iter().nth(i)) {
+            if field.name() != MESSAGE && field.name() != SCOPE_KEY {
+                forward(self.event, Want::Index(field.index()), serializer)?;
+            }
         }
         Ok(())
     }
