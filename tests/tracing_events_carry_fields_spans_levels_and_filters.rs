@@ -1,8 +1,9 @@
 //! `tracing` events through [`Guard::tracing_layer`](ranklog::Guard::tracing_layer): their
 //! fields become key-values with their JSON types, their spans' fields are context, their
-//! levels, targets and scopes are ranklog's, `RANKLOG_FILTER` applies to the target, and an
-//! event that is filtered or gated out is never formatted. Each test installs its own
-//! subscriber for its thread (`with_default`).
+//! levels, targets and scopes are ranklog's, `RANKLOG_FILTER` applies to the target, an
+//! event that is filtered or gated out is never formatted, and what ranklog filters out
+//! still reaches the subscriber's other layers. Each test installs its own subscriber for
+//! its thread (`with_default`).
 #![cfg(feature = "tracing")]
 
 mod common;
@@ -263,4 +264,50 @@ fn filtered_and_gated_out_events_are_never_formatted() {
     assert_eq!(formatted.0.load(Ordering::Relaxed), 1);
     assert_eq!(count(&console.text(), "m-"), 0);
     assert_eq!(count(&console2.text(), "m-gated"), 0);
+}
+
+#[test]
+fn fields_recorded_later_and_text_messages_are_kept() {
+    let (guard, _console, dir) = logger("tracing-record", 0, None);
+    let records = traced(guard, &dir, || {
+        let span =
+            tracing::info_span!("request", request_id = tracing::field::Empty, tokens = 1u64);
+        span.record("request_id", 9u64);
+        span.record("tokens", 12u64);
+        let _in = span.enter();
+        tracing::info!(message = "m-text-message", ok = true);
+    });
+    let r = with_msg(&records, "m-text-message");
+    assert_eq!(r.len(), 1, "{records:#?}");
+    assert_eq!(r[0]["request_id"], 9, "{}", r[0]);
+    assert_eq!(r[0]["tokens"], 12, "{}", r[0]);
+    assert_eq!(r[0]["ok"], true, "{}", r[0]);
+}
+
+/// Counts the events it sees.
+struct Seen(Arc<AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Seen {
+    fn on_event(&self, _: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn what_ranklog_filters_out_still_reaches_the_other_layers() {
+    let (guard, console, dir) = logger("tracing-other-layers", 0, None);
+    let seen = Arc::new(AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry()
+        .with(guard.tracing_layer())
+        .with(Seen(seen.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::debug!("m-debug-for-others");
+        tracing::info!("m-info-for-both");
+    });
+    drop(guard);
+    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(seen.load(Ordering::Relaxed), 2);
+    let text = console.text();
+    assert_eq!(count(&text, "m-debug-for-others"), 0, "{text}");
+    assert_eq!(count(&text, "m-info-for-both"), 1, "{text}");
 }
