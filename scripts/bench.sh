@@ -84,7 +84,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # --- build -------------------------------------------------------------------------------
 say "building examples/bench_peers (release)"
-cargo build --release --example bench_peers
+cargo build --release --features tracing --example bench_peers
 exe="${CARGO_TARGET_DIR:-target}/release/examples/bench_peers"
 [[ -x $exe ]] || die "$exe was not built"
 
@@ -121,6 +121,12 @@ for peer in ranklog slog-async tracing; do
     done
     run_one "$peer-case5-burst" "$exe" --peer "$peer" --case 5 --records "$burst" --tag 5-burst
 done
+# tracing events through ranklog's layer (Guard::tracing_layer): gated out, level-disabled,
+# accepted.
+for case in 1 3; do
+    run_one "tracing-ranklog-case$case" "$exe" --peer tracing-ranklog --case "$case" --records "$calls"
+done
+run_one "tracing-ranklog-case4" "$exe" --peer tracing-ranklog --case 4 --records "$per_call"
 
 py=(python3 scripts/bench_peers.py)
 for case in 1 2 3 7; do

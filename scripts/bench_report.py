@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 
-PEERS = ["ranklog", "slog-async", "tracing", "python"]
+PEERS = ["ranklog", "slog-async", "tracing", "tracing-ranklog", "python"]
 MIB = 1024 * 1024
 
 # (key, title); the key is the run's tag, else its case number.

@@ -88,6 +88,9 @@
 //!   `libnvidia-ml` is loaded at run time, so the crate builds on any machine; without a
 //!   driver one warning per node says so and there are no GPU records. Without the feature
 //!   the sampler runs only with a source given to [`Builder::gpu_source`].
+//! - `tracing` (off by default): `Guard::tracing_layer()`, a `tracing_subscriber` layer
+//!   that sends `tracing` events through the same gate, queue and sinks as slog records
+//!   (`docs/tracing.md`).
 #![deny(missing_docs)]
 
 #[cfg(feature = "cli")]

@@ -165,3 +165,48 @@ fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
         "every accepted record is in the file"
     );
 }
+
+/// The same for `tracing` events through the layer (feature `tracing`): gated out by their
+/// own scope or their span's, level-disabled, or filtered by target.
+#[cfg(feature = "tracing")]
+#[test]
+fn gated_out_and_disabled_tracing_events_allocate_nothing() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let _turn = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = Builder::new()
+        .rank_info(RankInfo::new(1, 4, 1, 2).unwrap())
+        .filter("info,noisy_dependency=error")
+        .unwrap()
+        .console_writer(std::io::sink())
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
+    tracing::subscriber::with_default(subscriber, || {
+        let n = 3u64;
+        let own_scope = allocations_during(|| {
+            tracing::info!(
+                bytes = n,
+                ms = 1.5,
+                scope = "global",
+                name = "w",
+                "loaded {} shards",
+                n
+            );
+        });
+        assert_eq!(own_scope, 0, "gated out by its own scope");
+        let span = tracing::info_span!("load", scope = "local", model = "llama");
+        let span_scope = allocations_during(|| {
+            let _in = span.enter();
+            tracing::info!(bytes = n, "shard {} ready", n);
+        });
+        assert_eq!(span_scope, 0, "gated out by its span's scope");
+        let disabled = allocations_during(|| tracing::debug!(bytes = n, "step {}", n));
+        assert_eq!(disabled, 0, "level-disabled");
+        let filtered = allocations_during(|| {
+            tracing::warn!(target: "noisy_dependency::pool", bytes = n, "retry {}", n);
+        });
+        assert_eq!(filtered, 0, "filtered by its target");
+    });
+    drop(guard);
+}

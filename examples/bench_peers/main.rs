@@ -6,7 +6,7 @@
 //! `target/bench/report.md`; `docs/bench.md` says what each case measures.
 //!
 //! ```text
-//! bench_peers --peer ranklog|slog-async|tracing --case 1..7 [--threads N] [--records N] --dir DIR
+//! bench_peers --peer ranklog|slog-async|tracing|tracing-ranklog --case 1..7 [--threads N] [--records N] --dir DIR
 //! ```
 //!
 //! Cases: 1 a record gated out by its own scope (rank 1 of 4, `"scope" => "global"`);
@@ -19,6 +19,8 @@ mod measure;
 mod ranklog_peer;
 mod slog_peer;
 mod tracing_peer;
+#[cfg(feature = "tracing")]
+mod tracing_ranklog_peer;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,6 +40,9 @@ pub enum Peer {
     SlogAsync,
     /// tracing-subscriber's fmt over tracing-appender's non-blocking writer.
     Tracing,
+    /// tracing events through ranklog (`Guard::tracing_layer()`; cases 1, 3 and 4; needs
+    /// the feature `tracing`).
+    TracingRanklog,
 }
 
 impl Peer {
@@ -46,6 +51,7 @@ impl Peer {
             Peer::Ranklog => "ranklog",
             Peer::SlogAsync => "slog-async",
             Peer::Tracing => "tracing",
+            Peer::TracingRanklog => "tracing-ranklog",
         }
     }
 }
@@ -185,6 +191,13 @@ fn main() -> anyhow::Result<()> {
         Peer::Ranklog => ranklog_peer::run(&args, report)?,
         Peer::SlogAsync => slog_peer::run(&args, report)?,
         Peer::Tracing => tracing_peer::run(&args, report)?,
+        #[cfg(feature = "tracing")]
+        Peer::TracingRanklog => tracing_ranklog_peer::run(&args, report)?,
+        #[cfg(not(feature = "tracing"))]
+        Peer::TracingRanklog => anyhow::bail!(
+            "--peer tracing-ranklog needs ranklog's feature tracing: \
+             cargo build --release --features tracing --example bench_peers"
+        ),
     };
     if (1..=3).contains(&args.case) {
         report.note(

@@ -25,7 +25,7 @@ fn builder(identity: (u32, u32, u32, u32)) -> anyhow::Result<Builder> {
 
 /// The console to `console.log` in `args.dir` (a file standing in for stderr), colour off,
 /// no JSONL file.
-fn console_file(
+pub fn console_file(
     args: &Args,
     identity: (u32, u32, u32, u32),
 ) -> anyhow::Result<(Guard, std::path::PathBuf)> {
@@ -38,7 +38,7 @@ fn console_file(
 }
 
 /// The per-rank JSONL file in `args.dir`, console off.
-fn to_file(args: &Args) -> anyhow::Result<Guard> {
+pub fn to_file(args: &Args) -> anyhow::Result<Guard> {
     Ok(builder(ACCEPTED)?.no_console().dir(&args.dir).build()?)
 }
 
@@ -141,7 +141,7 @@ pub fn run(args: &Args, report: Report) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-fn flushed(guard: &Guard) -> std::io::Result<()> {
+pub fn flushed(guard: &Guard) -> std::io::Result<()> {
     if guard.flush(FLUSH_TIMEOUT) {
         Ok(())
     } else {

@@ -130,6 +130,57 @@ impl Guard {
     pub fn log_dir(&self) -> Option<&Path> {
         self.file.as_deref().and_then(Path::parent)
     }
+
+    /// A [`tracing_subscriber::Layer`] that sends `tracing` events through this logger's
+    /// gate, queue and sinks, exactly as slog records (feature `tracing`).
+    ///
+    /// - `tracing::info!(scope = "global", bytes = n, "model loaded")` is gated like
+    ///   `slog::info!(log, "model loaded"; "scope" => "global", "bytes" => n)`: errors on
+    ///   every rank, other levels by their `scope` field (`global`, `local`, `process`,
+    ///   `group:NAME`, `ranks:LIST`; none means `process`).
+    /// - The event's target is the record's module (what `RANKLOG_FILTER` directives
+    ///   match), its file and line the record's, its other fields key-values. The fields of
+    ///   the spans it is in follow as context, innermost span first; the event's own
+    ///   `scope` wins over a span's.
+    /// - tracing's `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE` are ranklog's error, warning,
+    ///   info, debug, trace.
+    /// - `RANKLOG_LEVEL`, `RANKLOG_FILTER` and [`suppress`](crate::suppress) apply, through
+    ///   a per-layer filter: tracing caches per call site that a level- or module-disabled
+    ///   event is not wanted (and gets ranklog's level as its maximum level), so such an
+    ///   event costs about a nanosecond and the subscriber's other layers still see it. A
+    ///   `ranklog level` change rebuilds that cache. Spans below the level are not kept,
+    ///   so they add no context.
+    ///
+    /// It works with any subscriber built on tracing-subscriber's
+    /// [`Registry`](tracing_subscriber::Registry) (per-layer filters need one). Records go
+    /// to this guard's sinks; after the guard is dropped they are written on the caller's
+    /// thread, as the slog loggers' are.
+    ///
+    /// Infallible and never panics. Install the subscriber once per process
+    /// (`tracing::subscriber::set_global_default`, which fails if another was set first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tracing_subscriber::layer::SubscriberExt;
+    ///
+    /// let guard = ranklog::Builder::new().no_console().build()?;
+    /// let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     let _request = tracing::info_span!("request", request_id = 7).entered();
+    ///     tracing::info!(scope = "global", bytes = 1u64 << 30, "model loaded");
+    /// });
+    /// guard.flush(std::time::Duration::from_secs(1));
+    /// assert_eq!(guard.stats().by_level.info, 2); // the job's first record, and ours
+    /// # Ok::<(), ranklog::Error>(())
+    /// ```
+    #[cfg(feature = "tracing")]
+    pub fn tracing_layer<S>(&self) -> impl tracing_subscriber::Layer<S> + Send + Sync + 'static
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        super::tracing_layer::layer(self.active.pipeline.clone())
+    }
 }
 
 impl Drop for Guard {

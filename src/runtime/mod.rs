@@ -5,7 +5,8 @@
 //! a signal or [`exit`], [`at_exit`] on `exit()` with the guard alive, [`fatal`] on
 //! SIGABRT, SIGSEGV, SIGBUS, SIGFPE and SIGILL. The [`registry`] remembers the logger
 //! built last, for the scoped loggers ([`scoped`]), [`flush`] and the `log` bridge
-//! ([`log_bridge`]).
+//! ([`log_bridge`]). With the feature `tracing`, `tracing_layer` hands `tracing` events
+//! to the root drain as slog records.
 //!
 //! ```text
 //! caller ─► drain (gate: level, scope, once) ─► queue ─► writer thread ─► sinks
@@ -25,6 +26,8 @@ mod registry;
 mod scoped;
 mod settings;
 mod stats;
+#[cfg(feature = "tracing")]
+mod tracing_layer;
 mod watch;
 mod writer;
 

@@ -153,6 +153,8 @@ impl Target {
         let most_verbose = after.most_verbose();
         self.pipeline.filter.replace(after);
         log_bridge::set_max_level(most_verbose);
+        #[cfg(feature = "tracing")]
+        super::tracing_layer::filter_changed();
         let filter = directives.as_deref().unwrap_or("none");
         // Logged past the filter it announces: a rank quieted to `error` still says so.
         let values = slog::OwnedKVList::from(slog::o!());
