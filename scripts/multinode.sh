@@ -25,6 +25,10 @@
 #                           At most 20 of [A-Za-z0-9_-]; see --cleanup
 #   --timeout SECONDS       stops the job (SIGTERM to mpirun, then SIGKILL) after this long
 #   --cleanup ID            removes what a run with this id left (after a SIGKILL)
+#   --no-forward            Open MPI only: pass the RANKLOG_* and -x variables to mpirun
+#                           but not with mpirun -x, and pass OMPI_MCA_mca_base_env_list on:
+#                           ranks on other nodes then get only what Open MPI forwards of
+#                           its own accord (what `ranklog run` relies on)
 #
 # The ranks get a clean environment, as after ssh: PATH, HOME, LANG, the -x variables and
 # RANKLOG_*, plus what Open MPI sets. Standard input is not forwarded. The exit status is
@@ -101,7 +105,7 @@ esac
 
 # ---- arguments ----------------------------------------------------------------------------
 
-nodes_spec="" map_by="" id="" limit="" launcher=openmpi
+nodes_spec="" map_by="" id="" limit="" launcher=openmpi no_forward=""
 forward=()
 while (($# > 0)); do
     case $1 in
@@ -111,6 +115,7 @@ while (($# > 0)); do
         -x) forward+=("${2:?-x needs VAR or VAR=VALUE}"); shift 2 ;;
         --id) id=${2:?--id needs an id}; shift 2 ;;
         --timeout) limit=${2:?--timeout needs seconds}; shift 2 ;;
+        --no-forward) no_forward=1; shift ;;
         --) shift; break ;;
         *) usage "$0 --nodes NAME:SLOTS,... [--map-by POLICY] [-x VAR]... [--id ID] [--timeout S] -- PROGRAM [ARGS...] (unknown argument: $1)" ;;
     esac
@@ -250,7 +255,11 @@ if [[ $launcher == openmpi ]]; then
         --mca btl "tcp,vader,self" --mca btl_vader_single_copy_mechanism none
         --mca btl_tcp_if_include 10.77.0.0/16 --mca oob_tcp_if_include 10.77.0.0/16)
     [[ -z $map_by ]] || launch+=(--map-by "$map_by")
-    launch+=("${x_args[@]}")
+    if [[ -z $no_forward ]]; then
+        launch+=("${x_args[@]}")
+    elif [[ -n ${OMPI_MCA_mca_base_env_list+set} ]]; then
+        env_args+=("OMPI_MCA_mca_base_env_list=$OMPI_MCA_mca_base_env_list")
+    fi
 else
     # Hydra passes its whole environment (the clean one built here) to every rank.
     launch=(mpiexec.hydra -launcher ssh -launcher-exec "$run/agent" -hosts "$hosts" -np "$np")

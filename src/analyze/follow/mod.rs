@@ -50,6 +50,10 @@ use crate::sink::console::Tag;
 const POLL: Duration = Duration::from_millis(100);
 /// How often the directory is listed for new rank files.
 const LIST_EVERY: Duration = Duration::from_millis(500);
+/// Bytes read from one file before the next file's turn: a backlog (a job followed late,
+/// or a burst) is read a slice of every rank at a time, so that the ranks' records of the
+/// same step meet within the groups held, and the output goes out as it is made.
+const TURN_BYTES: usize = 64 * 1024;
 
 /// How the live view groups and warns (`ranklog run` and `merge --follow` options).
 #[derive(Clone, Debug)]
@@ -154,10 +158,7 @@ impl Follower {
             self.list()?;
             self.listed = Some(now);
         }
-        self.read_all(now)?;
-        let (collapser, buf) = (&mut self.collapser, &mut self.out);
-        let (format, stats) = (&mut self.format, &mut self.stats);
-        collapser.show_due(now, &mut |s| render(buf, format, s, stats));
+        self.read_all(out)?;
         let tails = &self.tails;
         let notices = self.watch.check(
             now,
@@ -180,7 +181,7 @@ impl Follower {
     /// As [`poll`](Self::poll).
     pub fn finish(&mut self, out: &mut dyn Write) -> Result<FollowStats, AnalyzeError> {
         self.list()?;
-        self.read_all(Instant::now())?;
+        self.read_all(out)?;
         let (collapser, buf) = (&mut self.collapser, &mut self.out);
         let (format, stats) = (&mut self.format, &mut self.stats);
         collapser.finish(&mut |s| render(buf, format, s, stats));
@@ -241,8 +242,25 @@ impl Follower {
         Ok(())
     }
 
-    /// Reads every file's new lines into the collapser.
-    fn read_all(&mut self, now: Instant) -> Result<(), AnalyzeError> {
+    /// Reads every file's new lines into the collapser, a turn of each file at a time,
+    /// writing to `out` what is due after each round.
+    fn read_all(&mut self, out: &mut dyn Write) -> Result<(), AnalyzeError> {
+        loop {
+            let now = Instant::now();
+            let more = self.read_round(now)?;
+            let (collapser, buf) = (&mut self.collapser, &mut self.out);
+            let (format, stats) = (&mut self.format, &mut self.stats);
+            collapser.show_due(now, &mut |s| render(buf, format, s, stats));
+            self.write(out)?;
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One turn of every file; `true` when some file has more to read.
+    fn read_round(&mut self, now: Instant) -> Result<bool, AnalyzeError> {
+        let mut more = false;
         for tail in self.tails.values_mut() {
             let file_rank = tail.rank;
             let (collapser, watch, buf) = (&mut self.collapser, &mut self.watch, &mut self.out);
@@ -263,13 +281,14 @@ impl Follower {
                 }
                 collapser.push(rec, Some(rank), now, &mut |s| render(buf, format, s, stats));
             };
-            tail.read_new(&mut each)
+            more |= tail
+                .read_new(TURN_BYTES, &mut each)
                 .map_err(|source| AnalyzeError::Read {
                     path: self.dir.join(format!("rank-{file_rank:05}.jsonl")),
                     source,
                 })?;
         }
-        Ok(())
+        Ok(more)
     }
 }
 

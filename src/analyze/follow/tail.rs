@@ -40,13 +40,18 @@ impl Tail {
         }
     }
 
-    /// Hands `each` every whole line written since the last call, without its `\n`.
+    /// Hands `each` the whole lines written since the last call, without their `\n`,
+    /// reading about `budget` bytes at most; `true` when there may be more to read.
     ///
     /// # Errors
     ///
     /// The operating system's error when the file cannot be read; a file that vanished
     /// is not an error (it is looked for again next time).
-    pub(crate) fn read_new(&mut self, each: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+    pub(crate) fn read_new(
+        &mut self,
+        budget: usize,
+        each: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<bool> {
         let current = match std::fs::metadata(&self.path) {
             Ok(meta) => Some((meta.ino(), meta.len())),
             Err(err) if err.kind() == io::ErrorKind::NotFound => None,
@@ -56,8 +61,8 @@ impl Tail {
             let replaced = current.is_none_or(|(now, _)| now != ino);
             let cut = current.is_some_and(|(now, len)| now == ino && len < self.pos);
             if replaced || cut {
-                if replaced {
-                    self.drain(each)?;
+                if replaced && self.drain(budget, each)? {
+                    return Ok(true);
                 }
                 self.file = None;
                 self.buf.clear();
@@ -65,28 +70,33 @@ impl Tail {
         }
         if self.file.is_none() {
             let Some((ino, _)) = current else {
-                return Ok(());
+                return Ok(false);
             };
             match File::open(&self.path) {
                 Ok(file) => {
                     self.file = Some((file, ino));
                     self.pos = 0;
                 }
-                Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
                 Err(err) => return Err(err),
             }
         }
-        self.drain(each)
+        self.drain(budget, each)
     }
 
-    /// Reads the open file to its current end, handing out whole lines.
-    fn drain(&mut self, each: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+    /// Reads the open file towards its current end, handing out whole lines, until about
+    /// `budget` bytes are read; `true` when it stopped for the budget.
+    fn drain(&mut self, budget: usize, each: &mut dyn FnMut(&[u8])) -> io::Result<bool> {
         let Some((file, _)) = &mut self.file else {
-            return Ok(());
+            return Ok(false);
         };
+        let mut read = 0;
         loop {
+            if read >= budget {
+                return Ok(true);
+            }
             let start = self.buf.len();
-            self.buf.resize(start + CHUNK, 0);
+            self.buf.resize(start + CHUNK.min(budget - read).max(1), 0);
             let n = match file.read(&mut self.buf[start..]) {
                 Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => 0,
@@ -97,8 +107,9 @@ impl Tail {
             };
             self.buf.truncate(start + n);
             self.pos += n as u64;
+            read += n;
             if n == 0 {
-                return Ok(());
+                return Ok(false);
             }
             let Some(last) = self.buf.iter().rposition(|&b| b == b'\n') else {
                 continue;
@@ -122,8 +133,12 @@ mod tests {
 
     fn lines(tail: &mut Tail) -> Vec<String> {
         let mut got = Vec::new();
-        tail.read_new(&mut |l| got.push(String::from_utf8_lossy(l).into_owned()))
-            .unwrap();
+        while tail
+            .read_new(3, &mut |l| {
+                got.push(String::from_utf8_lossy(l).into_owned())
+            })
+            .unwrap()
+        {}
         got
     }
 
