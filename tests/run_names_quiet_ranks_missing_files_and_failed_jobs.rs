@@ -132,7 +132,7 @@ fn ranks_whose_files_are_not_in_the_job_directory_are_named_missing() {
     let stderr = &done.out.stderr;
     let missing: Vec<_> = stderr
         .lines()
-        .filter(|l| l.contains("have no file in"))
+        .filter(|l| l.contains("no file in"))
         .collect();
     assert_eq!(missing.len(), 1, "named once:\n{stderr}");
     assert!(

@@ -17,6 +17,9 @@ struct Last {
     msg: String,
     /// When it was said to be quiet, if it is.
     quiet_since: Option<Instant>,
+    /// Its last record is its logger's closing one (`kind=log_stats`): it has ended, it
+    /// is not quiet.
+    closed: bool,
 }
 
 /// Follows when each rank last logged.
@@ -61,6 +64,7 @@ impl RankWatch {
             host: String::new(),
             msg: String::new(),
             quiet_since: None,
+            closed: false,
         });
         let silent = now.saturating_duration_since(last.at);
         let notice = last.quiet_since.take().map(|_| {
@@ -77,6 +81,10 @@ impl RankWatch {
         }
         last.msg.clear();
         last.msg.push_str(&rec.msg);
+        last.closed = rec
+            .fields
+            .iter()
+            .any(|(k, v)| k == "kind" && v.as_str() == Some("log_stats"));
         notice
     }
 
@@ -96,7 +104,8 @@ impl RankWatch {
             .map(|t| now.saturating_duration_since(t) < self.quiet_after);
         for (rank, last) in &mut self.ranks {
             let silent = now.saturating_duration_since(last.at);
-            if last.quiet_since.is_none()
+            if !last.closed
+                && last.quiet_since.is_none()
                 && silent >= self.quiet_after
                 && others_since == Some(true)
             {
@@ -135,9 +144,10 @@ impl RankWatch {
             return None;
         }
         let notice = format!(
-            "ranklog: WARN {} of {size} have no file in {dir}: is {dir} on a filesystem every \
+            "ranklog: WARN {} of {size} {} no file in {dir}: is {dir} on a filesystem every \
              node sees ($HOME, NFS, Lustre, GPFS; not a node's own /tmp)?",
-            ranks_word(&missing)
+            ranks_word(&missing),
+            if missing.len() == 1 { "has" } else { "have" }
         );
         self.named_missing = RankSet::from_ranks(
             (0..size).filter(|&r| self.named_missing.contains(r) || missing.contains(r)),
@@ -160,4 +170,47 @@ fn one_line(text: &str) -> String {
     let mut out = Vec::new();
     crate::sink::escape::message_line(&mut out, text);
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::TimeZoneChoice;
+
+    fn rec(rank: u32, msg: &str, kind: &str) -> Vec<u8> {
+        format!(
+            r#"{{"ts":"2026-11-21T04:24:06.000000Z","level":"info","msg":"{msg}","rank":{rank},"size":4,"host":"h{rank}","kind":"{kind}"}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_silent_rank_is_quiet_once_a_closed_one_never_and_missing_files_are_named_once() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut watch = RankWatch::new(s(60), t0);
+        let note = |w: &mut RankWatch, rank, msg, kind, at| {
+            w.record(rank, &Record::parse(&rec(rank, msg, kind)).unwrap(), at)
+        };
+        note(&mut watch, 0, "step 1", "x", t0);
+        note(&mut watch, 1, "loading", "x", t0);
+        note(&mut watch, 2, "bye", "log_stats", t0);
+        note(&mut watch, 0, "step 2", "x", t0 + s(59));
+        let have = |r: u32| r < 3;
+        let check = |w: &mut RankWatch, at| w.check(at, &have, "DIR", TimeZoneChoice::Utc);
+        let notices = check(&mut watch, t0 + s(61));
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(
+            notices[0].starts_with("ranklog: WARN rank 1 (h1) quiet: nothing logged for 61 s")
+                && notices[0].ends_with("04:24:06.000: loading"),
+            "{notices:?}"
+        );
+        assert!(
+            notices[1].contains("rank 3 of 4 has no file in DIR"),
+            "{notices:?}"
+        );
+        assert!(check(&mut watch, t0 + s(70)).is_empty(), "said once");
+        let again = note(&mut watch, 1, "loaded", "x", t0 + s(80)).unwrap();
+        assert_eq!(again, "ranklog: rank 1 (h1) logs again after 80.0 s quiet");
+    }
 }
