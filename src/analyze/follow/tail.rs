@@ -5,14 +5,12 @@ use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-/// Bytes read from the file at a time.
-const CHUNK: usize = 256 * 1024;
-
 /// One rank's live file (`rank-R.jsonl`) read as it grows. Only whole lines are handed
 /// out: a line the writer has not finished is kept until its `\n` arrives. When the file
 /// at the path is replaced (rotation: the old one renamed, a new one made), the old file
 /// is read to its end, then the new one from its start; a file cut short is read again
-/// from its start. Memory: one chunk and the unfinished line.
+/// from its start. Memory: the bytes of one read (a turn of the follower) and the
+/// unfinished line.
 pub(crate) struct Tail {
     /// The rank of the file name.
     pub(crate) rank: u32,
@@ -85,35 +83,17 @@ impl Tail {
     }
 
     /// Reads the open file towards its current end, handing out whole lines, until about
-    /// `budget` bytes are read; `true` when it stopped for the budget.
+    /// `budget` bytes are read; `true` when it stopped for the budget (there may be more).
     fn drain(&mut self, budget: usize, each: &mut dyn FnMut(&[u8])) -> io::Result<bool> {
         let Some((file, _)) = &mut self.file else {
             return Ok(false);
         };
-        let mut read = 0;
-        loop {
-            if read >= budget {
-                return Ok(true);
-            }
-            let start = self.buf.len();
-            self.buf.resize(start + CHUNK.min(budget - read).max(1), 0);
-            let n = match file.read(&mut self.buf[start..]) {
-                Ok(n) => n,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => 0,
-                Err(err) => {
-                    self.buf.truncate(start);
-                    return Err(err);
-                }
-            };
-            self.buf.truncate(start + n);
-            self.pos += n as u64;
-            read += n;
-            if n == 0 {
-                return Ok(false);
-            }
-            let Some(last) = self.buf.iter().rposition(|&b| b == b'\n') else {
-                continue;
-            };
+        let before = self.buf.len();
+        // `read_to_end` fills the buffer's spare capacity without zeroing it first.
+        let result = (&mut *file).take(budget as u64).read_to_end(&mut self.buf);
+        let n = self.buf.len() - before;
+        self.pos += n as u64;
+        if let Some(last) = self.buf.iter().rposition(|&b| b == b'\n') {
             for line in self.buf[..last].split(|&b| b == b'\n') {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if !line.iter().all(u8::is_ascii_whitespace) {
@@ -123,6 +103,8 @@ impl Tail {
             self.bytes += last as u64 + 1;
             self.buf.drain(..=last);
         }
+        result?;
+        Ok(n >= budget)
     }
 }
 
