@@ -1,8 +1,10 @@
 //! `ranklog run` under a real `mpirun -np 4`: a rank silent for longer than
 //! `--quiet-after` while the others log is named quiet (with its host and last record), and
 //! again when it logs; ranks whose files land where the job directory is not (a node that
-//! does not see it) are named missing with the shared-filesystem hint; a rank that fails
-//! makes `ranklog run` exit non-zero.
+//! does not see it) are named missing with the shared-filesystem hint, also across two
+//! simulated nodes where the second node does not see the job directory
+//! (`scripts/multinode.sh --hide-on-others`); a rank that fails makes `ranklog run` exit
+//! non-zero.
 //!
 //! The rank side is the ignored [`PROBE`] test, which the job runs with `PROBE_ENV` set to
 //! the case.
@@ -14,6 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::mpirun::{clean_env, mpirun_or_skip, run_status, Finished};
+use common::nodes::{multinode_script, unavailable, CANNOT};
 use slog::info;
 
 const PROBE: &str = "probe_rank_goes_quiet_hides_or_fails";
@@ -50,7 +53,7 @@ fn probe_rank_goes_quiet_hides_or_fails() {
             }
             info!(log, "{}", TICK);
         }
-        Some("hidden") => {
+        Some("hidden" | "ticks") => {
             // Long enough for the quiet period to pass while the job runs.
             for _ in 0..12 {
                 info!(log, "{}", TICK);
@@ -166,5 +169,66 @@ fn a_failing_rank_makes_ranklog_run_fail() {
     assert!(
         end.contains(&format!("exited with status {}", code.unwrap_or(0))),
         "{end}"
+    );
+}
+
+#[test]
+fn ranks_on_a_node_that_does_not_see_the_job_directory_are_named_missing() {
+    let dir = common::temp_dir("run-hidden-node");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir_text = dir.to_string_lossy().into_owned();
+    let id = format!("r14h-{}", std::process::id());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ranklog"));
+    cmd.args([
+        "run",
+        "--quiet-after",
+        "2s",
+        "--dir",
+        &dir_text,
+        "--",
+        "bash",
+    ])
+    .arg(multinode_script())
+    .args([
+        "--id",
+        &id,
+        "--nodes",
+        "nodeA:2,nodeB:2",
+        "--hide-on-others",
+        &dir_text,
+    ])
+    .args(["-x", &format!("{PROBE_ENV}=ticks"), "--"])
+    .arg(std::env::current_exe().expect("the test binary's path"))
+    .args(common::probe_args(PROBE));
+    clean_env(&mut cmd);
+    cmd.env("NO_COLOR", "1");
+    let done = run_status(cmd, Duration::from_secs(240)).expect("ranklog run starts");
+    let _ = std::fs::remove_dir_all(&dir);
+    if done.status.and_then(|s| s.code()) == Some(CANNOT) {
+        if let Some(line) = done
+            .out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("multinode.sh: cannot run here:"))
+        {
+            unavailable(line);
+            return;
+        }
+    }
+    assert!(done.success(), "{}", done.describe());
+    let stderr = &done.out.stderr;
+    let missing: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.contains("no file in"))
+        .collect();
+    assert_eq!(missing.len(), 1, "named once:\n{stderr}");
+    assert!(
+        missing[0].contains(&format!("ranks 2-3 of 4 have no file in {dir_text}")),
+        "{}",
+        missing[0]
+    );
+    assert!(
+        stderr.contains("2 with records (world size 4) on 1 node: nodeA"),
+        "only the first node's ranks are in the directory:\n{stderr}"
     );
 }
