@@ -1,6 +1,6 @@
 //! Throughput of reading a job's logs back (records/s): 8 ranks of 20,000 records each,
 //! written by the real logger, merged into a sink as JSONL, as console lines and
-//! collapsed, and summarized. Small enough to run in seconds:
+//! collapsed, followed by the live view, and summarized. Small enough to run in seconds:
 //!
 //! ```text
 //! cargo bench --features cli --bench merge
@@ -13,7 +13,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ranklog::analyze::{print_merged, summarize, Merge, MergeOptions, SummaryOptions};
+use ranklog::analyze::{
+    print_merged, summarize, FollowOptions, Follower, Merge, MergeOptions, SummaryOptions,
+};
 use slog::info;
 
 const RANKS: u32 = 8;
@@ -72,6 +74,19 @@ fn merge(c: &mut Criterion) {
             })
         });
     }
+    // The live view of `ranklog run` / `merge --follow` reading the same files as a
+    // backlog: its records/s is how many records a second the ranks can write with the
+    // follower keeping up (on one thread).
+    group.bench_function("follow_collapse", |b| {
+        b.iter(|| {
+            let mut follower = Follower::new(&dir, FollowOptions::default());
+            black_box(
+                follower
+                    .finish(&mut std::io::sink())
+                    .expect("follower reads"),
+            )
+        })
+    });
     group.bench_function("summary", |b| {
         b.iter(|| black_box(summarize(&inputs, SummaryOptions::default()).expect("summary")))
     });

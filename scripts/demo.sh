@@ -5,9 +5,10 @@
 #   NP=8 bash scripts/demo.sh          # world size (default 4)
 #
 # Builds `examples/tp_inference.rs` (feature `mpi`, release), makes a fresh log directory
-# logs/demo-<timestamp>, runs `mpirun -np $NP tp_inference --dir <that dir> "$@"`, keeps the
-# job's console in <dir>/console.log, then prints the files written (lines of the logs,
-# bytes of anything else) and the number of records per level.
+# logs/demo-<timestamp>, runs `ranklog run --dir <that dir> -- mpirun -np $NP tp_inference
+# "$@"` (one live console for the job's ranks, then its summary), keeps that console in
+# <dir>/console.log, then prints the files written (lines of the logs, bytes of anything
+# else) and the number of records per level.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -31,9 +32,10 @@ mpirun_args=(-np "$np" --oversubscribe)
 if [[ $(id -u) -eq 0 ]]; then
     mpirun_args+=(--allow-run-as-root)
 fi
-echo "==> mpirun ${mpirun_args[*]} $exe --dir $dir $*"
+echo "==> ranklog run --dir $dir -- mpirun ${mpirun_args[*]} $exe $*"
 rc=0
-mpirun "${mpirun_args[@]}" "$exe" --dir "$dir" "$@" 2>&1 | tee "$dir/console.log" || rc=$?
+"$ranklog" run --dir "$dir" -- mpirun "${mpirun_args[@]}" "$exe" "$@" 2>&1 \
+    | tee "$dir/console.log" || rc=$?
 
 echo
 echo "==> summary of $dir"

@@ -25,6 +25,13 @@
 #                           At most 20 of [A-Za-z0-9_-]; see --cleanup
 #   --timeout SECONDS       stops the job (SIGTERM to mpirun, then SIGKILL) after this long
 #   --cleanup ID            removes what a run with this id left (after a SIGKILL)
+#   --hide-on-others DIR    DIR (an existing directory) is seen by the first node only: the
+#                           others see an empty tmpfs there (a directory that is not on a
+#                           filesystem every node sees)
+#   --no-forward            Open MPI only: pass the RANKLOG_* and -x variables to mpirun
+#                           but not with mpirun -x, and pass OMPI_MCA_mca_base_env_list on:
+#                           ranks on other nodes then get only what Open MPI forwards of
+#                           its own accord (what `ranklog run` relies on)
 #
 # The ranks get a clean environment, as after ssh: PATH, HOME, LANG, the -x variables and
 # RANKLOG_*, plus what Open MPI sets. Standard input is not forwarded. The exit status is
@@ -45,13 +52,16 @@ usage() { printf '%s: usage: %s\n' "$prog" "$*" >&2; exit 2; }
 enter() {
     local run=$1 node=$2
     shift 2
-    local ns
+    local ns hide=""
     ns=$(cat "$run/ns.$node")
-    # The mount namespace of `unshare --mount` is private: the bind mount stays inside it.
-    # shellcheck disable=SC2016 # $1, $2 and $@ are the inner shell's
+    # --hide-on-others: an empty tmpfs over the directory on every node but the first.
+    if [[ -e $run/hide && $node != "$(cat "$run/first")" ]]; then hide=$(cat "$run/hide"); fi
+    # The mount namespace of `unshare --mount` is private: the mounts stay inside it.
+    # shellcheck disable=SC2016 # $1, $2, $3 and $@ are the inner shell's
     exec ip netns exec "$ns" unshare --uts --mount \
-        sh -c 'mount --bind "$1" /etc/hosts && hostname "$2" && shift 2 && exec "$@"' \
-        sh "$run/hosts" "$node" "$@"
+        sh -c 'mount --bind "$1" /etc/hosts && hostname "$2" &&
+            { [ -z "$3" ] || mount -t tmpfs ranklog-hidden "$3"; } && shift 3 && exec "$@"' \
+        sh "$run/hosts" "$node" "$hide" "$@"
 }
 
 # __agent RUNDIR [ssh options] HOST COMMAND...: what Open MPI calls instead of ssh.
@@ -101,7 +111,7 @@ esac
 
 # ---- arguments ----------------------------------------------------------------------------
 
-nodes_spec="" map_by="" id="" limit="" launcher=openmpi
+nodes_spec="" map_by="" id="" limit="" launcher=openmpi no_forward="" hide=""
 forward=()
 while (($# > 0)); do
     case $1 in
@@ -111,6 +121,8 @@ while (($# > 0)); do
         -x) forward+=("${2:?-x needs VAR or VAR=VALUE}"); shift 2 ;;
         --id) id=${2:?--id needs an id}; shift 2 ;;
         --timeout) limit=${2:?--timeout needs seconds}; shift 2 ;;
+        --no-forward) no_forward=1; shift ;;
+        --hide-on-others) hide=${2:?--hide-on-others needs a directory}; shift 2 ;;
         --) shift; break ;;
         *) usage "$0 --nodes NAME:SLOTS,... [--map-by POLICY] [-x VAR]... [--id ID] [--timeout S] -- PROGRAM [ARGS...] (unknown argument: $1)" ;;
     esac
@@ -198,6 +210,11 @@ fi
 must "bridge up" ip -n "$hub" link set br0 up
 
 printf '127.0.0.1 localhost\n' >"$run/hosts"
+if [[ -n $hide ]]; then
+    [[ -d $hide ]] || usage "--hide-on-others: $hide is not a directory"
+    realpath "$hide" >"$run/hide"
+    echo "${names[0]}" >"$run/first"
+fi
 for i in "${!names[@]}"; do
     node=${names[$i]} ns="rl-$id-n$i" addr="10.77.$((i / 250)).$((i % 250 + 1))"
     must "ip netns add $ns" ip netns add "$ns"
@@ -250,7 +267,11 @@ if [[ $launcher == openmpi ]]; then
         --mca btl "tcp,vader,self" --mca btl_vader_single_copy_mechanism none
         --mca btl_tcp_if_include 10.77.0.0/16 --mca oob_tcp_if_include 10.77.0.0/16)
     [[ -z $map_by ]] || launch+=(--map-by "$map_by")
-    launch+=("${x_args[@]}")
+    if [[ -z $no_forward ]]; then
+        launch+=("${x_args[@]}")
+    elif [[ -n ${OMPI_MCA_mca_base_env_list+set} ]]; then
+        env_args+=("OMPI_MCA_mca_base_env_list=$OMPI_MCA_mca_base_env_list")
+    fi
 else
     # Hydra passes its whole environment (the clean one built here) to every rank.
     launch=(mpiexec.hydra -launcher ssh -launcher-exec "$run/agent" -hosts "$hosts" -np "$np")

@@ -38,7 +38,8 @@ pub(crate) struct Group {
 }
 
 impl Group {
-    fn new(rec: Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
+    /// A group of one record, `rank`'s (`raw` is its line, kept for `--json` only).
+    pub(crate) fn new(rec: Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
         let spread = rec
             .fields
             .iter()
@@ -56,7 +57,8 @@ impl Group {
         }
     }
 
-    fn join(&mut self, rec: &Record<'_>, rank: u32) {
+    /// Adds `rank`'s record of the same identity.
+    pub(crate) fn join(&mut self, rec: &Record<'_>, rank: u32) {
         let at = self.ranks.partition_point(|&r| r < rank);
         self.ranks.insert(at, rank);
         self.size = self.size.max(rec.size);
@@ -195,7 +197,10 @@ impl Collapser {
     }
 }
 
-fn set_key(key: &mut String, rec: &Record<'_>) {
+/// The collapse identity of a record, `"<level>\t<msg>"`, into `key`: records with the
+/// same identity from different ranks are "the same record". One contract for `merge
+/// --collapse` and the live view of `ranklog run` / `merge --follow`.
+pub(crate) fn set_key(key: &mut String, rec: &Record<'_>) {
     key.clear();
     key.push_str(rec.level.as_short_str());
     key.push('\t');

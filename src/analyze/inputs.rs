@@ -116,6 +116,14 @@ fn parse_name(name: &str) -> Name {
     }
 }
 
+/// The rank of a live rank file's name (`rank-R.jsonl`), `None` for any other name.
+pub(crate) fn live_rank_file(name: &str) -> Option<u32> {
+    match parse_rank_name(name)? {
+        Name::Rank(rank, Age::Live) => Some(rank),
+        _ => None,
+    }
+}
+
 /// `rank-R.jsonl`, `rank-R.jsonl.SUFFIX`, `rank-R.N.jsonl` ([`split_rank_file_name`]).
 fn parse_rank_name(name: &str) -> Option<Name> {
     let (rank, rest) = split_rank_file_name(name)?;

@@ -50,6 +50,7 @@ mod collapse;
 mod console;
 mod error;
 mod filter;
+mod follow;
 mod gpu;
 mod inputs;
 mod merge;
@@ -63,6 +64,7 @@ mod warnings;
 
 pub use error::AnalyzeError;
 pub use filter::{Filter, RankSet, TimeBound};
+pub use follow::{FollowOptions, FollowStats, Follower};
 pub use merge::{Merge, MergedLine, Progress};
 pub use plot::{plot, PlotOptions, PlotReport};
 pub use print::{print_merged, MergeOptions, MergeStats};

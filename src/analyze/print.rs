@@ -379,7 +379,7 @@ fn collapsed<W: Write>(
 }
 
 /// A group as one line: its first record, with the ranks that said it.
-fn write_group(buf: &mut Vec<u8>, format: &mut LineFormat, group: &Group, json: bool) {
+pub(crate) fn write_group(buf: &mut Vec<u8>, format: &mut LineFormat, group: &Group, json: bool) {
     let collapsed = group.ranks.len() > 1;
     if json {
         let end = group.raw.iter().rposition(|&b| b == b'}');

@@ -7,12 +7,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use ranklog::analyze::{
-    self, AnalyzeError, Filter, Merge, MergeOptions, PlotOptions, RankSet, SummaryOptions,
-    TimeBound, TimeZoneChoice, Warnings,
+    self, AnalyzeError, Filter, FollowOptions, Merge, MergeOptions, PlotOptions, RankSet,
+    SummaryOptions, TimeBound, TimeZoneChoice, Warnings,
 };
+
+#[path = "ranklog/run.rs"]
+mod run;
 
 type Result<T, E = AnalyzeError> = std::result::Result<T, E>;
 
@@ -39,6 +42,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Runs a job (mpirun, srun, torchrun, ...) with one live console for all its ranks.
+    #[command(
+        long_about = "Runs COMMAND (mpirun -np 64 ./app, srun -n 512 ./app, torchrun \
+        --nproc-per-node 8 app.py) with its ranks logging to a job directory (RANKLOG_DIR) \
+        and their own consoles off (RANKLOG_CONSOLE=off); Open MPI is told to set both on \
+        every node (OMPI_MCA_mca_base_env_list), Hydra and Slurm pass them on anyway. While \
+        the job runs, every rank's file is followed and printed on stderr as one console: \
+        records that several ranks logged (same level and message, as merge --collapse \
+        decides) print once, [ranks 0-63], within --window of their first appearance; ranks \
+        that had not logged one by then are named ([ranks 0-16,18-63 of 64, missing 17]) and \
+        get a follow-up line when they do ([rank 17, 41.2 s later]). A rank silent for \
+        --quiet-after while others log is named with its host and last record, and ranks \
+        without a file by then are named (across nodes DIR must be on a filesystem every \
+        node sees). COMMAND's own output passes through unchanged. At the end: the \
+        summary's job and stragglers sections and the job directory.",
+        after_help = "Exit status: COMMAND's (128 + N when signal N ended it); 1 when \
+        COMMAND cannot be started. A Ctrl-C reaches COMMAND; records logged afterwards are \
+        still printed.\n\nExamples:\n  ranklog run -- mpirun -np 64 ./app\n  ranklog run \
+        --dir logs/job-42 --quiet-after 2m -- srun -n 512 ./app"
+    )]
+    Run(RunArgs),
     /// Every rank's records in time order, as console lines or JSONL.
     #[command(
         long_about = "Every rank's records in time order (a streaming merge: memory \
@@ -120,6 +144,47 @@ struct LevelArgs {
 }
 
 #[derive(Args)]
+struct RunArgs {
+    /// The job directory (default: a fresh logs/run-<time>-<pid>).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    #[command(flatten)]
+    live: LiveArgs,
+    /// The job's command and its arguments.
+    #[arg(value_name = "COMMAND", required = true, last = true)]
+    command: Vec<std::ffi::OsString>,
+}
+
+/// The options of the live view (`run`, `merge --follow`).
+#[derive(Args)]
+struct LiveArgs {
+    /// Longest time a record waits for the other ranks' before it prints (500ms, 1s).
+    #[arg(long = "window", value_name = "DURATION", default_value = "1s",
+        value_parser = parse_window)]
+    live_window: i64,
+    /// Name a rank silent this long while others log, and ranks without a file this long
+    /// after the start.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_window)]
+    quiet_after: i64,
+    /// Print times in UTC instead of local time.
+    #[arg(long = "utc")]
+    live_utc: bool,
+}
+
+impl LiveArgs {
+    fn options(&self, color: bool) -> FollowOptions {
+        let micros = |us: i64| std::time::Duration::from_micros(us.max(0).unsigned_abs());
+        let mut options = FollowOptions::default();
+        options.window = micros(self.live_window);
+        options.quiet_after = micros(self.quiet_after);
+        options.time_zone = zone(self.live_utc);
+        options.color = color;
+        options
+    }
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("grouping").args(["collapse", "follow"]).multiple(true)))]
 struct MergeArgs {
     /// Job log directories (their rank-*.jsonl files) or single files.
     #[arg(value_name = "DIR", required = true)]
@@ -130,10 +195,21 @@ struct MergeArgs {
     /// Print records with the same level and message from several ranks once.
     #[arg(long)]
     collapse: bool,
-    /// Collapse records within this time after the first of them (500ms, 1s, 2m).
-    #[arg(long, value_name = "DURATION", default_value = "1s", requires = "collapse",
+    /// Collapse records within this time after the first of them (500ms, 1s, 2m); with
+    /// --follow, the longest a record waits for the other ranks'.
+    #[arg(long, value_name = "DURATION", default_value = "1s", requires = "grouping",
         value_parser = parse_window)]
     window: i64,
+    /// Follow a running job's directory: the live, collapsed view of `ranklog run`, until
+    /// interrupted (Ctrl-C).
+    #[arg(long, conflicts_with_all = ["json", "ranks", "level", "scope", "grep", "since",
+        "until", "kind", "stats"])]
+    follow: bool,
+    /// With --follow: name a rank silent this long while others log, and ranks without a
+    /// file this long after the start.
+    #[arg(long, value_name = "DURATION", default_value = "60s", requires = "follow",
+        value_parser = parse_window)]
+    quiet_after: i64,
     /// Only these ranks: single ranks, ranges and last (the job's last rank, from the
     /// records' world size), comma-separated (0,3-5,last).
     #[arg(long, value_name = "LIST", value_parser = parse_ranks)]
@@ -251,6 +327,18 @@ fn zone(utc: bool) -> TimeZoneChoice {
     }
 }
 
+/// Whether console lines are coloured: `--color`, and for `auto` a terminal and no
+/// `NO_COLOR`.
+fn color(when: ColorWhen, json: bool, terminal: bool) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            !json && terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
 fn warn_all(warnings: &Warnings) {
     for message in warnings.messages() {
         eprintln!("ranklog: warning: {message}");
@@ -258,6 +346,22 @@ fn warn_all(warnings: &Warnings) {
 }
 
 fn merge(args: MergeArgs) -> Result<()> {
+    if args.follow {
+        let [dir] = args.inputs.as_slice() else {
+            return Err(AnalyzeError::InvalidArgument {
+                option: "--follow",
+                value: format!("{} inputs", args.inputs.len()),
+                reason: "follow one job directory".to_owned(),
+            });
+        };
+        let live = LiveArgs {
+            live_window: args.window,
+            quiet_after: args.quiet_after,
+            live_utc: args.utc,
+        };
+        let color = color(args.color, false, std::io::stdout().is_terminal());
+        return run::follow(dir, live.options(color));
+    }
     let ranks = match args.ranks {
         // `last` comes from the world size in each rank's first record: a first look at
         // every file, then the merge opens only the ranks kept.
@@ -284,15 +388,7 @@ fn merge(args: MergeArgs) -> Result<()> {
     options.collapse_window_us = args.collapse.then_some(args.window);
     options.time_zone = zone(args.utc);
     options.threads = args.threads;
-    options.color = match args.color {
-        ColorWhen::Always => true,
-        ColorWhen::Never => false,
-        ColorWhen::Auto => {
-            !args.json
-                && stdout.is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
+    options.color = color(args.color, args.json, stdout.is_terminal());
     let total = merge.progress().bytes_total;
     let bar = (!args.no_progress && total >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal())
         .then(|| {
@@ -471,6 +567,18 @@ fn recover(args: RecoverArgs) -> Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => {
+            let color = color(ColorWhen::Auto, false, std::io::stderr().is_terminal());
+            let run = run::Run {
+                dir: args.dir,
+                command: args.command,
+                follow: args.live.options(color),
+            };
+            match run::run(run) {
+                Ok(code) => return code,
+                Err(err) => Err(err),
+            }
+        }
         Command::Merge(args) => merge(args),
         Command::Summary(args) => summary(args),
         Command::Plot(args) => plot(args),

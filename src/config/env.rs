@@ -18,6 +18,8 @@ const COLOR: &[(&str, ColorChoice)] = &[
     ("always", ColorChoice::Always),
     ("never", ColorChoice::Never),
 ];
+/// `RANKLOG_CONSOLE`: `stderr` (the default) or `off` (files only; `ranklog run` sets it).
+const CONSOLE: &[(&str, bool)] = &[("stderr", true), ("off", false)];
 const FILE_SCOPE: &[(&str, FileScope)] = &[("all", FileScope::All), ("gated", FileScope::Gated)];
 const OVERFLOW: &[(&str, Overflow)] = &[("block", Overflow::Block), ("drop", Overflow::Drop)];
 const ROTATE: &[(&str, Rotation)] = &[("daily", Rotation::Daily), ("never", Rotation::Never)];
@@ -195,6 +197,11 @@ impl Builder {
         if let Some(v) = env("RANKLOG_COLOR") {
             s.color = choice("RANKLOG_COLOR", &v, COLOR)?;
         }
+        if let Some(v) = env("RANKLOG_CONSOLE") {
+            if !choice("RANKLOG_CONSOLE", &v, CONSOLE)? {
+                s.console = crate::runtime::ConsoleTarget::Off;
+            }
+        }
         // https://no-color.org: any non-empty value turns colour off.
         s.no_color = env("NO_COLOR").is_some_and(|v| !v.is_empty());
         if let Some(v) = env("RANKLOG_PREFIX") {
@@ -293,6 +300,27 @@ mod tests {
             "invalid RANKLOG_COLOR=\"pink\": expected auto, always or never"
         );
         assert_eq!(choice("RANKLOG_GPU", " Node ", GPU).unwrap(), GpuMode::Node);
+    }
+
+    #[test]
+    fn ranklog_console_off_turns_the_console_off_and_other_words_are_named_errors() {
+        let b = Builder::from_vars([("RANKLOG_CONSOLE", "Off")]).unwrap();
+        assert!(matches!(
+            b.settings.console,
+            crate::runtime::ConsoleTarget::Off
+        ));
+        let b = Builder::from_vars([("RANKLOG_CONSOLE", "stderr")]).unwrap();
+        assert!(matches!(
+            b.settings.console,
+            crate::runtime::ConsoleTarget::Stderr
+        ));
+        let err = Builder::from_vars([("RANKLOG_CONSOLE", "no")])
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "invalid RANKLOG_CONSOLE=\"no\": expected stderr or off"
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::{ColorChoice, Error, FileScope, Overflow, RankInfo, Result, Rotation}
 /// | per-rank JSONL directory | [`dir`](Self::dir) | `RANKLOG_DIR` | none (console only) |
 /// | which records files keep | [`file_scope`](Self::file_scope) | `RANKLOG_FILE_SCOPE`: `all`, `gated` | `all` |
 /// | colour | [`color`](Self::color) | `RANKLOG_COLOR`: `auto`, `always`, `never`; `NO_COLOR` | `auto` |
+/// | console on or off | [`no_console`](Self::no_console) | `RANKLOG_CONSOLE`: `stderr`, `off` (`ranklog run` sets `off`) | `stderr` |
 /// | console line prefix | [`prefix`](Self::prefix) | `RANKLOG_PREFIX` | empty |
 /// | scope gating off | [`all_ranks`](Self::all_ranks) | `RANKLOG_ALL_RANKS`: `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off` | off |
 /// | level printed by every rank | [`ungated_level`](Self::ungated_level) | `RANKLOG_UNGATED_LEVEL` | `error` |

@@ -228,6 +228,12 @@ impl Summary {
         text::render(self, zone)
     }
 
+    /// The job and stragglers sections of [`to_text`](Self::to_text) alone: the end of
+    /// `ranklog run`.
+    pub fn to_short_text(&self, zone: super::TimeZoneChoice) -> String {
+        text::render_short(self, zone)
+    }
+
     /// The summary as one JSON object (schema in `docs/cli.md`).
     pub fn to_json(&self) -> serde_json::Value {
         json::render(self)

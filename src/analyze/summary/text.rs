@@ -169,6 +169,17 @@ pub(super) fn render(s: &Summary, zone: TimeZoneChoice) -> String {
     out
 }
 
+/// The sections of [`render`] that start with `job` or `stragglers`.
+pub(super) fn render_short(s: &Summary, zone: TimeZoneChoice) -> String {
+    render(s, zone)
+        .split("\n\n")
+        .filter(|section| section.starts_with("job") || section.starts_with("stragglers"))
+        .map(|section| section.trim_end_matches('\n'))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+        + "\n"
+}
+
 /// A file's size: `units::Bytes` from 1 MiB up, KiB with one decimal below (a short run's
 /// files are a few KiB).
 fn file_size(bytes: u64) -> String {

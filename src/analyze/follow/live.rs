@@ -1,0 +1,334 @@
+//! [`LiveCollapser`]: `--collapse` for records that are still arriving. A group is shown
+//! when every rank of the job has joined it or when the window has passed since its first
+//! record arrived, whichever comes first; ranks that join after it was shown get a
+//! follow-up of their own.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::analyze::collapse::{set_key, Group};
+use crate::analyze::record::Record;
+
+/// Open groups of one identity tried before a record starts a new one (as offline).
+const MAX_SCAN: usize = 64;
+/// Most groups waiting at once; past this the oldest is shown before its window ends.
+const MAX_PENDING: usize = 50_000;
+/// Shown groups that still wait for late ranks, per identity and in all; past these the
+/// oldest stops waiting (its late ranks then start groups of their own).
+const MAX_LATE_PER_KEY: usize = 64;
+const MAX_LATE: usize = 10_000;
+
+/// What the live view prints, in order.
+pub(crate) enum Shown {
+    /// A group of records with the same identity (possibly one record).
+    Group(Group),
+    /// A rank's record that joins a group shown without it, `late_us` after the group's
+    /// first record (record times).
+    Late {
+        /// The late record.
+        rec: Record<'static>,
+        /// Its rank.
+        rank: u32,
+        /// Its time minus the group's first record's time, microseconds.
+        late_us: i64,
+    },
+}
+
+struct Waiting {
+    group: Group,
+    /// When it is shown at the latest.
+    due: Instant,
+}
+
+/// A shown group that named missing ranks: their records, when they come, are late.
+struct Missing {
+    first_ts_us: i64,
+    /// The ranks still missing, sorted.
+    ranks: Vec<u32>,
+}
+
+/// Groups records as they arrive, by the identity `merge --collapse` uses
+/// ([`set_key`]): a rank's n-th record of an identity goes with the other ranks' n-th.
+pub(crate) struct LiveCollapser {
+    window: Duration,
+    waiting: VecDeque<Waiting>,
+    /// Id of `waiting[0]`; ids count up in creation order.
+    front_id: u64,
+    /// Identity to the ids of its waiting groups, oldest first.
+    open: HashMap<String, VecDeque<u64>>,
+    /// Identity to its shown groups with missing ranks, oldest first.
+    missing: HashMap<String, VecDeque<Missing>>,
+    missing_total: usize,
+    key: String,
+}
+
+impl LiveCollapser {
+    /// Groups are shown at most `window` after their first record arrived.
+    pub(crate) fn new(window: Duration) -> LiveCollapser {
+        LiveCollapser {
+            window,
+            waiting: VecDeque::new(),
+            front_id: 0,
+            open: HashMap::new(),
+            missing: HashMap::new(),
+            missing_total: 0,
+            key: String::new(),
+        }
+    }
+
+    /// Adds `rank`'s record, arrived at `now`; a late record is handed to `show` at once.
+    pub(crate) fn push(
+        &mut self,
+        rec: Record<'_>,
+        rank: Option<u32>,
+        now: Instant,
+        show: &mut dyn FnMut(Shown),
+    ) {
+        set_key(&mut self.key, &rec);
+        if let Some(rank) = rank {
+            if self.join_shown(&rec, rank, show) || self.join_waiting(&rec, rank, now) {
+                return;
+            }
+        }
+        if self.waiting.len() >= MAX_PENDING {
+            self.pop(show);
+            set_key(&mut self.key, &rec);
+        }
+        let id = self.front_id + self.waiting.len() as u64;
+        let group = Group::new(rec, Vec::new(), rank);
+        let due = if is_complete(&group) {
+            now
+        } else {
+            now + self.window
+        };
+        self.waiting.push_back(Waiting { group, due });
+        if rank.is_some() {
+            self.open.entry(self.key.clone()).or_default().push_back(id);
+        }
+    }
+
+    /// Whether the record is a late rank's, of a group shown without it.
+    fn join_shown(&mut self, rec: &Record<'_>, rank: u32, show: &mut dyn FnMut(Shown)) -> bool {
+        let Some(shown) = self.missing.get_mut(self.key.as_str()) else {
+            return false;
+        };
+        let Some(at) = shown
+            .iter()
+            .position(|m| m.ranks.binary_search(&rank).is_ok())
+        else {
+            return false;
+        };
+        let group = &mut shown[at];
+        if let Ok(i) = group.ranks.binary_search(&rank) {
+            group.ranks.remove(i);
+        }
+        let late_us = rec.ts_us - group.first_ts_us;
+        if group.ranks.is_empty() {
+            shown.remove(at);
+            self.missing_total -= 1;
+            if shown.is_empty() {
+                self.missing.remove(self.key.as_str());
+            }
+        }
+        show(Shown::Late {
+            rec: rec.clone().into_owned(),
+            rank,
+            late_us,
+        });
+        true
+    }
+
+    /// Whether the record joined a group still waiting.
+    fn join_waiting(&mut self, rec: &Record<'_>, rank: u32, now: Instant) -> bool {
+        let Some(ids) = self.open.get(self.key.as_str()) else {
+            return false;
+        };
+        for &id in ids.iter().take(MAX_SCAN) {
+            let waiting = &mut self.waiting[(id - self.front_id) as usize];
+            if waiting.group.ranks.binary_search(&rank).is_err() {
+                waiting.group.join(rec, rank);
+                if is_complete(&waiting.group) {
+                    waiting.due = now;
+                }
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Shows, in order of their first records' arrival, the groups due by `now`: complete,
+    /// or their window passed. A group waits behind an older one at most until its own
+    /// window ends, since the older one's ends first.
+    pub(crate) fn show_due(&mut self, now: Instant, show: &mut dyn FnMut(Shown)) {
+        while self.waiting.front().is_some_and(|w| w.due <= now) {
+            self.pop(show);
+        }
+    }
+
+    /// Shows every group still waiting.
+    pub(crate) fn finish(&mut self, show: &mut dyn FnMut(Shown)) {
+        while !self.waiting.is_empty() {
+            self.pop(show);
+        }
+    }
+
+    fn pop(&mut self, show: &mut dyn FnMut(Shown)) {
+        let Some(Waiting { group, .. }) = self.waiting.pop_front() else {
+            return;
+        };
+        set_key(&mut self.key, &group.first);
+        if let Some(ids) = self.open.get_mut(self.key.as_str()) {
+            if ids.front() == Some(&self.front_id) {
+                ids.pop_front();
+            }
+            if ids.is_empty() {
+                self.open.remove(self.key.as_str());
+            }
+        }
+        self.front_id += 1;
+        if let Some(ranks) = missing_ranks(&group) {
+            self.wait_for_late(ranks, group.first.ts_us);
+        }
+        show(Shown::Group(group));
+    }
+
+    fn wait_for_late(&mut self, ranks: Vec<u32>, first_ts_us: i64) {
+        if self.missing_total >= MAX_LATE {
+            // The oldest of the identity with the most waiting groups stops waiting.
+            if let Some(list) = self.missing.values_mut().max_by_key(|l| l.len()) {
+                list.pop_front();
+                self.missing_total -= 1;
+            }
+            self.missing.retain(|_, l| !l.is_empty());
+        }
+        let list = self.missing.entry(self.key.clone()).or_default();
+        if list.len() >= MAX_LATE_PER_KEY {
+            list.pop_front();
+            self.missing_total -= 1;
+        }
+        list.push_back(Missing { first_ts_us, ranks });
+        self.missing_total += 1;
+    }
+}
+
+/// Whether every rank of the job (the records' world size) is in the group.
+fn is_complete(group: &Group) -> bool {
+    group
+        .size
+        .is_some_and(|size| group.ranks.len() as u64 >= u64::from(size))
+}
+
+/// The ranks a shown group names as missing (`[ranks ... of N, missing ...]`: more than
+/// half of the job said it), `None` when it names none.
+fn missing_ranks(group: &Group) -> Option<Vec<u32>> {
+    let size = group.size?;
+    let said = group.ranks.len() as u64;
+    if said * 2 <= u64::from(size) || said >= u64::from(size) {
+        return None;
+    }
+    Some(
+        (0..size)
+            .filter(|r| group.ranks.binary_search(r).is_err())
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(rank: u32, ms: i64, msg: &str) -> Vec<u8> {
+        format!(
+            r#"{{"ts":"2026-11-21T04:24:{:02}.{:03}000Z","level":"info","msg":"{msg}","rank":{rank},"size":4}}"#,
+            ms / 1000,
+            ms % 1000
+        )
+        .into_bytes()
+    }
+
+    fn tags(shown: &[Shown]) -> Vec<String> {
+        shown
+            .iter()
+            .map(|s| match s {
+                Shown::Group(g) => format!("{} {}", g.first.msg, g.ranks_tag()),
+                Shown::Late { rec, rank, late_us } => {
+                    format!("{} late {rank} {late_us}", rec.msg)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn complete_groups_show_at_once_and_incomplete_ones_after_the_window() {
+        let mut c = LiveCollapser::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        let out = std::cell::RefCell::new(Vec::new());
+        let mut show = |s: Shown| out.borrow_mut().push(s);
+        for rank in 0..4 {
+            c.push(
+                Record::parse(&line(rank, 0, "a")).unwrap(),
+                Some(rank),
+                t0,
+                &mut show,
+            );
+        }
+        for rank in [0, 1, 3] {
+            c.push(
+                Record::parse(&line(rank, 10, "b")).unwrap(),
+                Some(rank),
+                t0,
+                &mut show,
+            );
+        }
+        c.show_due(t0, &mut show);
+        assert_eq!(tags(&out.borrow()), ["a [ranks 0-3]"]);
+        c.show_due(t0 + Duration::from_millis(999), &mut show);
+        assert_eq!(
+            out.borrow().len(),
+            1,
+            "b waits for rank 2 within the window"
+        );
+        c.show_due(t0 + Duration::from_secs(1), &mut show);
+        c.push(
+            Record::parse(&line(2, 4010, "b")).unwrap(),
+            Some(2),
+            t0 + Duration::from_secs(4),
+            &mut show,
+        );
+        assert_eq!(
+            tags(&out.borrow()),
+            [
+                "a [ranks 0-3]",
+                "b [ranks 0-1,3 of 4, missing 2]",
+                "b late 2 4000000"
+            ]
+        );
+        assert!(c.waiting.is_empty());
+    }
+
+    #[test]
+    fn a_group_that_names_no_missing_rank_takes_no_late_ones() {
+        let mut c = LiveCollapser::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        let out = std::cell::RefCell::new(Vec::new());
+        let mut show = |s: Shown| out.borrow_mut().push(s);
+        c.push(
+            Record::parse(&line(0, 0, "x")).unwrap(),
+            Some(0),
+            t0,
+            &mut show,
+        );
+        c.show_due(t0 + Duration::from_secs(2), &mut show);
+        c.push(
+            Record::parse(&line(1, 3000, "x")).unwrap(),
+            Some(1),
+            t0 + Duration::from_secs(3),
+            &mut show,
+        );
+        c.finish(&mut show);
+        assert_eq!(
+            tags(&out.borrow()),
+            ["x [ranks 0 of 4]", "x [ranks 1 of 4]"]
+        );
+    }
+}
