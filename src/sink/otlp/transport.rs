@@ -1,0 +1,144 @@
+//! The exporters' transport, from the standard variables: `OTEL_EXPORTER_OTLP_PROTOCOL`
+//! (or the per-signal `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL`, `_METRICS_PROTOCOL`) chooses
+//! `http/protobuf` (the default; reqwest's blocking client) or `grpc` (tonic, on a
+//! one-thread tokio runtime named `ranklog-otlp-grpc`). Endpoints, headers, timeouts and
+//! compression are the SDK's to read (`OTEL_EXPORTER_OTLP_ENDPOINT`, `_LOGS_ENDPOINT`,
+//! `_METRICS_ENDPOINT`, `_HEADERS`, `_TIMEOUT`, ...), as the specification says.
+
+use opentelemetry_otlp::{LogExporter, MetricExporter, Protocol, WithExportConfig};
+
+/// How one signal is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wire {
+    HttpProtobuf,
+    Grpc,
+}
+
+/// The protocol of a signal: its own variable, else `OTEL_EXPORTER_OTLP_PROTOCOL`, else
+/// `http/protobuf`.
+///
+/// # Errors
+///
+/// A sentence naming the variable and its value for any other protocol.
+fn wire(signal_var: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Wire, String> {
+    let found = [signal_var, "OTEL_EXPORTER_OTLP_PROTOCOL"]
+        .into_iter()
+        .find_map(|var| env(var).filter(|v| !v.trim().is_empty()).map(|v| (var, v)));
+    match found {
+        None => Ok(Wire::HttpProtobuf),
+        Some((var, value)) => match value.trim() {
+            "http/protobuf" => Ok(Wire::HttpProtobuf),
+            "grpc" => Ok(Wire::Grpc),
+            "http/json" => Err(format!(
+                "{var}={value:?}: http/json is not built into ranklog; use http/protobuf or grpc"
+            )),
+            _ => Err(format!(
+                "invalid {var}={value:?}: expected http/protobuf or grpc"
+            )),
+        },
+    }
+}
+
+/// What the exporters need kept alive until they are shut down.
+pub(super) struct Keep {
+    /// grpc's runtime, when a signal uses grpc.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Keep {
+    /// Lets the runtime go without waiting for its tasks (a connection still trying).
+    pub(super) fn finish(self) {
+        if let Some(rt) = self.runtime {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// The log and metric exporters the variables ask for.
+///
+/// # Errors
+///
+/// A sentence naming the variable or setting at fault (see [`wire`]; an endpoint the
+/// SDK refuses; no thread for grpc's runtime).
+pub(super) fn exporters() -> Result<(LogExporter, MetricExporter, Keep), String> {
+    let env = |var: &str| std::env::var(var).ok();
+    let logs = wire("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", &env)?;
+    let metrics = wire("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", &env)?;
+    let runtime = if logs == Wire::Grpc || metrics == Wire::Grpc {
+        Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("ranklog-otlp-grpc")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the grpc exporter's runtime: {e}"))?,
+        )
+    } else {
+        None
+    };
+    // tonic's channel starts its connection task on the runtime it is built in.
+    let _entered = runtime.as_ref().map(tokio::runtime::Runtime::enter);
+    let built = |what: &str, e: opentelemetry_otlp::ExporterBuildError| {
+        format!("cannot build the OTLP {what} exporter: {e}")
+    };
+    let log_exporter = match logs {
+        Wire::HttpProtobuf => LogExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .build(),
+        Wire::Grpc => LogExporter::builder().with_tonic().build(),
+    }
+    .map_err(|e| built("log", e))?;
+    let metric_exporter = match metrics {
+        Wire::HttpProtobuf => MetricExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .build(),
+        Wire::Grpc => MetricExporter::builder().with_tonic().build(),
+    }
+    .map_err(|e| built("metric", e))?;
+    drop(_entered);
+    Ok((log_exporter, metric_exporter, Keep { runtime }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn the_signals_own_protocol_wins_and_http_protobuf_is_the_default() {
+        let logs = "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL";
+        assert_eq!(wire(logs, &vars(&[])), Ok(Wire::HttpProtobuf));
+        let both = vars(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
+        ]);
+        assert_eq!(wire(logs, &both), Ok(Wire::HttpProtobuf));
+        assert_eq!(
+            wire("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", &both),
+            Ok(Wire::Grpc)
+        );
+    }
+
+    #[test]
+    fn an_unknown_protocol_is_refused_naming_the_variable() {
+        let err = wire(
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+            &vars(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "invalid OTEL_EXPORTER_OTLP_PROTOCOL=\"carrier-pigeon\": expected http/protobuf or grpc"
+        );
+    }
+}
