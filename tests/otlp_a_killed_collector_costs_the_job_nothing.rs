@@ -6,18 +6,21 @@
 //!
 //! The ranks (the ignored [`PROBE`] test, with `RANKLOG_OTLP_KILL_PROBE=1` set) log
 //! [`BEFORE`] records, wait until the test has seen them at the collector, killed it and
-//! said so (a file in the log directory), then log [`AFTER`] more and end.
+//! said so (a file in the log directory), then log [`AFTER`] more and end. A second job
+//! sends to a collector that takes connections and never answers: the same holds.
 
 #![cfg(all(feature = "otlp", feature = "cli"))]
 
 mod common;
 
-use std::path::PathBuf;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::collector::{rotel_or_skip, Collector};
 use common::mpirun::{mpirun_or_skip, run_status, self_under_mpirun};
+use serde_json::Value;
 
 /// The rank side, run by the job.
 const PROBE: &str = "probe_rank_logs_through_a_collectors_death";
@@ -120,55 +123,11 @@ fn the_job_exits_whole_and_in_time_and_counts_what_the_collector_missed() {
     collector.kill();
     std::fs::write(dir.join(KILLED), b"").unwrap();
     let job = job.join().unwrap().expect("mpirun starts");
-    assert!(job.success(), "{}", job.describe());
-
-    for rank in 0..NP {
-        // The rank's timing: no log call waited, and its end waited at most the bound.
-        // libtest prints `test NAME ... ` first, on the same line.
-        let tag = format!("RANK {rank} ");
-        let line = job
-            .out
-            .stdout
-            .lines()
-            .find_map(|l| l.find(&tag).map(|at| &l[at..]))
-            .unwrap_or_else(|| panic!("rank {rank} printed no timing:\n{}", job.describe()));
-        let field = |name: &str| -> u128 {
-            line.split_whitespace()
-                .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("no {name} in {line:?}"))
-        };
-        assert!(
-            field("slowest_log_us") < 100_000,
-            "a log call waited on the dead collector: {line}"
-        );
-        assert!(
-            field("end_ms") <= (EXIT_WAIT + SLACK).as_millis(),
-            "rank {rank}'s end waited past the bound: {line}"
-        );
-        // Its file: every record, and the count of those the collector missed.
-        let records = common::records(&dir.join(format!("rank-{rank:05}.jsonl")));
-        let logged = records
-            .iter()
-            .filter(|r| r["msg"].as_str().unwrap_or("").starts_with("otlp-kill"))
-            .count();
-        assert_eq!(
-            logged,
-            (BEFORE + AFTER) as usize,
-            "rank {rank}'s file is whole"
-        );
-        let stats = common::of_kind(&records, "otlp_stats");
-        assert_eq!(stats.len(), 1, "rank {rank}: one otlp_stats record");
-        let s = stats[0];
-        let (sent, delivered, undelivered) = (
-            s["sent"].as_u64().unwrap(),
-            s["delivered"].as_u64().unwrap(),
-            s["undelivered"].as_u64().unwrap(),
-        );
-        assert_eq!(sent, delivered + undelivered, "{s}");
-        assert!(delivered >= u64::from(BEFORE), "{s}");
-        assert!(undelivered >= u64::from(AFTER), "{s}");
-        assert_eq!(s["level"], "warning", "{s}");
+    for (rank, s) in whole_and_in_time(&job, &dir).iter().enumerate() {
+        let delivered = s["delivered"].as_u64().unwrap();
+        let undelivered = s["undelivered"].as_u64().unwrap();
+        assert!(delivered >= u64::from(BEFORE), "rank {rank}: {s}");
+        assert!(undelivered >= u64::from(AFTER), "rank {rank}: {s}");
     }
 
     // `ranklog summary` tells which ranks' records the collector missed.
@@ -184,5 +143,93 @@ fn the_job_exits_whole_and_in_time_and_counts_what_the_collector_missed() {
         .find(|l| l.contains("OTLP"))
         .unwrap_or_else(|| panic!("no OTLP line in the summary:\n{text}"));
     assert!(line.contains("ranks 0-3"), "{line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Checks what every collector failure must leave: the job exited 0, no log call waited
+/// on the collector, each rank's end waited at most the bound, each file has every record
+/// and one `otlp_stats` warning whose counts add up. Returns the ranks' `otlp_stats`.
+fn whole_and_in_time(job: &common::mpirun::Finished, dir: &Path) -> Vec<Value> {
+    assert!(job.success(), "{}", job.describe());
+    (0..NP)
+        .map(|rank| {
+            // libtest prints `test NAME ... ` first, on the same line.
+            let tag = format!("RANK {rank} ");
+            let line = job
+                .out
+                .stdout
+                .lines()
+                .find_map(|l| l.find(&tag).map(|at| &l[at..]))
+                .unwrap_or_else(|| panic!("rank {rank} printed no timing:\n{}", job.describe()));
+            let field = |name: &str| -> u128 {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+            };
+            assert!(
+                field("slowest_log_us") < 100_000,
+                "a log call waited on the collector: {line}"
+            );
+            assert!(
+                field("end_ms") <= (EXIT_WAIT + SLACK).as_millis(),
+                "rank {rank}'s end waited past the bound: {line}"
+            );
+            let records = common::records(&dir.join(format!("rank-{rank:05}.jsonl")));
+            let logged = records
+                .iter()
+                .filter(|r| r["msg"].as_str().unwrap_or("").starts_with("otlp-kill"))
+                .count();
+            assert_eq!(
+                logged,
+                (BEFORE + AFTER) as usize,
+                "rank {rank}'s file is whole"
+            );
+            let stats = common::of_kind(&records, "otlp_stats");
+            assert_eq!(stats.len(), 1, "rank {rank}: one otlp_stats record");
+            let s = stats[0].clone();
+            let n = |key: &str| s[key].as_u64().unwrap();
+            assert_eq!(n("sent"), n("delivered") + n("undelivered"), "{s}");
+            assert_eq!(s["level"], "warning", "{s}");
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn a_collector_that_never_answers_delays_the_end_at_most_the_bound() {
+    let Some(mpirun) = mpirun_or_skip() else {
+        return;
+    };
+    // Takes connections and never answers: every export waits for its timeout (10 s).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(64) {
+            held.push(stream);
+        }
+    });
+    let dir = common::temp_dir("otlp-hung");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(KILLED), b"").unwrap();
+    let dir_text = dir.to_string_lossy().into_owned();
+    let cmd = self_under_mpirun(
+        &mpirun,
+        NP,
+        PROBE,
+        &[
+            (PROBE_ENV, "1"),
+            (DIR_ENV, &dir_text),
+            ("RANKLOG_OTLP", "on"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "100"),
+        ],
+    );
+    let job = run_status(cmd, Duration::from_secs(120)).expect("mpirun starts");
+    for (rank, s) in whole_and_in_time(&job, &dir).iter().enumerate() {
+        assert_eq!(s["delivered"], 0, "rank {rank}: {s}");
+        assert_eq!(s["finished"], false, "rank {rank}: {s}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

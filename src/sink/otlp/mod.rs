@@ -5,8 +5,8 @@
 //! `OTEL_EXPORTER_OTLP_*` variables.
 //!
 //! ```text
-//! writer thread ─► Otlp::emit ─► BatchLogProcessor queue (bounded, try_send) ─► ranklog-otlp-logs thread ─► collector
-//!                        └─────► GPU table, histograms ─► PeriodicReader thread ─► collector
+//! writer thread ─► Otlp::emit ─► BatchLogProcessor queue (bounded, try_send) ─► the SDK's batch thread ─► collector
+//!                        └─────► GPU table, histograms ─► the SDK's PeriodicReader thread ─► collector
 //! ```
 //!
 //! The writer thread only hands a record over (a non-blocking `try_send` into the SDK's
