@@ -13,7 +13,8 @@
 //! bounded queue, `OTEL_BLRP_MAX_QUEUE_SIZE`, 2048 by default): a collector that is down
 //! or slow costs the callers and the writer nothing; what does not fit is dropped there.
 //! The exporters retry failed batches with jittered exponential backoff (the SDK's
-//! recommended policy: 3 retries, 100 ms doubling to 1.6 s, up to 100 ms of jitter).
+//! recommended policy, 3 retries from 100 ms doubling to 1.6 s, with up to 500 ms of
+//! jitter instead of 100 ms: see [`transport`]).
 //! [`Otlp::finish`] waits at most [`EXIT_WAIT`] for the last batches, and counts the records
 //! the collector never acknowledged.
 

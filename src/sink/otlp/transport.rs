@@ -5,7 +5,22 @@
 //! compression are the SDK's to read (`OTEL_EXPORTER_OTLP_ENDPOINT`, `_LOGS_ENDPOINT`,
 //! `_METRICS_ENDPOINT`, `_HEADERS`, `_TIMEOUT`, ...), as the specification says.
 
-use opentelemetry_otlp::{LogExporter, MetricExporter, Protocol, WithExportConfig};
+use std::time::Duration;
+
+use opentelemetry_otlp::{
+    LogExporter, MetricExporter, Protocol, RetryPolicy, WithExportConfig, WithHttpConfig,
+    WithTonicConfig,
+};
+
+/// Most random delay added to each retry (the SDK's recommended policy adds at most
+/// 100 ms): a thousand ranks whose collector comes back spread their retries over half a
+/// second instead of a tenth.
+const RETRY_JITTER: Duration = Duration::from_millis(500);
+
+/// The SDK's recommended retries (3, from 100 ms doubling to 1.6 s), with more jitter.
+fn retries() -> RetryPolicy {
+    RetryPolicy::recommended().with_max_jitter(RETRY_JITTER)
+}
 
 /// How one signal is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,16 +100,24 @@ pub(super) fn exporters() -> Result<(LogExporter, MetricExporter, Keep), String>
         Wire::HttpProtobuf => LogExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)
+            .with_retry_policy(retries())
             .build(),
-        Wire::Grpc => LogExporter::builder().with_tonic().build(),
+        Wire::Grpc => LogExporter::builder()
+            .with_tonic()
+            .with_retry_policy(retries())
+            .build(),
     }
     .map_err(|e| built("log", e))?;
     let metric_exporter = match metrics {
         Wire::HttpProtobuf => MetricExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)
+            .with_retry_policy(retries())
             .build(),
-        Wire::Grpc => MetricExporter::builder().with_tonic().build(),
+        Wire::Grpc => MetricExporter::builder()
+            .with_tonic()
+            .with_retry_policy(retries())
+            .build(),
     }
     .map_err(|e| built("metric", e))?;
     drop(_entered);
