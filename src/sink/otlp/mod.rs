@@ -142,7 +142,7 @@ impl Otlp {
                 let _ = logs.shutdown_with_timeout(EXIT_WAIT);
                 let _ = meters.shutdown();
                 drop(instruments);
-                transport.finish();
+                drop(transport);
                 let _ = done_tx.send(());
             });
         let finished = spawned.is_ok() && done_rx.recv_timeout(EXIT_WAIT).is_ok();

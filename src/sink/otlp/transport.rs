@@ -54,16 +54,17 @@ fn wire(signal_var: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Wire, 
     }
 }
 
-/// What the exporters need kept alive until they are shut down.
+/// What the exporters need kept alive until they are shut down: grpc's runtime, when a
+/// signal uses grpc. Dropping it lets the runtime go without waiting for its tasks (a
+/// connection still trying): a runtime's own drop blocks, which an application's async
+/// context forbids.
 pub(super) struct Keep {
-    /// grpc's runtime, when a signal uses grpc.
     runtime: Option<tokio::runtime::Runtime>,
 }
 
-impl Keep {
-    /// Lets the runtime go without waiting for its tasks (a connection still trying).
-    pub(super) fn finish(self) {
-        if let Some(rt) = self.runtime {
+impl Drop for Keep {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
     }
@@ -91,8 +92,21 @@ pub(super) fn exporters() -> Result<(LogExporter, MetricExporter, Keep), String>
     } else {
         None
     };
+    let keep = Keep { runtime };
     // tonic's channel starts its connection task on the runtime it is built in.
-    let _entered = runtime.as_ref().map(tokio::runtime::Runtime::enter);
+    let entered = keep.runtime.as_ref().map(tokio::runtime::Runtime::enter);
+    let built = build(logs, metrics);
+    drop(entered);
+    let (log_exporter, metric_exporter) = built?;
+    Ok((log_exporter, metric_exporter, keep))
+}
+
+/// The exporters for the protocols `logs` and `metrics` (grpc inside its runtime).
+///
+/// # Errors
+///
+/// The SDK's refusal (an endpoint that is not a URL, say), naming the exporter.
+fn build(logs: Wire, metrics: Wire) -> Result<(LogExporter, MetricExporter), String> {
     let built = |what: &str, e: opentelemetry_otlp::ExporterBuildError| {
         format!("cannot build the OTLP {what} exporter: {e}")
     };
@@ -120,8 +134,7 @@ pub(super) fn exporters() -> Result<(LogExporter, MetricExporter, Keep), String>
             .build(),
     }
     .map_err(|e| built("metric", e))?;
-    drop(_entered);
-    Ok((log_exporter, metric_exporter, Keep { runtime }))
+    Ok((log_exporter, metric_exporter))
 }
 
 #[cfg(test)]
