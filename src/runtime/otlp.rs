@@ -39,7 +39,7 @@ pub(crate) fn warn_unavailable(own: &Logger, reason: &str) {
         "scope" => crate::Scope::Global, "kind" => "otlp_unavailable", "reason" => reason);
 }
 
-/// Stops the exporter (at most [`EXIT_WAIT`](crate::sink::otlp::EXIT_WAIT)) and writes the
+/// Stops the exporter (waiting at most [`EXIT_WAIT`](crate::sink::otlp::EXIT_WAIT)) and writes the
 /// `otlp_stats` record straight to the sinks (the writer thread has stopped): to the file
 /// at info level, or as a warning on the console too when records were not delivered.
 #[cfg(feature = "otlp")]
@@ -50,9 +50,21 @@ pub(crate) fn finish(sinks: &Sinks) {
     use crate::sink::otlp::EXIT_WAIT;
     use crate::{Scope, SCOPE_KEY};
 
-    let Some(report) = sinks.finish_otlp() else {
+    let Some(otlp) = sinks.take_otlp() else {
         return;
     };
+    let delivery = otlp.delivery();
+    // Shutting down waits for the collector; the job waits at most EXIT_WAIT for it, and
+    // a thread still waiting then is left to the process's exit.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("ranklog-otlp-end".to_owned())
+        .spawn(move || {
+            otlp.shut_down();
+            let _ = done_tx.send(());
+        });
+    let finished = spawned.is_ok() && done_rx.recv_timeout(EXIT_WAIT).is_ok();
+    let report = delivery.report(finished);
     let undelivered = report.undelivered();
     let trouble = undelivered > 0 || !report.finished;
     let kv = slog::o!(

@@ -175,12 +175,11 @@ impl Sinks {
         self.lock().otlp = Some(otlp);
     }
 
-    /// Stops the OTLP exporter, waiting at most [`otlp::EXIT_WAIT`], and says what it
-    /// delivered; `None` without one. Records written afterwards are not exported.
+    /// Takes the OTLP exporter out, to shut it down; records written afterwards are not
+    /// exported. `None` without one.
     #[cfg(feature = "otlp")]
-    pub(crate) fn finish_otlp(&self) -> Option<otlp::OtlpReport> {
-        let otlp = self.lock().otlp.take()?;
-        Some(otlp.finish())
+    pub(crate) fn take_otlp(&self) -> Option<otlp::Otlp> {
+        self.lock().otlp.take()
     }
 
     /// Writes out what is buffered and flushes both sinks.

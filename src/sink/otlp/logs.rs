@@ -74,7 +74,7 @@ fn value(c: &Collected, val: &Val) -> AnyValue {
 
 /// Counts the records handed to the exporter and those the collector acknowledged.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Delivery(Arc<Counts>);
+pub(crate) struct Delivery(Arc<Counts>);
 
 #[derive(Debug, Default)]
 struct Counts {
@@ -93,6 +93,15 @@ impl Delivery {
 
     pub(super) fn delivered(&self) -> u64 {
         self.0.delivered.load(Ordering::Relaxed)
+    }
+
+    /// The counts so far, for exporters that ended in time (`finished`) or not.
+    pub(crate) fn report(&self, finished: bool) -> super::OtlpReport {
+        super::OtlpReport {
+            sent: self.sent(),
+            delivered: self.delivered(),
+            finished,
+        }
     }
 
     /// `exporter`, counting the records of every batch it delivers.

@@ -15,15 +15,14 @@
 //! The exporters retry failed batches with jittered exponential backoff (the SDK's
 //! recommended policy, 3 retries from 100 ms doubling to 1.6 s, with up to 500 ms of
 //! jitter instead of 100 ms: see [`transport`]).
-//! [`Otlp::finish`] waits at most [`EXIT_WAIT`] for the last batches, and counts the records
-//! the collector never acknowledged.
+//! [`Otlp::shut_down`] sends the last batches, which the runtime waits for at most
+//! [`EXIT_WAIT`] before counting the records the collector never acknowledged.
 
 mod logs;
 mod metrics;
 mod resource;
 mod transport;
 
-use std::sync::mpsc;
 use std::time::Duration;
 
 use opentelemetry::logs::{Logger as _, LoggerProvider as _};
@@ -32,7 +31,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 
 use super::record::Collected;
 use crate::RankInfo;
-use logs::Delivery;
+pub(crate) use logs::Delivery;
 use metrics::Instruments;
 
 /// The longest the job's end waits for the collector: the last batches of records and
@@ -43,7 +42,7 @@ pub(crate) const EXIT_WAIT: Duration = Duration::from_secs(2);
 /// The instrumentation scope of ranklog's records and metrics.
 const SCOPE_NAME: &str = "ranklog";
 
-/// What the OTLP sink did, for the rank's `otlp_stats` record.
+/// What the OTLP sink did, for the rank's `otlp_stats` record ([`Delivery::report`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct OtlpReport {
     /// Records handed to the exporter.
@@ -123,33 +122,28 @@ impl Otlp {
         self.instruments.observe(c);
     }
 
-    /// Sends what is queued and stops the exporters, waiting at most [`EXIT_WAIT`].
-    pub(crate) fn finish(self) -> OtlpReport {
+    /// The counts of what was sent and delivered, which go on counting until the
+    /// exporters stop.
+    pub(crate) fn delivery(&self) -> Delivery {
+        self.delivery.clone()
+    }
+
+    /// Sends what is queued and stops the exporters. This waits for the collector: up to
+    /// [`EXIT_WAIT`] for the records, and as long as the SDK's metric reader takes for the
+    /// last metrics; the caller bounds the wait (it runs this on a thread of its own).
+    pub(crate) fn shut_down(self) {
         let Otlp {
             logger,
             logs,
             meters,
             instruments,
-            delivery,
+            delivery: _,
             transport,
         } = self;
         drop(logger);
-        let (done_tx, done_rx) = mpsc::channel();
-        // Shutting down waits for the collector; the job must not (see EXIT_WAIT).
-        let spawned = std::thread::Builder::new()
-            .name("ranklog-otlp-end".to_owned())
-            .spawn(move || {
-                let _ = logs.shutdown_with_timeout(EXIT_WAIT);
-                let _ = meters.shutdown();
-                drop(instruments);
-                drop(transport);
-                let _ = done_tx.send(());
-            });
-        let finished = spawned.is_ok() && done_rx.recv_timeout(EXIT_WAIT).is_ok();
-        OtlpReport {
-            sent: delivery.sent(),
-            delivered: delivery.delivered(),
-            finished,
-        }
+        let _ = logs.shutdown_with_timeout(EXIT_WAIT);
+        let _ = meters.shutdown();
+        drop(instruments);
+        drop(transport);
     }
 }
