@@ -156,6 +156,26 @@ else
     mpirun_is_open_mpi || die "mpirun is still not Open MPI's: see update-alternatives --display mpirun"
 fi
 
+# --- an OpenTelemetry Collector for the OTLP tests (feature `otlp`) -------------------
+# rotel, a Rust collector, ships its `rotel-agent` binary inside its PyPI package (only
+# pre-releases so far, hence the pinned version); tests/common/collector.rs finds it there.
+ROTEL_VERSION=0.0.1a15
+have_rotel() {
+    python3 -c 'import os, sys, rotel; sys.exit(not os.access(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"), os.X_OK))' 2>/dev/null
+}
+if have_rotel; then
+    say "found rotel-agent (pip package rotel)"
+else
+    have python3 || die "python3 not found; install Python 3 with pip, then: python3 -m pip install rotel==$ROTEL_VERSION"
+    say "installing rotel==$ROTEL_VERSION (pip)"
+    # Debian's own python3 refuses user installs (PEP 668) unless told otherwise.
+    python3 -m pip install -q --disable-pip-version-check "rotel==$ROTEL_VERSION" \
+        || python3 -m pip install -q --disable-pip-version-check --break-system-packages "rotel==$ROTEL_VERSION" \
+        || die "cannot install rotel with pip (is python3-pip installed?)"
+    have_rotel || die "rotel-agent still missing after pip install rotel==$ROTEL_VERSION"
+    say "installed rotel==$ROTEL_VERSION"
+fi
+
 # --- Rust toolchain --------------------------------------------------------------------
 if [[ -d "${CARGO_HOME:-$HOME/.cargo}/bin" ]]; then
     PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"

@@ -182,8 +182,10 @@ fn overflow_rotation_and_file_settings() {
     for bad in ["", "maybe", "2"] {
         rejects("RANKLOG_SIGNALS", bad, "expected 1 or 0");
         rejects("RANKLOG_LOG_BRIDGE", bad, "expected 1 or 0");
+        rejects("RANKLOG_OTLP", bad, "expected 1 or 0");
     }
     accepts("RANKLOG_SIGNALS", "0");
+    accepts("RANKLOG_OTLP", "on");
 }
 
 #[test]

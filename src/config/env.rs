@@ -268,6 +268,10 @@ impl Builder {
         if let Some(v) = env("RANKLOG_DIR_MODE") {
             s.file.dir_mode = parse_mode("RANKLOG_DIR_MODE", &v)?;
         }
+        // OpenTelemetry export (the OTEL_* variables are the SDK's to read).
+        if let Some(v) = env("RANKLOG_OTLP") {
+            s.otlp = parse_bool("RANKLOG_OTLP", &v)?;
+        }
         // GPUs and events.
         if let Some(v) = env("RANKLOG_GPU") {
             s.gpu.mode = choice("RANKLOG_GPU", &v, GPU)?;

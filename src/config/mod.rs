@@ -50,6 +50,7 @@ use crate::{ColorChoice, Error, FileScope, Overflow, RankInfo, Result, Rotation}
 /// | where GPU samples come from | [`gpu_source`](Self::gpu_source) | — | NVML (feature `nvml`); none without it |
 /// | this process's GPUs (`rank` mode) | [`cuda_visible_devices`](Self::cuda_visible_devices) | `CUDA_VISIBLE_DEVICES`, `CUDA_DEVICE_ORDER` | unset: every GPU |
 /// | slow-request threshold, ms | [`slow_request`](Self::slow_request) | `RANKLOG_SLOW_MS`: `2000`, `250.5` | none |
+/// | records and GPU samples to an OpenTelemetry Collector (feature `otlp`) | [`otlp`](Self::otlp) | `RANKLOG_OTLP`: `on`/`off`; then the `OTEL_*` variables | off |
 ///
 /// By default the queue blocks the caller when full: no record is ever dropped. A panic on any thread and
 /// SIGTERM, SIGINT and SIGHUP write out the queue before the process ends.
@@ -299,6 +300,28 @@ impl Builder {
     /// tens of nanoseconds per record) at the price of losing the queue on SIGKILL.
     pub fn crash_safe(mut self, on: bool) -> Builder {
         self.settings.crash_safe = on;
+        self
+    }
+
+    /// Whether this rank also sends its records, as OTLP log records, and its GPU samples
+    /// and inference latencies, as OTLP metrics, to an OpenTelemetry Collector (default
+    /// off; feature `otlp`). The standard `OTEL_*` variables say where and how:
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (default `http://localhost:4318`, or `:4317` for grpc)
+    /// and its per-signal `_LOGS_ENDPOINT` and `_METRICS_ENDPOINT`, `_PROTOCOL`
+    /// (`http/protobuf` by default, or `grpc`), `_HEADERS`, `OTEL_SERVICE_NAME`,
+    /// `OTEL_RESOURCE_ATTRIBUTES`. The records sent are those the file keeps
+    /// ([`file_scope`](Self::file_scope), every scope by default), with or without a log
+    /// directory.
+    ///
+    /// Export never slows the job: the writer thread hands records to a bounded queue that
+    /// a thread of the OpenTelemetry SDK sends (retrying with jittered backoff); a
+    /// collector that is down or slow costs the callers nothing, and the job's end waits
+    /// for it at most 2 s. Each rank's file ends with an `otlp_stats` record counting the
+    /// records the collector did not acknowledge, which `ranklog summary` shows. Without
+    /// the feature, or with an `OTEL_*` value the exporter refuses, the rank logs a warning
+    /// (kind `otlp_unavailable`) and goes on without OTLP. See `docs/otlp.md`.
+    pub fn otlp(mut self, on: bool) -> Builder {
+        self.settings.otlp = on;
         self
     }
 

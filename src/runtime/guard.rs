@@ -15,7 +15,7 @@ use super::settings::{ConsoleTarget, Settings};
 use super::stats::{Counters, LogStats};
 use super::watch::{self, Watcher};
 use super::writer::Worker;
-use super::{at_exit, fatal, lifecycle, log_bridge, own};
+use super::{at_exit, fatal, lifecycle, log_bridge, otlp, own};
 use crate::gate::level::LevelFilter;
 use crate::gate::live::LiveFilter;
 use crate::gate::once::OnceMemory;
@@ -195,6 +195,8 @@ impl Drop for Guard {
         // Closes the queue behind every queued record and joins the writer thread.
         drop(self.worker.take());
         self.active.pipeline.report_drop_total();
+        #[cfg(feature = "otlp")]
+        otlp::finish(&self.sinks);
         self.active.pipeline.report_stats();
         self.sinks.finish();
     }
@@ -270,7 +272,9 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         ConsoleTarget::Writer(w) => Some(Console::new(w, &info, prefix, color)),
         ConsoleTarget::Off => None,
     };
-    let file_all = file.is_some() && settings.file_scope == FileScope::All;
+    // The OTLP exporter takes what the file would keep, with or without a file.
+    let file_all =
+        (file.is_some() || otlp::wanted(settings.otlp)) && settings.file_scope == FileScope::All;
     let sinks = Arc::new(Sinks::new(
         console,
         file,
@@ -278,6 +282,7 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         file_all,
         ring.clone(),
     ));
+    let otlp_trouble = otlp::start(settings.otlp, &info, &sinks);
     let queue = Arc::new(Queue::new(
         settings.queue_len,
         settings.overflow == Overflow::Block,
@@ -312,6 +317,9 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
     });
     registry::activate(active.clone());
     announce(&own, &info, file_path.as_deref());
+    if let Some(reason) = otlp_trouble {
+        otlp::warn_unavailable(&own, &reason);
+    }
     let (recovered, recovery_trouble) = match recovered {
         Ok(r) => (r, None),
         Err(err) => (None, Some(err)),

@@ -20,6 +20,7 @@ mod fatal;
 mod guard;
 mod lifecycle;
 mod log_bridge;
+mod otlp;
 mod own;
 mod queue;
 mod registry;

@@ -64,6 +64,8 @@ pub(crate) struct Settings {
     pub(crate) control: bool,
     /// Whether queued records are kept in a ring beside the file (they outlive a SIGKILL).
     pub(crate) crash_safe: bool,
+    /// Whether records and GPU samples also go to an OpenTelemetry Collector (`otlp`).
+    pub(crate) otlp: bool,
 }
 
 impl Default for Settings {
@@ -88,6 +90,7 @@ impl Default for Settings {
             signals: true,
             control: true,
             crash_safe: true,
+            otlp: false,
         }
     }
 }

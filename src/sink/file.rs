@@ -90,7 +90,7 @@ fn sanitize(text: &str) -> String {
 }
 
 /// The job's id from the launcher, for `{job}`: Slurm, LSF, Flux, PBS, torchrun, PMIx.
-fn job_id() -> String {
+pub(crate) fn job_id() -> String {
     const VARS: [&str; 6] = [
         "SLURM_JOB_ID",
         "LSB_JOBID",

@@ -9,10 +9,14 @@ pub(crate) mod console;
 pub(crate) mod escape;
 mod file;
 pub(crate) mod json;
+#[cfg(feature = "otlp")]
+pub(crate) mod otlp;
 pub(crate) mod record;
 pub(crate) mod ring;
 
 pub use console::ColorChoice;
+#[cfg(feature = "otlp")]
+pub(crate) use file::job_id;
 pub use file::Rotation;
 pub(crate) use file::{check_template, file_path, FileOptions, JsonFile};
 
@@ -101,6 +105,9 @@ struct State {
     console: Option<Console>,
     file: Option<JsonFile>,
     line: Vec<u8>,
+    /// The OTLP exporter (feature `otlp`), which takes what the file would keep.
+    #[cfg(feature = "otlp")]
+    otlp: Option<otlp::Otlp>,
 }
 
 impl State {
@@ -145,6 +152,8 @@ impl Sinks {
                 console,
                 file,
                 line: Vec::with_capacity(512),
+                #[cfg(feature = "otlp")]
+                otlp: None,
             }),
             gate,
             file_all,
@@ -158,6 +167,19 @@ impl Sinks {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sends every record written from now on to `otlp` too (those the file would keep).
+    #[cfg(feature = "otlp")]
+    pub(crate) fn set_otlp(&self, otlp: otlp::Otlp) {
+        self.lock().otlp = Some(otlp);
+    }
+
+    /// Takes the OTLP exporter out, to shut it down; records written afterwards are not
+    /// exported. `None` without one.
+    #[cfg(feature = "otlp")]
+    pub(crate) fn take_otlp(&self) -> Option<otlp::Otlp> {
+        self.lock().otlp.take()
     }
 
     /// Writes out what is buffered and flushes both sinks.
@@ -281,6 +303,10 @@ impl Sinks {
         }
         if let Some(file) = state.file.as_mut().filter(|_| gated_in || self.file_all) {
             file.push(c, scope);
+        }
+        #[cfg(feature = "otlp")]
+        if let Some(otlp) = state.otlp.as_ref().filter(|_| gated_in || self.file_all) {
+            otlp.emit(c, scope);
         }
         if decision == Decision::Unknown && self.gate.first_unknown() {
             let warning = unknown_scope_warning(c);

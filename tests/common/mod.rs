@@ -38,6 +38,7 @@ pub fn count(text: &str, marker: &str) -> usize {
     text.lines().filter(|l| l.contains(marker)).count()
 }
 
+pub mod collector;
 pub mod mpirun;
 pub mod nodes;
 

@@ -103,6 +103,8 @@ pub(super) fn render(s: &Summary) -> Value {
             "missing_ranks": job.missing_ranks.to_string(),
             "ranks_with_errors": job.ranks_with_errors.to_string(),
             "ranks_losing_records": job.ranks_losing_records.to_string(),
+            "ranks_missing_at_collector": job.ranks_missing_at_collector.to_string(),
+            "otlp_undelivered": job.otlp_undelivered,
             "nodes": job.nodes,
             "launcher": job.launcher,
             "first": job.first_us.map(time),

@@ -192,6 +192,11 @@ pub struct JobSummary {
     pub ranks_with_errors: RankSet,
     /// Ranks whose `log_stats` record says records were dropped or lost.
     pub ranks_losing_records: RankSet,
+    /// Ranks whose `otlp_stats` record says the OpenTelemetry Collector did not get some
+    /// of their records (feature `otlp`), and how many records in all.
+    pub ranks_missing_at_collector: RankSet,
+    /// Records the collector did not get, every rank (`undelivered` of `otlp_stats`).
+    pub otlp_undelivered: u64,
     /// The nodes (`host` values), sorted.
     pub nodes: Vec<String>,
     /// The launcher named by the `job_start` records.
@@ -254,6 +259,8 @@ struct RankAcc {
     tokens: Option<f64>,
     rates: Vec<f64>,
     log_stats: Option<LogStatsSummary>,
+    /// `undelivered` of its `otlp_stats` record.
+    otlp_undelivered: u64,
 }
 
 #[derive(Default)]
@@ -321,6 +328,13 @@ pub fn summarize(inputs: &[PathBuf], options: SummaryOptions) -> Result<Summary,
         .map(|size| job.ranks.complement(size))
         .unwrap_or_default();
     job.ranks_with_errors = RankSet::from_ranks(errors);
+    job.ranks_missing_at_collector = RankSet::from_ranks(
+        ranks
+            .iter()
+            .filter(|(_, acc)| acc.otlp_undelivered > 0)
+            .map(|(rank, _)| *rank),
+    );
+    job.otlp_undelivered = ranks.values().map(|acc| acc.otlp_undelivered).sum();
     let ranks: Vec<RankSummary> = ranks.into_iter().map(finish_rank).collect();
     job.ranks_losing_records = RankSet::from_ranks(
         ranks
@@ -362,6 +376,12 @@ fn rank_record(acc: &mut RankAcc, rec: &Record<'_>) {
                 file_bytes: n("file_bytes"),
                 queue_high_water: n("queue_high_water"),
             });
+        }
+        Some("otlp_stats") => {
+            acc.otlp_undelivered = rec
+                .field("undelivered")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
         }
         Some("model_load") => {
             // A failed load (with an `error`) counts among the errors, not the loads.

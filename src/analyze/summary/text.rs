@@ -131,6 +131,13 @@ pub(super) fn render(s: &Summary, zone: TimeZoneChoice) -> String {
             job.ranks_losing_records
         );
     }
+    if !job.ranks_missing_at_collector.is_empty() {
+        let _ = writeln!(
+            out,
+            "  OTLP      ranks {}: {} records not delivered to the collector (their otlp_stats records)",
+            job.ranks_missing_at_collector, job.otlp_undelivered
+        );
+    }
     out.push_str("\nranks\n");
     ranks_table(&s.ranks, time).render(&mut out);
     if s.ranks.iter().any(|r| r.log_stats.is_some()) {
