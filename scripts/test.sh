@@ -68,6 +68,19 @@ step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --all-targets --all-features -- -D warnings
 step "test (all features)" cargo test --all-features
 step "test (no default features)" cargo test --no-default-features
+# The Python package (python/): `pip install ./python` into a fresh venv (a release build
+# of the crate through maturin), then its pytest tests, real `mpirun -np 4` jobs among
+# them, which call the `ranklog` CLI built here.
+python_package() {
+    local venv=target/python-venv cli
+    rm -rf "$venv"
+    python3 -m venv "$venv" &&
+        "$venv/bin/pip" install -q pytest ./python &&
+        cargo build --all-features --bin ranklog || return 1
+    cli="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/ranklog"
+    (cd python/tests && RANKLOG_CLI=$cli "../../$venv/bin/python" -m pytest -q -p no:cacheprovider .)
+}
+step "python package" python_package
 # The side-by-side benchmark with small counts: it must keep running (the numbers of a
 # smoke run are not checked; scripts/bench.sh alone gives the real ones).
 step "benchmark smoke" bash scripts/bench.sh --quick
