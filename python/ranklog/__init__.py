@@ -22,7 +22,6 @@ the record's JSONL line. ``docs/python.md`` in the repository has the details.
 
 import atexit
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -93,25 +92,6 @@ def _short(pathname):
                     break
         _short_paths[pathname] = short
     return short
-
-
-def _json_value(value):
-    """An `extra` value as the JSONL line holds it: JSON scalars as themselves, lists,
-    tuples and dicts as their JSON text (non-serializable parts as ``str()``), anything
-    else as ``str()``."""
-    if value is None or isinstance(value, (str, int, float)):
-        return value
-    if isinstance(value, (list, tuple, dict)):
-        try:
-            return json.dumps(value, default=str)
-        except (TypeError, ValueError):
-            return str(value)
-    return str(value)
-
-
-def _extras(fields):
-    """The key-values of a record: its `extra` fields (string keys only)."""
-    return {k: _json_value(v) for k, v in fields.items() if isinstance(k, str)}
 
 
 def _levelno(level):
@@ -214,7 +194,7 @@ class Handler(logging.Handler):
                 _short(record.pathname),
                 record.lineno,
                 msg,
-                _extras(fields) if fields else None,
+                fields or None,
             ):
                 _unlogged(record)
         except RecursionError:
@@ -289,7 +269,7 @@ class Logger(logging.Logger):
                 _short(f.f_code.co_filename),
                 f.f_lineno,
                 text,
-                _extras(extra) if extra else None,
+                extra or None,
             ):
                 return
         except Exception:

@@ -14,7 +14,7 @@ use std::time::Duration;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use slog::{BorrowedKV, Drain, Key, Level, Logger, Record, RecordLocation, RecordStatic, KV};
 
 create_exception!(
@@ -91,8 +91,8 @@ enum Val {
 }
 
 impl Val {
-    /// A JSON-native Python value as itself (an int too large for 64 bits as its decimal
-    /// text); `None` for anything else, which Python turns into text first.
+    /// A JSON scalar as itself (an int too large for 64 bits as its decimal text); `None`
+    /// for anything else (see [`text_of`]).
     fn of(value: &Bound<'_, PyAny>) -> PyResult<Option<Val>> {
         Ok(Some(if value.is_none() {
             Val::Null
@@ -114,6 +114,28 @@ impl Val {
             return Ok(None);
         }))
     }
+}
+
+/// A value that is not a JSON scalar, as text: a list, tuple or dict as its JSON text
+/// (`json.dumps(value, default=str)`: non-serializable parts as `str()`), anything else,
+/// or a container `json.dumps` refuses (a circular one, non-text keys), as its `str()`.
+fn text_of(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    let py = value.py();
+    if value.is_instance_of::<PyList>()
+        || value.is_instance_of::<PyTuple>()
+        || value.is_instance_of::<PyDict>()
+    {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("default", py.get_type::<PyString>())?;
+        if let Ok(text) = py
+            .import("json")
+            .and_then(|json| json.getattr("dumps"))
+            .and_then(|dumps| dumps.call((value,), Some(&kwargs)))
+        {
+            return Ok(text.str()?.to_cow()?.into_owned());
+        }
+    }
+    Ok(value.str()?.to_cow()?.into_owned())
 }
 
 /// A record's key-values, in the order given.
@@ -257,8 +279,9 @@ fn rank_info() -> PyResult<RankInfo> {
 
 /// Logs one record: `levelno` (Python's), the logger's `name` (the record's module, which
 /// `RANKLOG_FILTER` matches), `file` and `line` of the call, the formatted `msg`, and the
-/// `extra` key-values (`scope` among them). A value that is not a JSON scalar arrives
-/// here already turned into text by the Python side; any other is written as its `str()`.
+/// `extra` key-values (`scope` among them; keys that are not text are left out). JSON
+/// scalars keep their type (an int beyond 64 bits becomes its digits, as text); other
+/// values are written as text ([`text_of`]).
 /// Returns `False` (logging nothing) when no logger runs in this process: before
 /// `install()`, or in a child forked after it.
 #[pyfunction]
@@ -289,7 +312,7 @@ fn log(
             };
             let v = match Val::of(&v)? {
                 Some(v) => v,
-                None => Val::Str(v.str()?.to_cow()?.into_owned()),
+                None => Val::Str(text_of(&v)?),
             };
             raw.push((k, v));
         }
