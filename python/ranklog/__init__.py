@@ -319,42 +319,50 @@ _once_seen = set()
 _once_lock = threading.Lock()
 
 
-def _once(logger, level, msg, args, scope):
-    if not logger.isEnabledFor(level):
-        return
-    # vLLM's order: the scope first, then the dedup, so a rank that does not print the
-    # scope never fills the memory.
-    if scope != "process" and not _keeps(level, scope):
-        return
-    try:
+def _once_function(level, name, doc):
+    """One of the ``*_once`` functions, for `level`."""
+
+    def once(logger, msg, *args, scope="process"):
         key = (level, msg, args)
-        hash(key)
-    except TypeError:
-        key = (level, msg, repr(args))
-    if key in _once_seen:
-        return
-    with _once_lock:
-        if key in _once_seen:
+        try:
+            if key in _once_seen:
+                return
+        except TypeError:  # unhashable args: keyed on their repr
+            key = (level, msg, repr(args))
+            if key in _once_seen:
+                return
+        # A key enters the memory only once its record passed the scope here, so looking
+        # it up first decides as vLLM's order does (the scope, then the dedup), and a rank
+        # that does not print the scope never fills the memory.
+        if scope != "process" and not _keeps(level, scope):
             return
-        _once_seen.add(key)
-    logger.log(level, msg, *args, extra={"scope": scope}, stacklevel=3)
+        if not logger.isEnabledFor(level):
+            return
+        with _once_lock:
+            if key in _once_seen:
+                return
+            _once_seen.add(key)
+        logger.log(level, msg, *args, extra={"scope": scope}, stacklevel=2)
+
+    once.__name__ = once.__qualname__ = name
+    once.__doc__ = doc
+    return once
 
 
-def info_once(logger, msg, *args, scope="process"):
+info_once = _once_function(
+    logging.INFO,
+    "info_once",
     """Logs ``logger.info(msg, *args)`` once per process for each (message, args), on the
     ranks that print `scope`; vLLM's ``info_once`` (the scope is checked before the dedup),
-    without its 128-entry limit: every distinct message is remembered."""
-    _once(logger, logging.INFO, msg, args, scope)
-
-
-def warning_once(logger, msg, *args, scope="process"):
-    """As :func:`info_once`, at warning level."""
-    _once(logger, logging.WARNING, msg, args, scope)
-
-
-def debug_once(logger, msg, *args, scope="process"):
-    """As :func:`info_once`, at debug level."""
-    _once(logger, logging.DEBUG, msg, args, scope)
+    without its 128-entry limit: every distinct message is remembered. The record carries
+    `scope` and points at the caller's line.""",
+)
+warning_once = _once_function(
+    logging.WARNING, "warning_once", """As :func:`info_once`, at warning level."""
+)
+debug_once = _once_function(
+    logging.DEBUG, "debug_once", """As :func:`info_once`, at debug level."""
+)
 
 
 class Events:
