@@ -241,8 +241,13 @@ class Logger(logging.Logger):
     def _log(self, level, msg, args, exc_info=None, extra=None, stack_info=False, stacklevel=1):
         if extra is not None:
             scope = extra.get("scope")
-            if scope is not None and scope != "process" and not _keeps(level, scope):
-                return
+            if scope is not None and scope != "process":
+                # _keeps, its cache look-up inlined: this is the gated-out record's whole cost.
+                kept = _kept.get((level, scope)) if type(scope) is str else None
+                if kept is None:
+                    kept = _keeps(level, scope)
+                if not kept:
+                    return
         if exc_info or stack_info or self.disabled or not _direct(self, level):
             return super()._log(level, msg, args, exc_info, extra, stack_info, stacklevel + 1)
         f = sys._getframe(1)
