@@ -7,7 +7,8 @@
 #
 # Peers: ranklog; slog + slog-async (slog-json, slog-term); tracing (tracing-subscriber's
 # fmt over tracing-appender's non_blocking); Python's logging set up like vLLM's, run with
-# this machine's python3. Each (peer, case) runs in its own process
+# this machine's python3; and ranklog's Python package (ranklog-python: cases 1, 3, 4, 7,
+# in a venv with `pip install ./python`). Each (peer, case) runs in its own process
 # (examples/bench_peers.rs, scripts/bench_peers.py) and prints one JSON line into
 # target/bench/results.jsonl; scripts/bench_report.py turns them into
 # target/bench/report.md, which is printed at the end. docs/bench.md explains the cases.
@@ -28,7 +29,7 @@ for arg in "$@"; do
         --quick) quick=1 ;;
         --criterion) criterion=1 ;;
         -h | --help)
-            sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) die "unknown option $arg (expected --quick, --criterion)" ;;
@@ -140,6 +141,23 @@ for threads in 1 2; do
         --records "$py_sustained"
 done
 run_one "python-case5-burst" "${py[@]}" --case 5 --records "$py_burst" --tag 5-burst
+
+# ranklog's Python package (python/), peer ranklog-python: the venv scripts/test.sh made
+# when it imports ranklog, else a fresh one with `pip install ./python` (a release build
+# through maturin; cargo's output stays in python/target for the next time).
+pyvenv=target/python-venv
+if ! "$pyvenv/bin/python" -c 'import ranklog' 2>/dev/null; then
+    pyvenv=$out/venv
+    say "installing ranklog's Python package into $pyvenv (pip install ./python)"
+    rm -rf "$pyvenv"
+    python3 -m venv "$pyvenv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$pyvenv/bin/pip" install -q ./python || die "pip install ./python failed"
+fi
+rpy=("$pyvenv/bin/python" scripts/bench_peers.py --ranklog)
+for case in 1 3 7; do
+    run_one "ranklog-python-case$case" "${rpy[@]}" --case "$case" --records "$calls"
+done
+run_one "ranklog-python-case4" "${rpy[@]}" --case 4 --records "$per_call"
 say "all runs done in $((SECONDS - start)) s"
 
 crit_args=()

@@ -9,6 +9,11 @@ asctime and file:line, a filter that checks the record's scope against the rank,
     python3 scripts/bench_peers.py --case 1..7 [--threads N] [--records N] --dir DIR
 
 Standard library only. Python's logging is synchronous: the caller formats and writes.
+
+With --ranklog (cases 1, 3, 4, 7; needs `pip install ./python`), the peer is instead
+ranklog's Python package, peer "ranklog-python": the same calls on a `ranklog.Logger`
+(`logging.setLoggerClass`) with ranklog's handler, gated by the Rust gate, written by the
+Rust writer thread.
 """
 
 import argparse
@@ -350,6 +355,82 @@ def run(args, report):
     return report
 
 
+def run_ranklog(args, report):
+    """The ranklog-python rows: the same calls through ranklog's Python package."""
+    identity = GATED if args.case == 1 else ACCEPTED
+    rank, size, local_rank, local_size = identity
+    # torchrun's variables give the identity; rank 0's console is muted but for errors
+    # (RANKLOG_CONSOLE_RANKS lists another rank), so the file is the only output. Case 1:
+    # the file keeps only what the console shows, so the record is dropped outright (with
+    # the default RANKLOG_FILE_SCOPE=all, the file would keep it).
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(size), LOCAL_RANK=str(local_rank),
+                      LOCAL_WORLD_SIZE=str(local_size), RANKLOG_CONSOLE_RANKS="last",
+                      RANKLOG_GPU="off", RANKLOG_DIR=args.dir,
+                      RANKLOG_FILE_SCOPE="gated" if args.case == 1 else "all")
+    import ranklog  # noqa: PLC0415 (only this peer needs it)
+
+    logging.setLoggerClass(ranklog.Logger)
+    logger = logging.getLogger("bench")
+    logger.propagate = False
+    ranklog.install(level="INFO", logger=logger)
+    n = args.records
+    notes = []
+    path = os.path.join(args.dir, f"rank-{rank:05d}.jsonl")
+    if args.case == 1:
+
+        def call(i):
+            logger.info("step %d", i,
+                        extra={"scope": "global", "loss": 0.25, "tokens": i, "phase": "decode"})
+
+        notes.append("rank 1 of 4, RANKLOG_FILE_SCOPE=gated; extra={'scope': 'global', ...} "
+                     "on the call: ranklog.Logger drops it before makeRecord (a cached "
+                     "answer of the Rust gate).")
+    elif args.case == 3:
+
+        def call(i):
+            logger.debug("step %d", i, extra={"loss": 0.25, "tokens": i, "phase": "decode"})
+
+        notes.append("rank 0 of 4; logger.debug under level INFO (isEnabledFor).")
+    elif args.case == 4:
+
+        def call(i):
+            logger.info("step %d", i, extra={"loss": 0.25, "tokens": i, "phase": "decode"})
+
+        notes.append("ranklog.Logger with ranklog.Handler alone: no LogRecord; the message "
+                     "is formatted and the record queued on the caller's thread, the Rust "
+                     "writer thread writes the JSONL line.")
+    else:
+        ranklog.info_once(logger, "using %s kernels", "flash")
+
+        def call(_i):
+            ranklog.info_once(logger, "using %s kernels", "flash")
+
+        notes.append("ranklog.info_once after its first hit: the scope (cached), then a set "
+                     "look-up of (level, message, args).")
+    if args.case == 4:
+        p50, p99, overhead, busy = per_call(n, call, lambda: ranklog.flush(10.0))
+        ranklog.flush(10.0)
+        records, size = count_records(path)
+        report.update(p50_ns=p50, p99_ns=p99, timer_overhead_ns=overhead,
+                      records_per_s=n / busy, bytes_per_s=size / busy, lost=n - records,
+                      wall_s=busy,
+                      method="each call timed with perf_counter_ns, timer overhead "
+                      "subtracted; bursts of 1024, each followed by ranklog.flush(); "
+                      "records/s and bytes/s over the bursts")
+    else:
+        report["p50_ns"], report["p99_ns"] = blocks(n, call)
+        report["method"] = "blocks of 1000 calls timed with perf_counter_ns; p50/p99 over blocks"
+        if args.case in (1, 3):
+            ranklog.flush(10.0)
+            records, _ = count_records(path)
+            if records != 0:
+                sys.exit(f"{path} holds {records} benchmark records, expected none")
+            notes.append("Checked after the run: none of the timed records reached the file.")
+    report["peer"] = "ranklog-python"
+    report["notes"] = " ".join(notes)
+    return report
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", type=int, required=True, choices=range(1, 8))
@@ -357,7 +438,11 @@ def main():
     parser.add_argument("--records", type=int)
     parser.add_argument("--dir", required=True)
     parser.add_argument("--tag", help="a label copied into the JSON line (e.g. 5-burst)")
+    parser.add_argument("--ranklog", action="store_true",
+                        help="measure ranklog's Python package instead (cases 1, 3, 4, 7)")
     args = parser.parse_args()
+    if args.ranklog and args.case not in (1, 3, 4, 7):
+        parser.error("--ranklog runs cases 1, 3, 4 and 7")
     if args.records is None:
         args.records = {4: 100 * BURST, 6: 100 * BURST, 5: 200_000}.get(args.case, 1_000_000)
     os.makedirs(args.dir, exist_ok=True)
@@ -379,7 +464,7 @@ def main():
         "method": "",
         "notes": "",
     }
-    report = run(args, report)
+    report = run_ranklog(args, report) if args.ranklog else run(args, report)
     report["peak_rss_bytes"] = peak_rss_bytes()
     report["python"] = sys.version.split()[0]
     print(json.dumps(report))

@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 
-PEERS = ["ranklog", "slog-async", "tracing", "tracing-ranklog", "python"]
+PEERS = ["ranklog", "slog-async", "tracing", "tracing-ranklog", "python", "ranklog-python"]
 MIB = 1024 * 1024
 
 # (key, title); the key is the run's tag, else its case number.
@@ -175,6 +175,17 @@ def targets(rows):
     r = ratio(py, p50)
     check("Case 4: ≥ 20× faster than Python's p50", r, r is not None and r >= 20,
           r is not None and f"Python {fmt_ns(py)} ns ÷ {fmt_ns(p50)} ns = {r:,.1f}×")
+    # ranklog's Python package (peer ranklog-python) against Python's logging.
+    rp, py = get("4", "p50_ns", "ranklog-python"), get("4", "p50_ns", "python")
+    r = ratio(rp, py)
+    check("Python, case 4: ranklog's handler ≤ 1/3 of FileHandler's p50", r,
+          r is not None and r <= 1 / 3,
+          r is not None and f"{fmt_ns(rp)} ns vs FileHandler {fmt_ns(py)} ns: {r:.2f} of it")
+    rp, py = get("1", "p50_ns", "ranklog-python"), get("1", "p50_ns", "python")
+    r = ratio(rp, py)
+    check("Python, case 1: gated out ≤ 1/4 of a logging.Filter's p50", r,
+          r is not None and r <= 1 / 4,
+          r is not None and f"{fmt_ns(rp)} ns vs Filter {fmt_ns(py)} ns: {r:.2f} of it")
     rps = get("5", "records_per_s")
     check("Case 5: ≥ 2 M records/s with one producer", rps,
           rps is not None and rps >= 2e6, rps is not None and f"{rps / 1e6:.2f} M records/s")

@@ -120,6 +120,9 @@ check_pkg "munged" munge have_any munged
 # `ranklog plot -o FILE.png` draws its text with a TrueType font (SVG needs none).
 have_font() { [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; }
 check_pkg "DejaVu Sans font (PNG plots)" fonts-dejavu-core have_font
+# The Python package's tests (scripts/test.sh) run in a fresh venv: python3 with venv and pip.
+have_venv() { have python3 && python3 -c 'import ensurepip, venv' 2>/dev/null; }
+check_pkg "python3 with venv and ensurepip (Python package tests)" python3-venv have_venv
 
 if ((${#extra[@]} > 0)); then
     have apt-get || die "no apt-get here; install by hand: ${extra[*]} (or their equivalents)"
@@ -134,6 +137,7 @@ if ((${#extra[@]} > 0)); then
     { have_any slurmctld && have_any slurmd && have_slurm_client; } || die "Slurm still missing after installing ${extra[*]}"
     have_any munged || die "munged still missing after installing ${extra[*]}"
     have_font || die "the DejaVu Sans font is still missing after installing ${extra[*]}"
+    have_venv || die "python3's venv is still missing after installing ${extra[*]}"
     say "installed ${extra[*]}"
 fi
 

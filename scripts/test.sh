@@ -2,7 +2,8 @@
 # The whole check, as CI runs it (`.ci/run`): prerequisites, format, clippy, and the tests
 # with every feature (unit, integration, doc tests; the mpirun tests run real
 # `mpirun -np 4` jobs; the multinode_*, hydra_* and slurm_* tests run jobs across
-# simulated nodes, under MPICH's Hydra and under a Slurm they start) and with none. First,
+# simulated nodes, under MPICH's Hydra and under a Slurm they start) and with none, then
+# the Python package (`pip install ./python` in a fresh venv, its pytest tests). First,
 # a two-node smoke job (scripts/multinode.sh) says in one line whether this machine can
 # simulate nodes: under CI it must, elsewhere it is a skip. Runs every step even after a
 # failure, prints a summary, and exits non-zero if any step failed.
@@ -68,6 +69,20 @@ step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --all-targets --all-features -- -D warnings
 step "test (all features)" cargo test --all-features
 step "test (no default features)" cargo test --no-default-features
+# The Python package (python/): `pip install ./python` into a fresh venv (a release build
+# of the crate through maturin), then its pytest tests, real `mpirun -np 4` jobs among
+# them, which call the `ranklog` CLI built here.
+python_package() {
+    local venv=target/python-venv cli
+    rm -rf "$venv"
+    cargo fmt --manifest-path python/Cargo.toml -- --check &&
+        python3 -m venv "$venv" &&
+        "$venv/bin/pip" install -q pytest ./python &&
+        cargo build --all-features --bin ranklog || return 1
+    cli="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/ranklog"
+    (cd python/tests && RANKLOG_CLI=$cli "../../$venv/bin/python" -m pytest -q -p no:cacheprovider .)
+}
+step "python package" python_package
 # The side-by-side benchmark with small counts: it must keep running (the numbers of a
 # smoke run are not checked; scripts/bench.sh alone gives the real ones).
 step "benchmark smoke" bash scripts/bench.sh --quick

@@ -119,6 +119,7 @@ pub use gate::{suppress, Suppressed};
 pub use gate::{Scope, ScopeGate, UnknownScope, ONCE_CAPACITY, ONCE_TAG, SCOPE_KEY};
 pub use gpu::{GpuHandle, GpuMode};
 pub use identity::{Group, RankInfo, Source};
+pub use runtime::keeps;
 pub use runtime::{
     exit, flush, global, group, local, scoped, Guard, LogStats, Overflow, RankDrain,
 };

@@ -13,7 +13,7 @@ mod scope;
 mod scope_gate;
 mod suppress;
 
-pub(crate) use decide::{Decision, Gate};
+pub(crate) use decide::{Decision, Gate, ScopeText};
 pub use once::{ONCE_CAPACITY, ONCE_TAG};
 pub use scope::{Scope, UnknownScope, SCOPE_KEY};
 pub use scope_gate::ScopeGate;
