@@ -41,6 +41,7 @@ pub fn count(text: &str, marker: &str) -> usize {
 pub mod collector;
 pub mod mpirun;
 pub mod nodes;
+pub mod slurm;
 
 /// Whether this runs under CI (`CI` set to something other than empty, `0` or `false`):
 /// there a test that cannot run here fails instead of skipping, as `scripts/test.sh` does.
