@@ -26,6 +26,9 @@ const LOADED: &str = "run-mark-model-loaded";
 const STEP: &str = "run-mark-step-done";
 const SLOW: &str = "run-mark-slow-warning";
 const PASSTHROUGH: &str = "run-mark-println";
+const GLOBAL: &str = "run-mark-global";
+const LOCAL: &str = "run-mark-local";
+const LISTED: &str = "run-mark-ranks-list";
 
 /// Waits until every rank of the job has its file in `dir` (each logger writes its first
 /// record when it starts): a barrier without MPI, so that the ranks' records start
@@ -63,6 +66,9 @@ fn probe_rank_logs_steps_one_late() {
     println!("{PASSTHROUGH} rank={}", info.rank);
     info!(log, "{}", LOADED; "bytes" => 1024_u64 * u64::from(info.rank + 1));
     warn!(log, "{}", SLOW; "scope" => "process");
+    info!(log, "{}", GLOBAL; "scope" => "global");
+    info!(log, "{}", LOCAL; "scope" => "local");
+    info!(log, "{}", LISTED; "scope" => "ranks:1,last");
     if info.rank == LATE_RANK {
         std::thread::sleep(LATE);
     }
@@ -109,6 +115,18 @@ fn run_collapses_the_ranks_records_and_names_the_late_rank() {
         assert!(found[0].contains("[ranks 0-15]"), "{}", found[0]);
     }
     assert!(lines(SLOW)[0].starts_with("WARN "), "{}", lines(SLOW)[0]);
+    // Every rank's file has the scoped records; the view shows the copies a console would
+    // have printed: rank 0's global one, the node's first rank's local one (one node
+    // here), the listed ranks' ones collapsed.
+    for (marker, tag) in [
+        (GLOBAL, "[00/16 "),
+        (LOCAL, "[00/16 "),
+        (LISTED, "[ranks 1,15 of 16]"),
+    ] {
+        let found = lines(marker);
+        assert_eq!(found.len(), 1, "{marker} once:\n{stderr}");
+        assert!(found[0].contains(tag), "{marker} as {tag}: {}", found[0]);
+    }
     assert!(
         lines(LOADED)[0].contains("bytes=1024..16384"),
         "differing values show their range: {}",

@@ -38,6 +38,8 @@ struct Waiting {
     group: Group,
     /// When it is shown at the latest.
     due: Instant,
+    /// The ranks that make it whole (`None`: the job's world size).
+    expected: Option<u64>,
 }
 
 /// A shown group that named missing ranks: their records, when they come, are late.
@@ -77,10 +79,13 @@ impl LiveCollapser {
     }
 
     /// Adds `rank`'s record, arrived at `now`; a late record is handed to `show` at once.
+    /// `expected`: how many ranks' copies make its group whole (`None`: every rank of the
+    /// job; `Some(1)` for a `global` record, which only rank 0's console prints).
     pub(crate) fn push(
         &mut self,
         rec: Record<'_>,
         rank: Option<u32>,
+        expected: Option<u64>,
         now: Instant,
         show: &mut dyn FnMut(Shown),
     ) {
@@ -96,12 +101,16 @@ impl LiveCollapser {
         }
         let id = self.front_id + self.waiting.len() as u64;
         let group = Group::new(rec, Vec::new(), rank);
-        let due = if is_complete(&group) {
+        let due = if is_complete(&group, expected) {
             now
         } else {
             now + self.window
         };
-        self.waiting.push_back(Waiting { group, due });
+        self.waiting.push_back(Waiting {
+            group,
+            due,
+            expected,
+        });
         if rank.is_some() {
             self.open.entry(self.key.clone()).or_default().push_back(id);
         }
@@ -147,7 +156,7 @@ impl LiveCollapser {
             let waiting = &mut self.waiting[(id - self.front_id) as usize];
             if waiting.group.ranks.binary_search(&rank).is_err() {
                 waiting.group.join(rec, rank);
-                if is_complete(&waiting.group) {
+                if is_complete(&waiting.group, waiting.expected) {
                     waiting.due = now;
                 }
                 return true;
@@ -211,11 +220,12 @@ impl LiveCollapser {
     }
 }
 
-/// Whether every rank of the job (the records' world size) is in the group.
-fn is_complete(group: &Group) -> bool {
-    group
-        .size
-        .is_some_and(|size| group.ranks.len() as u64 >= u64::from(size))
+/// Whether the `expected` ranks, else every rank of the job (the records' world size),
+/// are in the group.
+fn is_complete(group: &Group, expected: Option<u64>) -> bool {
+    expected
+        .or(group.size.map(u64::from))
+        .is_some_and(|want| group.ranks.len() as u64 >= want)
 }
 
 /// The ranks a shown group names as missing (`[ranks ... of N, missing ...]`: more than
@@ -268,6 +278,7 @@ mod tests {
             c.push(
                 Record::parse(&line(rank, 0, "a")).unwrap(),
                 Some(rank),
+                None,
                 t0,
                 &mut show,
             );
@@ -276,6 +287,7 @@ mod tests {
             c.push(
                 Record::parse(&line(rank, 10, "b")).unwrap(),
                 Some(rank),
+                None,
                 t0,
                 &mut show,
             );
@@ -292,6 +304,7 @@ mod tests {
         c.push(
             Record::parse(&line(2, 4010, "b")).unwrap(),
             Some(2),
+            None,
             t0 + Duration::from_secs(4),
             &mut show,
         );
@@ -315,6 +328,7 @@ mod tests {
         c.push(
             Record::parse(&line(0, 0, "x")).unwrap(),
             Some(0),
+            None,
             t0,
             &mut show,
         );
@@ -322,6 +336,7 @@ mod tests {
         c.push(
             Record::parse(&line(1, 3000, "x")).unwrap(),
             Some(1),
+            None,
             t0 + Duration::from_secs(3),
             &mut show,
         );
@@ -330,5 +345,22 @@ mod tests {
             tags(&out.borrow()),
             ["x [ranks 0 of 4]", "x [ranks 1 of 4]"]
         );
+    }
+
+    #[test]
+    fn a_group_of_the_expected_ranks_shows_at_once() {
+        let mut c = LiveCollapser::new(Duration::from_secs(1));
+        let t0 = Instant::now();
+        let out = std::cell::RefCell::new(Vec::new());
+        let mut show = |s: Shown| out.borrow_mut().push(s);
+        c.push(
+            Record::parse(&line(0, 0, "g")).unwrap(),
+            Some(0),
+            Some(1),
+            t0,
+            &mut show,
+        );
+        c.show_due(t0, &mut show);
+        assert_eq!(tags(&out.borrow()), ["g [ranks 0 of 4]"]);
     }
 }

@@ -2,6 +2,10 @@
 //! file followed as it grows, records from several ranks collapsed into one line as
 //! `merge --collapse` does, ranks that went quiet and ranks without a file named.
 //!
+//! Every rank's file keeps every record; the view takes from each rank only those its
+//! console would have printed (`global` from rank 0, `local` from each node's first rank,
+//! `ranks:LIST` from the listed ranks, errors from all: `console_scope`).
+//!
 //! # Timing
 //!
 //! A record is shown at most [`FollowOptions::window`] after it is read (default 1 s: long
@@ -27,6 +31,7 @@
 //! # Ok::<(), ranklog::analyze::AnalyzeError>(())
 //! ```
 
+mod console_scope;
 mod live;
 mod ranks;
 mod tail;
@@ -279,7 +284,12 @@ impl Follower {
                     buf.extend_from_slice(notice.as_bytes());
                     buf.push(b'\n');
                 }
-                collapser.push(rec, Some(rank), now, &mut |s| render(buf, format, s, stats));
+                let Some(expected) = console_scope::shown_by(&rec, rank) else {
+                    return;
+                };
+                collapser.push(rec, Some(rank), expected, now, &mut |s| {
+                    render(buf, format, s, stats)
+                });
             };
             more |= tail
                 .read_new(TURN_BYTES, &mut each)
