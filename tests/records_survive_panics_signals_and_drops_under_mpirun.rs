@@ -34,7 +34,7 @@ fn probe_rank_runs_the_named_case() {
     let dir = PathBuf::from(common::probe_env(DIR_ENV));
     let mut builder = ranklog::Builder::from_env()
         .expect("no bad RANKLOG_* variable")
-        .dir(dir)
+        .dir(&dir)
         .gpu(ranklog::GpuMode::Off);
     if case != "panic" {
         builder = builder.no_console();
@@ -48,6 +48,8 @@ fn probe_rank_runs_the_named_case() {
     let guard = builder.build().expect("logger builds");
     let me = guard.rank_info().rank;
     let log = guard.logger();
+    // Rank 2's panic aborts the job: every rank has its file first.
+    common::wait_for_rank_files(&dir, guard.rank_info().size);
     match case.to_str() {
         Some("panic") => {
             for n in 0u64.. {

@@ -11,7 +11,7 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::mpirun::{clean_env, mpirun_or_skip, run_status};
 use slog::{info, warn};
@@ -30,26 +30,6 @@ const GLOBAL: &str = "run-mark-global";
 const LOCAL: &str = "run-mark-local";
 const LISTED: &str = "run-mark-ranks-list";
 
-/// Waits until every rank of the job has its file in `dir` (each logger writes its first
-/// record when it starts): a barrier without MPI, so that the ranks' records start
-/// together whatever the load of the machine.
-fn wait_for_all_files(dir: &Path, size: u32) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(120) {
-        let files = (0..size)
-            .filter(|r| dir.join(format!("rank-{r:05}.jsonl")).exists())
-            .count();
-        if files == size as usize {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!(
-        "the job's {size} rank files did not all appear in {}",
-        dir.display()
-    );
-}
-
 #[test]
 #[ignore = "child process of run_collapses_the_ranks_records_and_names_the_late_rank; run by it under ranklog run and mpirun"]
 fn probe_rank_logs_steps_one_late() {
@@ -61,7 +41,7 @@ fn probe_rank_logs_steps_one_late() {
         .expect("logger builds");
     let info = guard.rank_info().clone();
     let dir = std::env::var_os("RANKLOG_DIR").expect("ranklog run sets RANKLOG_DIR");
-    wait_for_all_files(Path::new(&dir), info.size);
+    common::wait_for_rank_files(Path::new(&dir), info.size);
     let log = guard.logger();
     println!("{PASSTHROUGH} rank={}", info.rank);
     info!(log, "{}", LOADED; "bytes" => 1024_u64 * u64::from(info.rank + 1));

@@ -132,6 +132,25 @@ pub fn wait_until(timeout: std::time::Duration, mut done: impl FnMut() -> bool) 
     true
 }
 
+/// Waits until every rank of a job of `size` has its file in `dir` (each logger writes its
+/// first record when it starts): a barrier without MPI, so that no rank's action (a panic
+/// that makes `mpirun` abort the job, a burst) comes before a slow rank on a loaded
+/// machine has started its logger.
+///
+/// # Panics
+///
+/// When the files are not all there within 120 s.
+pub fn wait_for_rank_files(dir: &std::path::Path, size: u32) {
+    let all_there = wait_until(std::time::Duration::from_secs(120), || {
+        (0..size).all(|r| dir.join(format!("rank-{r:05}.jsonl")).exists())
+    });
+    assert!(
+        all_there,
+        "the job's {size} rank files did not all appear in {}",
+        dir.display()
+    );
+}
+
 /// A `Builder` for one test's logger: the identity `info`, its file in `dir`, and neither
 /// the `log` bridge (one per process) nor a GPU sampler thread; the console is the test's
 /// to choose (`no_console` or `console_writer`).
