@@ -146,7 +146,7 @@ pub struct RankInfo {
     /// | torchrun | `GROUP_RANK`: the worker group's rank, which is the node's index with one agent per node (torchrun's docs) |
     /// | DeepSpeed's launcher | `CROSS_RANK`: its `--node_rank` |
     /// | HPE Cray PALS | `PALS_NODEID` (libpals's `pals.h`; Flux's `cray_pals` plugin sets it too) |
-    /// | MPI ([`from_mpi`](Self::from_mpi)) | the rank of this node's first rank among the first ranks of all nodes, so nodes are numbered in the order of their first rank |
+    /// | MPI (`RankInfo::from_mpi`, feature `mpi`) | the rank of this node's first rank among the first ranks of all nodes, so nodes are numbered in the order of their first rank |
     ///
     /// `None` elsewhere: Open MPI's `mpirun`, MPICH's Hydra, MVAPICH2, Horovod, LSF `jsrun`,
     /// Flux and PMIx put no node index in the environment (Open MPI's
