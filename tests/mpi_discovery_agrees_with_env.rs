@@ -60,6 +60,7 @@ fn mpi_and_launcher_env_agree_on_every_rank_of_one_node() {
             ("local_rank", rank.to_string()),
             ("local_size", NP.to_string()),
             ("nodes", "1".to_owned()),
+            ("node", "0".to_owned()),
         ];
         for (key, value) in expect {
             assert_eq!(fields[key], value, "rank {rank}, {key}: {fields:?}");

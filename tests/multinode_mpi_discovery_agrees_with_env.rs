@@ -65,6 +65,16 @@ fn agree_on(nodes: &[(&str, u32)], by_node: bool) {
             ("local_rank", place.local_rank.to_string()),
             ("local_size", place.local_size.to_string()),
             ("nodes", nodes.len().to_string()),
+            // MPI numbers the nodes in the order of their first ranks: the list's order
+            // both by slot and round robin.
+            (
+                "node",
+                nodes
+                    .iter()
+                    .position(|n| n.0 == place.host)
+                    .expect("every rank runs on a listed node")
+                    .to_string(),
+            ),
             ("host", place.host.clone()),
         ];
         for (key, value) in expect {

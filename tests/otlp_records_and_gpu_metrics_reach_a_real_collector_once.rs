@@ -166,6 +166,8 @@ fn check(d: &Delivered) {
             Some(&*format!("Int({rank})"))
         );
         assert_eq!(req.resource("ranklog.local_size"), Some("Int(4)"));
+        // Open MPI's `mpirun` gives no node index: the attribute is left out, not guessed.
+        assert_eq!(req.resource("ranklog.node"), None);
         assert_eq!(req.resource("service.name"), Some("Str(otlp-probe)"));
         assert_eq!(req.resource("deployment.environment.name"), Some("Str(ci)"));
         let instance = req.resource("service.instance.id").unwrap_or_default();

@@ -71,6 +71,7 @@ fn probe_task_under_srun() {
         launcher_var("SLURM_LOCALID"),
         launcher_var("SLURM_STEP_TASKS_PER_NODE"),
         launcher_var("SLURM_STEP_NUM_NODES"),
+        launcher_var("SLURM_NODEID"),
     );
     let got = (
         Some(info.rank),
@@ -78,11 +79,12 @@ fn probe_task_under_srun() {
         Some(info.local_rank),
         info.local_size,
         info.nodes,
+        info.node,
     );
     assert_eq!(got, from_vars, "{info:?}");
     assert_eq!(
-        (info.size, info.local_size, info.nodes),
-        (NTASKS, Some(NTASKS), Some(1)),
+        (info.size, info.local_size, info.nodes, info.node),
+        (NTASKS, Some(NTASKS), Some(1), Some(0)),
         "{info:?}"
     );
     common::nodes::log_markers(info, dir.as_ref());

@@ -13,6 +13,7 @@ struct Reading {
     local_rank: Option<Var>,
     local_size: Option<Var>,
     nodes: Option<Var>,
+    node: Option<Var>,
 }
 
 /// The variable names a validated identity came from, for error messages.
@@ -21,6 +22,8 @@ pub(super) struct Names {
     size: &'static str,
     local_rank: &'static str,
     local_size: &'static str,
+    nodes: &'static str,
+    node: &'static str,
 }
 
 impl Names {
@@ -32,6 +35,8 @@ impl Names {
             size: "MPI_Comm_size",
             local_rank: "MPI_Comm_rank of the shared-memory split",
             local_size: "MPI_Comm_size of the shared-memory split",
+            nodes: "MPI_Comm_size of the nodes' first ranks",
+            node: "MPI_Comm_rank of the nodes' first ranks",
         }
     }
 
@@ -41,6 +46,8 @@ impl Names {
             size: "size",
             local_rank: "local_rank",
             local_size: "local_size",
+            nodes: "nodes",
+            node: "node",
         }
     }
 }
@@ -60,7 +67,7 @@ fn first(env: Lookup<'_>, names: &[&'static str]) -> Result<Option<Var>> {
 
 /// A launcher described by plain variable names; it is present when any of its rank,
 /// world-size, local-rank or local-size variables is set (the node count alone is not
-/// enough: it says nothing about this process).
+/// enough, nor the node index: they do not say which rank this process is).
 #[derive(Debug)]
 struct Plain {
     source: Source,
@@ -69,6 +76,8 @@ struct Plain {
     local_rank: &'static [&'static str],
     local_size: &'static [&'static str],
     nodes: &'static [&'static str],
+    /// The node's index in the job, `0..nodes`.
+    node: &'static [&'static str],
 }
 
 impl Plain {
@@ -80,6 +89,7 @@ impl Plain {
             local_rank: first(env, self.local_rank)?,
             local_size: first(env, self.local_size)?,
             nodes: first(env, self.nodes)?,
+            node: first(env, self.node)?,
         };
         let present = reading.rank.is_some()
             || reading.size.is_some()
@@ -98,6 +108,7 @@ impl Reading {
             self.local_rank,
             self.local_size,
             self.nodes,
+            self.node,
         ]
         .into_iter()
         .flatten()
@@ -112,7 +123,10 @@ impl Reading {
 
 /// torchrun (torch.distributed.elastic's `LocalElasticAgent`) and DeepSpeed's launcher
 /// (`deepspeed/launcher/launch.py`): the same rank variables, but DeepSpeed names the local
-/// size `LOCAL_SIZE` and gives the node count as `CROSS_SIZE`.
+/// size `LOCAL_SIZE` and gives the node count as `CROSS_SIZE` and the node index as
+/// `CROSS_RANK`. torchrun's `GROUP_RANK` is the rank of the worker group, one per node's agent
+/// (torchrun's docs: "when running a single worker group per node, this is the rank of the
+/// node").
 const TORCHRUN: Plain = Plain {
     source: Source::Torchrun,
     rank: &["RANK"],
@@ -120,6 +134,7 @@ const TORCHRUN: Plain = Plain {
     local_rank: &["LOCAL_RANK"],
     local_size: &["LOCAL_WORLD_SIZE", "LOCAL_SIZE"],
     nodes: &["CROSS_SIZE"],
+    node: &["GROUP_RANK", "CROSS_RANK"],
 };
 
 /// Horovod's `horovodrun` with Gloo (`horovod/runner/gloo_run.py`), and its Spark and Ray
@@ -132,6 +147,7 @@ const HOROVOD: Plain = Plain {
     local_rank: &["HOROVOD_LOCAL_RANK"],
     local_size: &["HOROVOD_LOCAL_SIZE"],
     nodes: &[],
+    node: &[],
 };
 
 const OPEN_MPI: Plain = Plain {
@@ -142,6 +158,8 @@ const OPEN_MPI: Plain = Plain {
     local_size: &["OMPI_COMM_WORLD_LOCAL_SIZE"],
     // Set by Open MPI 4's launcher (ORTE) for every rank: the nodes the job runs on.
     nodes: &["OMPI_MCA_orte_num_nodes"],
+    // No node index: OMPI_COMM_WORLD_NODE_RANK is a rank on the node across all jobs.
+    node: &[],
 };
 
 /// MPICH's Hydra sets `PMI_RANK`, `PMI_SIZE` and `PMI_FD`; started with `-pmi-port` it sets
@@ -153,6 +171,7 @@ const PMI: Plain = Plain {
     local_rank: &["MPI_LOCALRANKID", "PMI_LOCAL_RANK"],
     local_size: &["MPI_LOCALNRANKS", "PMI_LOCAL_SIZE"],
     nodes: &[],
+    node: &[],
 };
 
 const MVAPICH2: Plain = Plain {
@@ -162,6 +181,7 @@ const MVAPICH2: Plain = Plain {
     local_rank: &["MV2_COMM_WORLD_LOCAL_RANK"],
     local_size: &["MV2_COMM_WORLD_LOCAL_SIZE"],
     nodes: &[],
+    node: &[],
 };
 
 const CRAY_PALS: Plain = Plain {
@@ -171,6 +191,8 @@ const CRAY_PALS: Plain = Plain {
     local_rank: &["PALS_LOCAL_RANKID"],
     local_size: &["PALS_LOCAL_SIZE"],
     nodes: &[],
+    // libpals's pals.h names it among the variables available to applications.
+    node: &["PALS_NODEID"],
 };
 
 const PMIX: Plain = Plain {
@@ -180,6 +202,7 @@ const PMIX: Plain = Plain {
     local_rank: &[],
     local_size: &[],
     nodes: &[],
+    node: &[],
 };
 
 const LSF_JSRUN: Plain = Plain {
@@ -189,6 +212,7 @@ const LSF_JSRUN: Plain = Plain {
     local_rank: &["JSM_NAMESPACE_LOCAL_RANK"],
     local_size: &["JSM_NAMESPACE_LOCAL_SIZE"],
     nodes: &[],
+    node: &[],
 };
 
 const FLUX: Plain = Plain {
@@ -198,6 +222,7 @@ const FLUX: Plain = Plain {
     local_rank: &["FLUX_TASK_LOCAL_ID"],
     local_size: &[],
     nodes: &["FLUX_JOB_NNODES"],
+    node: &[],
 };
 
 /// Slurm: plain variables, plus the local size from the compressed tasks-per-node list.
@@ -213,6 +238,7 @@ fn read_slurm(env: Lookup<'_>) -> Result<Option<Reading>> {
         local_rank: &["SLURM_LOCALID"],
         local_size: &[],
         nodes: &["SLURM_STEP_NUM_NODES", "SLURM_NNODES"],
+        node: &["SLURM_NODEID"],
     };
     if !in_slurm_step(env) {
         return Ok(None);
@@ -304,6 +330,7 @@ fn merge(readings: &[Reading]) -> Result<Reading> {
         local_rank: pick(readings, |r| r.local_rank, "local rank")?,
         local_size: pick(readings, |r| r.local_size, "local size")?,
         nodes: pick(readings, |r| r.nodes, "node count")?,
+        node: pick(readings, |r| r.node, "node index")?,
     })
 }
 
@@ -439,7 +466,7 @@ pub(super) fn discover(env: Lookup<'_>) -> Result<RankInfo> {
             hint,
         });
     };
-    if merged.local_rank.is_none() || merged.nodes.is_none() {
+    if merged.local_rank.is_none() || merged.nodes.is_none() || merged.node.is_none() {
         // An outer launcher that launched this very process (same rank, same size) may know
         // what the winner does not. Outer values that do not parse are not ours to judge.
         for outer in layers.flatten().filter_map(Result::ok) {
@@ -451,6 +478,7 @@ pub(super) fn discover(env: Lookup<'_>) -> Result<RankInfo> {
                     merged.local_size = outer.local_size;
                 }
                 merged.nodes = merged.nodes.or(outer.nodes);
+                merged.node = merged.node.or(outer.node);
             }
         }
     }
@@ -461,6 +489,7 @@ pub(super) fn discover(env: Lookup<'_>) -> Result<RankInfo> {
         local_size: merged.local_rank.and(merged.local_size).map(|v| v.value),
         local_known: merged.local_rank.is_some(),
         nodes: merged.nodes.map(|v| v.value),
+        node: merged.node.map(|v| v.value),
         host: host_name(),
         source: merged.launcher.source,
         groups: Vec::new(),
@@ -471,24 +500,10 @@ pub(super) fn discover(env: Lookup<'_>) -> Result<RankInfo> {
         size: size.name,
         local_rank: merged.local_rank.map_or("local rank", |v| v.name),
         local_size: merged.local_size.map_or("local size", |v| v.name),
+        nodes: merged.nodes.map_or("node count", |v| v.name),
+        node: merged.node.map_or("node index", |v| v.name),
     };
     validate(&info, &names)?;
-    if let Some(nodes) = merged.nodes {
-        if nodes.value == 0 {
-            return Err(Error::invalid(
-                nodes.name,
-                "0",
-                "a job has at least one node",
-            ));
-        }
-        if nodes.value > size.value {
-            return Err(contradiction(
-                (nodes.name, nodes.value),
-                (size.name, size.value),
-                "more nodes than ranks",
-            ));
-        }
-    }
     Ok(info)
 }
 
@@ -551,5 +566,33 @@ pub(super) fn validate(info: &RankInfo, names: &Names) -> Result<()> {
         }
         _ => {}
     }
-    Ok(())
+    if let Some(nodes) = info.nodes {
+        if nodes == 0 {
+            return Err(Error::invalid(
+                names.nodes,
+                "0",
+                "a job has at least one node",
+            ));
+        }
+        if nodes > info.size {
+            return Err(contradiction(
+                (names.nodes, nodes),
+                (names.size, info.size),
+                "more nodes than ranks",
+            ));
+        }
+    }
+    match (info.node, info.nodes) {
+        (Some(node), Some(nodes)) if node >= nodes => Err(contradiction(
+            (names.node, node),
+            (names.nodes, nodes),
+            "the node index must be below the node count",
+        )),
+        (Some(node), None) if node >= info.size => Err(contradiction(
+            (names.node, node),
+            (names.size, info.size),
+            "the node index must be below the world size: every node holds a rank",
+        )),
+        _ => Ok(()),
+    }
 }

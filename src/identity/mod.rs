@@ -5,6 +5,8 @@
 mod launchers;
 #[cfg(feature = "mpi")]
 mod mpi;
+#[cfg(test)]
+mod node_index_tests;
 pub(crate) mod rank_list;
 mod slurm;
 pub(crate) mod vars;
@@ -39,7 +41,8 @@ pub enum Source {
     Pmi,
     /// MVAPICH2's `mpirun_rsh` (`MV2_COMM_WORLD_*`).
     Mvapich2,
-    /// HPE Cray PALS `mpiexec` (`PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE`).
+    /// HPE Cray PALS `mpiexec` (`PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE`,
+    /// `PALS_NODEID`).
     CrayPals,
     /// A PMIx server, e.g. `srun --mpi=pmix` or PRRTE (`PMIX_RANK`).
     Pmix,
@@ -134,6 +137,22 @@ pub struct RankInfo {
     pub local_known: bool,
     /// Number of nodes in the job, when the launcher or MPI says.
     pub nodes: Option<u32>,
+    /// Index of this rank's node in the job, `0..nodes` (0-based), when the launcher or MPI
+    /// says:
+    ///
+    /// | launcher | variable |
+    /// | --- | --- |
+    /// | Slurm (`srun`) | `SLURM_NODEID`: the node's index in the job step |
+    /// | torchrun | `GROUP_RANK`: the worker group's rank, which is the node's index with one agent per node (torchrun's docs) |
+    /// | DeepSpeed's launcher | `CROSS_RANK`: its `--node_rank` |
+    /// | HPE Cray PALS | `PALS_NODEID` (libpals's `pals.h`; Flux's `cray_pals` plugin sets it too) |
+    /// | MPI (`RankInfo::from_mpi`, feature `mpi`) | the rank of this node's first rank among the first ranks of all nodes, so nodes are numbered in the order of their first rank |
+    ///
+    /// `None` elsewhere: Open MPI's `mpirun`, MPICH's Hydra, MVAPICH2, Horovod, LSF `jsrun`,
+    /// Flux and PMIx put no node index in the environment (Open MPI's
+    /// `OMPI_COMM_WORLD_NODE_RANK` is a rank on the node across jobs, and Horovod's
+    /// `HOROVOD_CROSS_RANK` counts only the nodes that hold this local rank).
+    pub node: Option<u32>,
     /// Host name of this node (`gethostname(2)`, through the `hostname` crate).
     pub host: String,
     /// Where this identity came from.
@@ -172,6 +191,7 @@ impl RankInfo {
             local_size: Some(1),
             local_known: true,
             nodes: Some(1),
+            node: Some(0),
             host: host_name(),
             source: Source::Single,
             groups: Vec::new(),
@@ -204,6 +224,7 @@ impl RankInfo {
             local_size: (local_size != 0).then_some(local_size),
             local_known: true,
             nodes: None,
+            node: None,
             host: host_name(),
             source: Source::Manual,
             groups: Vec::new(),
@@ -219,10 +240,10 @@ impl RankInfo {
     ///
     /// | layer | launchers and variables |
     /// | --- | --- |
-    /// | 1 | torchrun: `RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE`; DeepSpeed's launcher (same entry, [`Source::Torchrun`]): the same with `LOCAL_SIZE` for the local size, nodes from `CROSS_SIZE` |
+    /// | 1 | torchrun: `RANK`, `WORLD_SIZE`, `LOCAL_RANK`, `LOCAL_WORLD_SIZE`; DeepSpeed's launcher (same entry, [`Source::Torchrun`]): the same with `LOCAL_SIZE` for the local size, nodes from `CROSS_SIZE`; the node index from `GROUP_RANK` (DeepSpeed: `CROSS_RANK`) |
     /// | 2 | Horovod (`horovodrun` with Gloo): `HOROVOD_RANK`, `HOROVOD_SIZE`, `HOROVOD_LOCAL_RANK`, `HOROVOD_LOCAL_SIZE` (not `HOROVOD_CROSS_SIZE`: it counts the nodes holding this local rank, not the job's nodes) |
-    /// | 3 | Open MPI: `OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`, nodes from `OMPI_MCA_orte_num_nodes`; PMI (MPICH Hydra, Intel MPI, Cray MPICH): `PMI_RANK` (or Hydra `-pmi-port`'s `PMI_ID`), `PMI_SIZE`, `MPI_LOCALRANKID` or `PMI_LOCAL_RANK`, `MPI_LOCALNRANKS` or `PMI_LOCAL_SIZE`; MVAPICH2: `MV2_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Cray PALS: `PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE` |
-    /// | 4 | Slurm (a task of a job step: `SLURM_STEP_ID` set): `SLURM_PROCID`, `SLURM_STEP_NUM_TASKS` or `SLURM_NTASKS`, `SLURM_LOCALID`, `SLURM_NODEID`, tasks per node from `SLURM_STEP_TASKS_PER_NODE` (compressed, e.g. `2(x3),1`) or `SLURM_NTASKS_PER_NODE`, nodes from `SLURM_STEP_NUM_NODES` or `SLURM_NNODES`; PMIx: `PMIX_RANK`; LSF jsrun: `JSM_NAMESPACE_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Flux: `FLUX_TASK_RANK`, `FLUX_JOB_SIZE`, `FLUX_TASK_LOCAL_ID`, `FLUX_JOB_NNODES` |
+    /// | 3 | Open MPI: `OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`, nodes from `OMPI_MCA_orte_num_nodes`; PMI (MPICH Hydra, Intel MPI, Cray MPICH): `PMI_RANK` (or Hydra `-pmi-port`'s `PMI_ID`), `PMI_SIZE`, `MPI_LOCALRANKID` or `PMI_LOCAL_RANK`, `MPI_LOCALNRANKS` or `PMI_LOCAL_SIZE`; MVAPICH2: `MV2_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Cray PALS: `PALS_RANKID`, `PALS_LOCAL_RANKID`, `PALS_LOCAL_SIZE`, the node index from `PALS_NODEID` |
+    /// | 4 | Slurm (a task of a job step: `SLURM_STEP_ID` set): `SLURM_PROCID`, `SLURM_STEP_NUM_TASKS` or `SLURM_NTASKS`, `SLURM_LOCALID`, `SLURM_NODEID` (the node index), tasks per node from `SLURM_STEP_TASKS_PER_NODE` (compressed, e.g. `2(x3),1`) or `SLURM_NTASKS_PER_NODE`, nodes from `SLURM_STEP_NUM_NODES` or `SLURM_NNODES`; PMIx: `PMIX_RANK`; LSF jsrun: `JSM_NAMESPACE_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE}`; Flux: `FLUX_TASK_RANK`, `FLUX_JOB_SIZE`, `FLUX_TASK_LOCAL_ID`, `FLUX_JOB_NNODES` |
     ///
     /// A launcher is present when any of its rank, world-size, local-rank or local-size
     /// variables is set. The innermost layer with a launcher present wins: torchrun started
@@ -253,8 +274,9 @@ impl RankInfo {
     ///   number, negative or above `u32::MAX`, a size of 0, or a malformed
     ///   `SLURM_STEP_TASKS_PER_NODE`.
     /// - [`Error::Contradiction`](crate::Error::Contradiction): `rank >= size`,
-    ///   `local_rank >= local_size`, `local_size > size`, or two launchers of the same
-    ///   layer that disagree.
+    ///   `local_rank >= local_size`, `local_size > size`, more nodes than ranks, a node
+    ///   index not below the node count (or, without one, the world size), or two
+    ///   launchers of the same layer that disagree.
     /// - [`Error::MissingVar`](crate::Error::MissingVar): a launcher that sets some of its
     ///   variables but not enough for an identity (see the second table), e.g. `PMIX_RANK`
     ///   alone, or `PMI_ID` without `PMI_SIZE`.

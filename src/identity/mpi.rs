@@ -1,7 +1,7 @@
 //! Discovery through an MPI communicator (feature `mpi`).
 
-use mpi::collective::{CommunicatorCollectives, SystemOperation};
-use mpi::topology::Communicator;
+use mpi::collective::Root;
+use mpi::topology::{Color, Communicator};
 
 use super::{host_name, launchers, RankInfo, Source};
 use crate::{Error, Result};
@@ -24,8 +24,11 @@ impl RankInfo {
     /// The rank and size are the communicator's; the local rank and size come from the
     /// shared-memory split of the communicator (`MPI_Comm_split_type` with
     /// `MPI_COMM_TYPE_SHARED`, rsmpi's `split_shared`, keyed by rank so local ranks follow
-    /// the communicator's order); the node count is the sum, over all ranks, of "I am the
-    /// first rank of my node" (`MPI_Allreduce`). The host name comes from `gethostname(2)`.
+    /// the communicator's order). The first ranks of the nodes form a communicator of their
+    /// own (`MPI_Comm_split`, ordered by rank): its size is the node count, and the first
+    /// rank's rank in it is the node's index, which it sends to the other ranks of its node
+    /// (`MPI_Bcast`); so nodes are numbered in the order of their first ranks. The host name
+    /// comes from `gethostname(2)`.
     ///
     /// This is a collective call: every rank of `comm` must make it, as with any MPI
     /// collective, or the job waits. ranklog never initializes or finalizes MPI (the
@@ -35,7 +38,8 @@ impl RankInfo {
     ///
     /// [`Error::InvalidVar`] naming the MPI call (`MPI_Comm_rank`, `MPI_Comm_size`, ...)
     /// that returned a negative value, and [`Error::Contradiction`] for results that do not
-    /// add up (a rank not below the size): never a silent rank 0.
+    /// add up (a rank not below the size, a node index not below the node count): never a
+    /// silent rank 0.
     ///
     /// # Examples
     ///
@@ -49,9 +53,17 @@ impl RankInfo {
     #[doc(alias = "MPI_COMM_TYPE_SHARED")]
     pub fn from_mpi<C: Communicator>(comm: &C) -> Result<RankInfo> {
         let node = comm.split_shared(comm.rank());
-        let local_first = i32::from(node.rank() == 0);
-        let mut nodes = 0i32;
-        comm.all_reduce_into(&local_first, &mut nodes, SystemOperation::sum());
+        let first_ranks = comm.split_by_color(if node.rank() == 0 {
+            Color::with_value(0)
+        } else {
+            Color::undefined()
+        });
+        // [node index, node count], as the node's first rank sees them.
+        let mut place = [0i32; 2];
+        if let Some(first_ranks) = &first_ranks {
+            place = [first_ranks.rank(), first_ranks.size()];
+        }
+        node.process_at_rank(0).broadcast_into(&mut place[..]);
         let info = RankInfo {
             rank: non_negative("MPI_Comm_rank", comm.rank())?,
             size: non_negative("MPI_Comm_size", comm.size())?,
@@ -61,7 +73,14 @@ impl RankInfo {
                 node.size(),
             )?),
             local_known: true,
-            nodes: Some(non_negative("MPI_Allreduce of the node count", nodes)?),
+            nodes: Some(non_negative(
+                "MPI_Comm_size of the nodes' first ranks",
+                place[1],
+            )?),
+            node: Some(non_negative(
+                "MPI_Comm_rank of the nodes' first ranks",
+                place[0],
+            )?),
             host: host_name(),
             source: Source::Mpi,
             groups: Vec::new(),

@@ -208,7 +208,7 @@ pub fn report_mpi_and_env_agree() {
     assert_eq!(from_mpi.source, ranklog::Source::Mpi);
     assert_eq!(from_env.source, ranklog::Source::OpenMpi);
     println!(
-        "{AGREE}{} size={} local_rank={} local_size={} nodes={} host={}",
+        "{AGREE}{} size={} local_rank={} local_size={} nodes={} node={} host={}",
         from_mpi.rank,
         from_mpi.size,
         from_mpi.local_rank,
@@ -217,6 +217,9 @@ pub fn report_mpi_and_env_agree() {
             .map_or_else(|| "none".to_owned(), |n| n.to_string()),
         from_mpi
             .nodes
+            .map_or_else(|| "none".to_owned(), |n| n.to_string()),
+        from_mpi
+            .node
             .map_or_else(|| "none".to_owned(), |n| n.to_string()),
         from_mpi.host
     );

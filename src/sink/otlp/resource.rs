@@ -8,6 +8,7 @@
 //! | `process.pid` | this process's id, integer | OpenTelemetry process |
 //! | `ranklog.rank`, `ranklog.world_size`, `ranklog.local_rank` | integers | ranklog |
 //! | `ranklog.local_size`, `ranklog.nodes` | integers, when the launcher says | ranklog |
+//! | `ranklog.node` | the index of the rank's node, `0..ranklog.nodes`, integer, when the launcher or MPI says ([`RankInfo::node`]) | ranklog |
 //! | `ranklog.launcher` | where the identity came from (`mpi`, `slurm`, ...) | ranklog |
 //!
 //! `OTEL_RESOURCE_ATTRIBUTES` is read by the SDK and wins over all but `service.name`'s
@@ -55,6 +56,9 @@ fn attributes(info: &RankInfo, job: &str) -> Vec<KeyValue> {
     if let Some(n) = info.nodes {
         kv.push(KeyValue::new("ranklog.nodes", i64::from(n)));
     }
+    if let Some(n) = info.node {
+        kv.push(KeyValue::new("ranklog.node", i64::from(n)));
+    }
     kv
 }
 
@@ -79,5 +83,30 @@ mod tests {
             get("process.pid"),
             Some(Value::I64(i64::from(std::process::id())))
         );
+    }
+
+    #[test]
+    fn the_node_index_is_an_integer_when_known_and_absent_when_not() {
+        let get = |info: &RankInfo, k: &'static str| {
+            Resource::builder_empty()
+                .with_attributes(attributes(info, "4711"))
+                .build()
+                .get(&Key::from_static_str(k))
+        };
+        let known = RankInfo::from_vars([
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_PROCID", "5"),
+            ("SLURM_NTASKS", "8"),
+            ("SLURM_LOCALID", "1"),
+            ("SLURM_NODEID", "1"),
+            ("SLURM_STEP_TASKS_PER_NODE", "4(x2)"),
+            ("SLURM_STEP_NUM_NODES", "2"),
+        ])
+        .unwrap();
+        assert_eq!(get(&known, "ranklog.node"), Some(Value::I64(1)));
+        assert_eq!(get(&known, "ranklog.nodes"), Some(Value::I64(2)));
+        let unknown = RankInfo::new(3, 8, 1, 4).unwrap();
+        assert_eq!(unknown.node, None);
+        assert_eq!(get(&unknown, "ranklog.node"), None);
     }
 }
