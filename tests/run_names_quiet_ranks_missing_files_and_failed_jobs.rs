@@ -15,8 +15,8 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::mpirun::{clean_env, mpirun_or_skip, run_status, Finished};
-use common::nodes::{multinode_script, unavailable, CANNOT};
+use common::mpirun::{clean_env, mpirun_or_skip, ranklog_run_under_mpirun, run_status, Finished};
+use common::nodes::multinode_script;
 use slog::info;
 
 const PROBE: &str = "probe_rank_goes_quiet_hides_or_fails";
@@ -75,22 +75,15 @@ fn probe_rank_goes_quiet_hides_or_fails() {
 fn run(case: &str, envs: &[(&str, &str)]) -> Finished {
     let mpirun = mpirun_or_skip().expect("checked by the caller");
     let dir = common::temp_dir(&format!("run-{case}"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ranklog"));
-    cmd.args(["run", "--quiet-after", "2s", "--dir"])
-        .arg(&dir)
-        .arg("--")
-        .arg(mpirun)
-        .args([
-            "--oversubscribe",
-            "--bind-to",
-            "none",
-            "-np",
-            &NP.to_string(),
-        ])
-        .arg(std::env::current_exe().expect("the test binary's path"))
-        .args(common::probe_args(PROBE));
-    clean_env(&mut cmd);
-    cmd.env(PROBE_ENV, case).env("NO_COLOR", "1");
+    let mut cmd = ranklog_run_under_mpirun(
+        env!("CARGO_BIN_EXE_ranklog"),
+        &["--quiet-after", "2s"],
+        &dir,
+        &mpirun,
+        NP,
+        PROBE,
+    );
+    cmd.env(PROBE_ENV, case);
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -204,16 +197,8 @@ fn ranks_on_a_node_that_does_not_see_the_job_directory_are_named_missing() {
     cmd.env("NO_COLOR", "1");
     let done = run_status(cmd, Duration::from_secs(240)).expect("ranklog run starts");
     let _ = std::fs::remove_dir_all(&dir);
-    if done.status.and_then(|s| s.code()) == Some(CANNOT) {
-        if let Some(line) = done
-            .out
-            .stderr
-            .lines()
-            .find(|l| l.starts_with("multinode.sh: cannot run here:"))
-        {
-            unavailable(line);
-            return;
-        }
+    if common::nodes::skipped_cannot_simulate(&done) {
+        return;
     }
     assert!(done.success(), "{}", done.describe());
     let stderr = &done.out.stderr;

@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::mpirun::{clean_env, find_on_path, run_status, Finished};
-use common::nodes::{multinode_script, unavailable, CANNOT};
+use common::nodes::{multinode_script, unavailable};
 use slog::info;
 
 const PROBE: &str = "probe_rank_logs_one_marker";
@@ -103,16 +103,8 @@ fn run_reaches_every_rank_across_two_simulated_nodes() {
     // The user's own list, which ranklog run must keep: it carries the probe's variable.
     let envs = [(PROBE_ENV, "1"), ("OMPI_MCA_mca_base_env_list", PROBE_ENV)];
     let (done, _) = run("run-nodes", &launcher, &envs);
-    if done.status.and_then(|s| s.code()) == Some(CANNOT) {
-        if let Some(line) = done
-            .out
-            .stderr
-            .lines()
-            .find(|l| l.starts_with("multinode.sh: cannot run here:"))
-        {
-            unavailable(line);
-            return;
-        }
+    if common::nodes::skipped_cannot_simulate(&done) {
+        return;
     }
     assert_one_line_for_all(&done, "2 nodes: nodeA, nodeB");
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::mpirun::{clean_env, mpirun_or_skip, run_status};
+use common::mpirun::{mpirun_or_skip, ranklog_run_under_mpirun, run_status};
 use slog::{info, warn};
 
 const PROBE: &str = "probe_rank_logs_steps_one_late";
@@ -62,23 +62,16 @@ fn run_collapses_the_ranks_records_and_names_the_late_rank() {
         return;
     };
     let dir = common::temp_dir("run-16");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ranklog"));
     // A 4 s window: the ranks of a loaded 2-core machine log the same record within it.
-    cmd.args(["run", "--utc", "--window", "4s", "--dir"])
-        .arg(&dir)
-        .arg("--")
-        .arg(mpirun)
-        .args([
-            "--oversubscribe",
-            "--bind-to",
-            "none",
-            "-np",
-            &NP.to_string(),
-        ])
-        .arg(std::env::current_exe().expect("the test binary's path"))
-        .args(common::probe_args(PROBE));
-    clean_env(&mut cmd);
-    cmd.env(PROBE_ENV, "1").env("NO_COLOR", "1");
+    let mut cmd = ranklog_run_under_mpirun(
+        env!("CARGO_BIN_EXE_ranklog"),
+        &["--utc", "--window", "4s"],
+        &dir,
+        &mpirun,
+        NP,
+        PROBE,
+    );
+    cmd.env(PROBE_ENV, "1");
     let done = run_status(cmd, Duration::from_secs(300)).expect("ranklog run starts");
     assert!(done.success(), "{}", done.describe());
     let (stdout, stderr) = (&done.out.stdout, &done.out.stderr);

@@ -109,6 +109,39 @@ impl Finished {
     }
 }
 
+/// `RANKLOG run RUN_ARGS --dir DIR -- MPIRUN --oversubscribe --bind-to none -np NP` of this
+/// test binary's `probe` (`ranklog` is the CLI binary: `env!("CARGO_BIN_EXE_ranklog")` in a
+/// test built with feature `cli`), with the test's own `RANKLOG_*` variables removed and
+/// colour off.
+pub fn ranklog_run_under_mpirun(
+    ranklog: &str,
+    run_args: &[&str],
+    dir: &Path,
+    mpirun: &Path,
+    np: u32,
+    probe: &str,
+) -> Command {
+    let mut cmd = Command::new(ranklog);
+    cmd.arg("run")
+        .args(run_args)
+        .arg("--dir")
+        .arg(dir)
+        .arg("--")
+        .arg(mpirun)
+        .args([
+            "--oversubscribe",
+            "--bind-to",
+            "none",
+            "-np",
+            &np.to_string(),
+        ])
+        .arg(std::env::current_exe().expect("the test binary's path"))
+        .args(super::probe_args(probe));
+    clean_env(&mut cmd);
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
 /// Runs `cmd` to completion, or stops it (SIGTERM, then SIGKILL after 10 s) after `limit`,
 /// and says how it ended, whatever it was.
 pub fn run_status(mut cmd: Command, limit: Duration) -> Result<Finished, String> {

@@ -52,6 +52,27 @@ pub fn unavailable(why: &str) {
     eprintln!("skipped: {why}");
 }
 
+/// Whether `done` (a job started through `scripts/multinode.sh`) ended because this
+/// machine cannot simulate nodes; if so, says why ([`unavailable`]: a skip line, or under CI
+/// a panic).
+pub fn skipped_cannot_simulate(done: &super::mpirun::Finished) -> bool {
+    if done.status.and_then(|s| s.code()) != Some(CANNOT) {
+        return false;
+    }
+    match done
+        .out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("multinode.sh: cannot run here:"))
+    {
+        Some(line) => {
+            unavailable(line);
+            true
+        }
+        None => false,
+    }
+}
+
 /// The rank side: builds the logger from `info` with files in `dir`, logs one record per
 /// case and flushes.
 pub fn log_markers(info: ranklog::RankInfo, dir: &Path) {
@@ -231,16 +252,8 @@ pub fn self_on_nodes(
     }
     cmd.arg("--").arg(exe).args(probe_args(probe));
     let done = run_status(cmd, limit)?;
-    if done.status.and_then(|s| s.code()) == Some(CANNOT) {
-        if let Some(line) = done
-            .out
-            .stderr
-            .lines()
-            .find(|l| l.starts_with("multinode.sh: cannot run here:"))
-        {
-            unavailable(line);
-            return Ok(None);
-        }
+    if skipped_cannot_simulate(&done) {
+        return Ok(None);
     }
     if done.success() {
         Ok(Some(done.out))
