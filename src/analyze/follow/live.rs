@@ -3,10 +3,10 @@
 //! record arrived, whichever comes first; ranks that join after it was shown get a
 //! follow-up of their own.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::analyze::collapse::{set_key, Group};
+use crate::analyze::collapse::{set_key, Group, KeyMap};
 use crate::analyze::record::Record;
 
 /// Open groups of one identity tried before a record starts a new one (as offline).
@@ -55,9 +55,9 @@ pub(crate) struct LiveCollapser {
     /// Id of `waiting[0]`; ids count up in creation order.
     front_id: u64,
     /// Identity to the ids of its waiting groups, oldest first.
-    open: HashMap<String, VecDeque<u64>>,
+    open: KeyMap<VecDeque<u64>>,
     /// Identity to its shown groups with missing ranks, oldest first.
-    missing: HashMap<String, VecDeque<Missing>>,
+    missing: KeyMap<VecDeque<Missing>>,
     missing_total: usize,
     key: String,
 }
@@ -69,8 +69,8 @@ impl LiveCollapser {
             window,
             waiting: VecDeque::new(),
             front_id: 0,
-            open: HashMap::new(),
-            missing: HashMap::new(),
+            open: KeyMap::default(),
+            missing: KeyMap::default(),
             missing_total: 0,
             key: String::new(),
         }
@@ -95,7 +95,7 @@ impl LiveCollapser {
             set_key(&mut self.key, &rec);
         }
         let id = self.front_id + self.waiting.len() as u64;
-        let group = Group::new(rec, Vec::new(), rank);
+        let group = Group::new(&rec, Vec::new(), rank);
         let due = if is_complete(&group) {
             now
         } else {
