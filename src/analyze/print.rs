@@ -7,9 +7,7 @@ use std::sync::mpsc;
 use super::collapse::{Collapser, Group};
 use super::console::LineFormat;
 use super::merge::{Merge, Progress};
-use super::reader::parse_lossy;
-use super::record::spans::{SpanFields, Spans};
-use super::record::Record;
+use super::parsed::{parse_filtered, ParsedBatch};
 use super::time::TimeZoneChoice;
 use super::{AnalyzeError, Filter, Warnings};
 use crate::sink::console::Tag;
@@ -211,25 +209,6 @@ impl<'w, W: Write> Output<'w, W> {
     }
 }
 
-/// Parses `line` and applies the filter's conditions on contents; `None` for a line that
-/// is not a record (counted in `damage`) or that the filter rejects.
-fn parse_filtered<'a>(
-    line: &'a [u8],
-    file_rank: Option<u32>,
-    filter: &Filter,
-    scratch: &'a mut String,
-    damage: &mut Warnings,
-) -> Option<(Record<'a>, Option<u32>)> {
-    let (rec, repaired) = parse_lossy(line, scratch);
-    damage.invalid_utf8 += u64::from(repaired);
-    let Some(rec) = rec else {
-        damage.bad_lines += 1;
-        return None;
-    };
-    let rank = rec.rank.or(file_rank);
-    (filter.accepts_rank(rank) && filter.accepts(&rec)).then_some((rec, rank))
-}
-
 /// Parses, filters and formats records one at a time.
 struct Printer<'o> {
     options: &'o MergeOptions,
@@ -386,60 +365,6 @@ fn collapsed<W: Write>(
     Ok(kept)
 }
 
-/// What a parsing thread made of one line for `--collapse`.
-enum Parsed {
-    /// Not a record (counted in the batch's damage), or one the filter rejects.
-    Skip,
-    /// The record as ranges of its line, with its rank.
-    Record(Spans, Option<u32>),
-    /// A record with text that is not a slice of its line (escapes, a repaired line):
-    /// the collapsing thread parses it again.
-    Again,
-}
-
-/// Lines for a parsing thread and what it made of them, in the same order. Batches go
-/// back and forth, so their buffers are reused.
-#[derive(Default)]
-struct ParsedBatch {
-    bytes: Vec<u8>,
-    lines: Vec<(usize, Option<u32>)>,
-    parsed: Vec<Parsed>,
-    fields: SpanFields,
-    damage: Warnings,
-}
-
-impl ParsedBatch {
-    /// Parses and filters every line (on a parsing thread).
-    fn parse(&mut self, filter: &Filter, scratch: &mut String) {
-        let mut start = 0;
-        for &(end, file_rank) in &self.lines {
-            let line = &self.bytes[start..end];
-            start = end;
-            let counted = (self.damage.bad_lines, self.damage.invalid_utf8);
-            let parsed = match parse_filtered(line, file_rank, filter, scratch, &mut self.damage) {
-                None => Parsed::Skip,
-                Some((rec, rank)) => match Spans::of(line, &rec, &mut self.fields) {
-                    Some(spans) => Parsed::Record(spans, rank),
-                    None => {
-                        // Counted again when parsed again.
-                        (self.damage.bad_lines, self.damage.invalid_utf8) = counted;
-                        Parsed::Again
-                    }
-                },
-            };
-            self.parsed.push(parsed);
-        }
-    }
-
-    fn clear(&mut self) {
-        self.bytes.clear();
-        self.lines.clear();
-        self.parsed.clear();
-        self.fields.clear();
-        self.damage = Warnings::default();
-    }
-}
-
 /// `--collapse` with the parsing on `workers` other threads: batches of lines go
 /// round-robin to them and come back, parsed, to this thread, which collapses them in
 /// merge order as [`collapsed`] does on one thread (the same output).
@@ -485,35 +410,10 @@ fn collapsed_parallel<W: Write>(
         let mut collapse_until = |sent: usize, in_flight: usize, free: &mut Vec<ParsedBatch>| {
             while sent - collapsed > in_flight {
                 let mut done = results[collapsed % workers].recv().map_err(|_| stopped())?;
-                damage.bad_lines += done.damage.bad_lines;
-                damage.invalid_utf8 += done.damage.invalid_utf8;
-                let mut start = 0;
-                // One list of key-values for every record of the batch.
-                let mut spare = Vec::new();
-                for (&(end, file_rank), parsed) in done.lines.iter().zip(&done.parsed) {
-                    let line = &done.bytes[start..end];
-                    start = end;
-                    let ready = match parsed {
-                        Parsed::Skip => continue,
-                        Parsed::Record(spans, rank) => std::str::from_utf8(line)
-                            .ok()
-                            .and_then(|text| {
-                                spans.record(text, &done.fields, std::mem::take(&mut spare))
-                            })
-                            .map(|rec| (rec, *rank)),
-                        Parsed::Again => None,
-                    };
-                    if let Some((rec, rank)) = ready {
-                        kept += 1;
-                        collapser.push(&rec, line, rank, &mut sink)?;
-                        spare = rec.fields;
-                    } else if let Some((rec, rank)) =
-                        parse_filtered(line, file_rank, filter, &mut scratch, damage)
-                    {
-                        kept += 1;
-                        collapser.push(&rec, line, rank, &mut sink)?;
-                    }
-                }
+                done.for_each(filter, &mut scratch, damage, |rec, rank, line| {
+                    kept += 1;
+                    collapser.push(rec, line, rank, &mut sink)
+                })?;
                 collapsed += 1;
                 done.clear();
                 free.push(done);
@@ -522,9 +422,8 @@ fn collapsed_parallel<W: Write>(
         };
         let mut batch = ParsedBatch::default();
         lines.each(|line, file_rank| {
-            batch.bytes.extend_from_slice(line);
-            batch.lines.push((batch.bytes.len(), file_rank));
-            if batch.lines.len() == BATCH_LINES {
+            batch.push(line, file_rank);
+            if batch.len() == BATCH_LINES {
                 let next = free.pop().unwrap_or_default();
                 let full = std::mem::replace(&mut batch, next);
                 inputs[sent % workers].send(full).map_err(|_| stopped())?;
@@ -533,7 +432,7 @@ fn collapsed_parallel<W: Write>(
             }
             Ok(())
         })?;
-        if !batch.lines.is_empty() {
+        if batch.len() > 0 {
             inputs[sent % workers].send(batch).map_err(|_| stopped())?;
             sent += 1;
         }

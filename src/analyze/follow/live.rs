@@ -79,23 +79,23 @@ impl LiveCollapser {
     /// Adds `rank`'s record, arrived at `now`; a late record is handed to `show` at once.
     pub(crate) fn push(
         &mut self,
-        rec: Record<'_>,
+        rec: &Record<'_>,
         rank: Option<u32>,
         now: Instant,
         show: &mut dyn FnMut(Shown),
     ) {
-        set_key(&mut self.key, &rec);
+        set_key(&mut self.key, rec);
         if let Some(rank) = rank {
-            if self.join_shown(&rec, rank, show) || self.join_waiting(&rec, rank, now) {
+            if self.join_shown(rec, rank, show) || self.join_waiting(rec, rank, now) {
                 return;
             }
         }
         if self.waiting.len() >= MAX_PENDING {
             self.pop(show);
-            set_key(&mut self.key, &rec);
+            set_key(&mut self.key, rec);
         }
         let id = self.front_id + self.waiting.len() as u64;
-        let group = Group::new(&rec, Vec::new(), rank);
+        let group = Group::new(rec, Vec::new(), rank);
         let due = if is_complete(&group) {
             now
         } else {
@@ -266,7 +266,7 @@ mod tests {
         let mut show = |s: Shown| out.borrow_mut().push(s);
         for rank in 0..4 {
             c.push(
-                Record::parse(&line(rank, 0, "a")).unwrap(),
+                &Record::parse(&line(rank, 0, "a")).unwrap(),
                 Some(rank),
                 t0,
                 &mut show,
@@ -274,7 +274,7 @@ mod tests {
         }
         for rank in [0, 1, 3] {
             c.push(
-                Record::parse(&line(rank, 10, "b")).unwrap(),
+                &Record::parse(&line(rank, 10, "b")).unwrap(),
                 Some(rank),
                 t0,
                 &mut show,
@@ -290,7 +290,7 @@ mod tests {
         );
         c.show_due(t0 + Duration::from_secs(1), &mut show);
         c.push(
-            Record::parse(&line(2, 4010, "b")).unwrap(),
+            &Record::parse(&line(2, 4010, "b")).unwrap(),
             Some(2),
             t0 + Duration::from_secs(4),
             &mut show,
@@ -313,14 +313,14 @@ mod tests {
         let out = std::cell::RefCell::new(Vec::new());
         let mut show = |s: Shown| out.borrow_mut().push(s);
         c.push(
-            Record::parse(&line(0, 0, "x")).unwrap(),
+            &Record::parse(&line(0, 0, "x")).unwrap(),
             Some(0),
             t0,
             &mut show,
         );
         c.show_due(t0 + Duration::from_secs(2), &mut show);
         c.push(
-            Record::parse(&line(1, 3000, "x")).unwrap(),
+            &Record::parse(&line(1, 3000, "x")).unwrap(),
             Some(1),
             t0 + Duration::from_secs(3),
             &mut show,
