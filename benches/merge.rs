@@ -57,15 +57,19 @@ fn merge(c: &mut Criterion) {
     let mut group = c.benchmark_group("read_back");
     group.throughput(Throughput::Elements(u64::from(RANKS) * RECORDS));
     group.sample_size(10);
+    // `merge_collapse_1s` parses on other threads (one per core, at most 4) while this
+    // one merges and collapses; `merge_collapse_1s_one_thread` does it all on one.
     let cases = [
-        ("merge_jsonl", true, None),
-        ("merge_console", false, None),
-        ("merge_collapse_1s", false, Some(1_000_000)),
+        ("merge_jsonl", true, None, 0),
+        ("merge_console", false, None, 0),
+        ("merge_collapse_1s", false, Some(1_000_000), 0),
+        ("merge_collapse_1s_one_thread", false, Some(1_000_000), 1),
     ];
-    for (name, json, collapse) in cases {
+    for (name, json, collapse, threads) in cases {
         let mut options = MergeOptions::default();
         options.json = json;
         options.collapse_window_us = collapse;
+        options.threads = threads;
         group.bench_function(name, |b| {
             b.iter(|| {
                 let mut merge = Merge::open(&inputs, &|_| true).expect("files open");

@@ -43,6 +43,58 @@ fn collapse_prints_a_message_of_many_ranks_once_with_its_ranks() {
 }
 
 #[test]
+fn collapse_parsing_on_other_threads_prints_the_same_and_counts_the_same_damage() {
+    // Many batches (every job8 file repeated), and lines the parsing threads hand back to
+    // be parsed again (escapes, invalid UTF-8, an array) or cannot read (not JSON).
+    let dir = std::env::temp_dir().join(format!("ranklog-cli-collapse-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(root().join(JOB8)).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = std::fs::read(&path).unwrap().repeat(40);
+        let ts = "2026-11-21T04:24:06.000001Z";
+        bytes.extend_from_slice(
+            format!(
+                "{{\"ts\":\"{ts}\",\"level\":\"info\",\"msg\":\"a\\nb\",\"rank\":1,\"size\":8}}\n\
+                 {{\"ts\":\"{ts}\",\"level\":\"info\",\"msg\":\"list\",\"l\":[1],\"size\":8}}\n\
+                 not json\n"
+            )
+            .as_bytes(),
+        );
+        bytes.extend_from_slice(b"{\"ts\":\"2026-11-21T04:24:06.000002Z\",\"level\":\"warning\",\"msg\":\"bad \xff\"}\n");
+        std::fs::write(dir.join(path.file_name().unwrap()), bytes).unwrap();
+    }
+    let dir = dir.to_str().unwrap();
+    let run = |threads: &str, json: bool| {
+        let mut args = vec!["merge", "--utc", "--collapse", "--threads", threads, dir];
+        if json {
+            args.insert(1, "--json");
+        }
+        let out = ranklog(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.stdout, String::from_utf8(out.stderr).unwrap())
+    };
+    for json in [false, true] {
+        let (one, one_warnings) = run("1", json);
+        assert!(one.len() > 100_000, "{}", one.len());
+        assert!(one_warnings.contains("invalid UTF-8"), "{one_warnings}");
+        for threads in ["2", "3"] {
+            let (out, warnings) = run(threads, json);
+            assert!(
+                out == one,
+                "--threads {threads} (json {json}) changed the output"
+            );
+            assert_eq!(warnings, one_warnings, "--threads {threads}");
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn collapse_with_json_adds_the_ranks_to_the_first_record() {
     let out = ok(&["merge", "--json", "--collapse", "--window", "500ms", JOB8]);
     golden("job8.collapse.jsonl", &out);

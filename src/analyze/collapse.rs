@@ -39,7 +39,7 @@ pub(crate) struct Group {
 
 impl Group {
     /// A group of one record, `rank`'s (`raw` is its line, kept for `--json` only).
-    pub(crate) fn new(rec: Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
+    pub(crate) fn new(rec: &Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
         let spread = rec
             .fields
             .iter()
@@ -53,7 +53,7 @@ impl Group {
             size: rec.size,
             spread,
             raw,
-            first: rec.into_owned(),
+            first: rec.clone().into_owned(),
         }
     }
 
@@ -94,6 +94,10 @@ impl Group {
     }
 }
 
+/// Collapse identities ([`set_key`]) to `V`, hashed with FxHash: the keys are the
+/// job's own messages, and SipHash's resistance to chosen keys costs more than it buys here.
+pub(crate) type KeyMap<V> = HashMap<String, V, rustc_hash::FxBuildHasher>;
+
 /// Gathers records into groups and hands each group out once its window has passed, in
 /// the order of their first records.
 pub(crate) struct Collapser {
@@ -104,7 +108,7 @@ pub(crate) struct Collapser {
     /// Id of `groups[0]`; ids count up in creation order.
     front_id: u64,
     /// Level and message (`"<level>\t<msg>"`) to the ids of their groups, oldest first.
-    open: HashMap<String, VecDeque<u64>>,
+    open: KeyMap<VecDeque<u64>>,
     key: String,
 }
 
@@ -115,7 +119,7 @@ impl Collapser {
             keep_raw,
             groups: VecDeque::new(),
             front_id: 0,
-            open: HashMap::new(),
+            open: KeyMap::default(),
             key: String::new(),
         }
     }
@@ -124,7 +128,7 @@ impl Collapser {
     /// whose window closed before it.
     pub(crate) fn push<E>(
         &mut self,
-        rec: Record<'_>,
+        rec: &Record<'_>,
         raw: &[u8],
         rank: Option<u32>,
         emit: &mut impl FnMut(Group) -> Result<(), E>,
@@ -137,7 +141,7 @@ impl Collapser {
         {
             self.pop(emit)?;
         }
-        set_key(&mut self.key, &rec);
+        set_key(&mut self.key, rec);
         if let Some(rank) = rank {
             // The oldest group of this level and message that the rank has not joined yet:
             // the n-th repeat of a message on each rank goes with the others' n-th.
@@ -145,7 +149,7 @@ impl Collapser {
             for &id in ids.take(MAX_SCAN) {
                 let group = &mut self.groups[(id - self.front_id) as usize];
                 if group.ranks.binary_search(&rank).is_err() {
-                    group.join(&rec, rank);
+                    group.join(rec, rank);
                     return Ok(());
                 }
             }
@@ -230,7 +234,7 @@ mod tests {
         for line in lines {
             let r = Record::parse(line).unwrap();
             let rank = r.rank;
-            c.push(r, line, rank, &mut emit).unwrap();
+            c.push(&r, line, rank, &mut emit).unwrap();
         }
         c.finish(&mut emit).unwrap();
         out

@@ -54,6 +54,7 @@ mod follow;
 mod gpu;
 mod inputs;
 mod merge;
+mod parsed;
 mod plot;
 mod print;
 mod reader;

@@ -7,8 +7,7 @@ use std::sync::mpsc;
 use super::collapse::{Collapser, Group};
 use super::console::LineFormat;
 use super::merge::{Merge, Progress};
-use super::reader::parse_lossy;
-use super::record::Record;
+use super::parsed::{parse_filtered, ParsedBatch};
 use super::time::TimeZoneChoice;
 use super::{AnalyzeError, Filter, Warnings};
 use crate::sink::console::Tag;
@@ -39,8 +38,9 @@ pub struct MergeOptions {
     pub time_zone: TimeZoneChoice,
     /// Colour console lines with ANSI escapes.
     pub color: bool,
-    /// Threads that parse and format records beside the merging one: 0 (the default) for
-    /// one per core, at most 4; 1 to do everything on the calling thread.
+    /// Threads that parse and format records beside the merging one (with collapsing:
+    /// that parse them, the merging thread collapsing and formatting): 0 (the default)
+    /// for one per core, at most 4; 1 to do everything on the calling thread.
     pub threads: usize,
 }
 
@@ -61,7 +61,9 @@ pub struct MergeStats {
 ///
 /// Records that must be parsed (console lines, or `--json` with a filter on their
 /// contents) are parsed and formatted in batches on other threads while this one merges
-/// ([`MergeOptions::threads`]), and written in merge order. Memory stays bounded by the number of files (and
+/// ([`MergeOptions::threads`]), and written in merge order. With collapsing, the other
+/// threads parse and this one collapses, in merge order: the output is the same on any
+/// number of threads. Memory stays bounded by the number of files (and
 /// the batches in flight), except with collapsing, which holds the records of one window
 /// (at most 50,000 groups).
 ///
@@ -78,17 +80,21 @@ pub fn print_merged<W: Write>(
     let mut lines = Lines::new(merge, &options.filter, progress);
     let mut output = Output::new(out);
     let mut damage = Warnings::default();
+    let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = match options.threads {
+        0 => cores().min(MAX_WORKERS),
+        n => n,
+    };
     let kept = if options.collapse_window_us.is_some() {
-        collapsed(&mut lines, options, &mut output, &mut damage)?
+        if workers > 1 {
+            collapsed_parallel(&mut lines, options, &mut output, &mut damage, workers)?
+        } else {
+            collapsed(&mut lines, options, &mut output, &mut damage)?
+        }
     } else if options.json && !options.filter.needs_record() {
         lines.each(|line, _| output.extend(line, true))?;
         output.written
     } else {
-        let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
-        let workers = match options.threads {
-            0 => cores().min(MAX_WORKERS),
-            n => n,
-        };
         if workers > 1 {
             parallel(&mut lines, options, &mut output, &mut damage, workers)?
         } else {
@@ -201,25 +207,6 @@ impl<'w, W: Write> Output<'w, W> {
         self.buf.clear();
         self.out.flush().map_err(AnalyzeError::Output)
     }
-}
-
-/// Parses `line` and applies the filter's conditions on contents; `None` for a line that
-/// is not a record (counted in `damage`) or that the filter rejects.
-fn parse_filtered<'a>(
-    line: &'a [u8],
-    file_rank: Option<u32>,
-    filter: &Filter,
-    scratch: &'a mut String,
-    damage: &mut Warnings,
-) -> Option<(Record<'a>, Option<u32>)> {
-    let (rec, repaired) = parse_lossy(line, scratch);
-    damage.invalid_utf8 += u64::from(repaired);
-    let Some(rec) = rec else {
-        damage.bad_lines += 1;
-        return None;
-    };
-    let rank = rec.rank.or(file_rank);
-    (filter.accepts_rank(rank) && filter.accepts(&rec)).then_some((rec, rank))
 }
 
 /// Parses, filters and formats records one at a time.
@@ -372,7 +359,85 @@ fn collapsed<W: Write>(
             return Ok(());
         };
         kept += 1;
-        collapser.push(rec, line, rank, &mut sink)
+        collapser.push(&rec, line, rank, &mut sink)
+    })?;
+    collapser.finish(&mut sink)?;
+    Ok(kept)
+}
+
+/// `--collapse` with the parsing on `workers` other threads: batches of lines go
+/// round-robin to them and come back, parsed, to this thread, which collapses them in
+/// merge order as [`collapsed`] does on one thread (the same output).
+fn collapsed_parallel<W: Write>(
+    lines: &mut Lines<'_, '_>,
+    options: &MergeOptions,
+    output: &mut Output<'_, W>,
+    damage: &mut Warnings,
+    workers: usize,
+) -> Result<u64, AnalyzeError> {
+    let stopped = || AnalyzeError::Output(std::io::Error::other("a parsing thread stopped"));
+    let window = options.collapse_window_us.unwrap_or(0);
+    let mut collapser = Collapser::new(window, options.json);
+    let mut format = LineFormat::new(options.time_zone, options.color);
+    let mut scratch = String::new();
+    let mut kept = 0;
+    let mut sink = |group: Group| -> Result<(), AnalyzeError> {
+        write_group(&mut output.buf, &mut format, &group, options.json);
+        output.written += 1;
+        output.flush_full()
+    };
+    let filter = &options.filter;
+    std::thread::scope(|scope| {
+        let mut inputs = Vec::with_capacity(workers);
+        let mut results = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (batch_tx, batch_rx) = mpsc::channel::<ParsedBatch>();
+            let (done_tx, done_rx) = mpsc::channel::<ParsedBatch>();
+            scope.spawn(move || {
+                let mut scratch = String::new();
+                for mut batch in batch_rx {
+                    batch.parse(filter, &mut scratch);
+                    if done_tx.send(batch).is_err() {
+                        return;
+                    }
+                }
+            });
+            inputs.push(batch_tx);
+            results.push(done_rx);
+        }
+        let (mut sent, mut collapsed) = (0usize, 0usize);
+        let mut free: Vec<ParsedBatch> = Vec::new();
+        let mut collapse_until = |sent: usize, in_flight: usize, free: &mut Vec<ParsedBatch>| {
+            while sent - collapsed > in_flight {
+                let mut done = results[collapsed % workers].recv().map_err(|_| stopped())?;
+                done.for_each(filter, &mut scratch, damage, |rec, rank, line| {
+                    kept += 1;
+                    collapser.push(rec, line, rank, &mut sink)
+                })?;
+                collapsed += 1;
+                done.clear();
+                free.push(done);
+            }
+            Ok::<(), AnalyzeError>(())
+        };
+        let mut batch = ParsedBatch::default();
+        lines.each(|line, file_rank| {
+            batch.push(line, file_rank);
+            if batch.len() == BATCH_LINES {
+                let next = free.pop().unwrap_or_default();
+                let full = std::mem::replace(&mut batch, next);
+                inputs[sent % workers].send(full).map_err(|_| stopped())?;
+                sent += 1;
+                collapse_until(sent, IN_FLIGHT_PER_WORKER * workers, &mut free)?;
+            }
+            Ok(())
+        })?;
+        if batch.len() > 0 {
+            inputs[sent % workers].send(batch).map_err(|_| stopped())?;
+            sent += 1;
+        }
+        drop(inputs);
+        collapse_until(sent, 0, &mut free)
     })?;
     collapser.finish(&mut sink)?;
     Ok(kept)

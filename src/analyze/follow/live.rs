@@ -3,10 +3,10 @@
 //! record arrived, whichever comes first; ranks that join after it was shown get a
 //! follow-up of their own.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::analyze::collapse::{set_key, Group};
+use crate::analyze::collapse::{set_key, Group, KeyMap};
 use crate::analyze::record::Record;
 
 /// Open groups of one identity tried before a record starts a new one (as offline).
@@ -57,9 +57,9 @@ pub(crate) struct LiveCollapser {
     /// Id of `waiting[0]`; ids count up in creation order.
     front_id: u64,
     /// Identity to the ids of its waiting groups, oldest first.
-    open: HashMap<String, VecDeque<u64>>,
+    open: KeyMap<VecDeque<u64>>,
     /// Identity to its shown groups with missing ranks, oldest first.
-    missing: HashMap<String, VecDeque<Missing>>,
+    missing: KeyMap<VecDeque<Missing>>,
     missing_total: usize,
     key: String,
 }
@@ -71,8 +71,8 @@ impl LiveCollapser {
             window,
             waiting: VecDeque::new(),
             front_id: 0,
-            open: HashMap::new(),
-            missing: HashMap::new(),
+            open: KeyMap::default(),
+            missing: KeyMap::default(),
             missing_total: 0,
             key: String::new(),
         }
@@ -83,21 +83,21 @@ impl LiveCollapser {
     /// job; `Some(1)` for a `global` record, which only rank 0's console prints).
     pub(crate) fn push(
         &mut self,
-        rec: Record<'_>,
+        rec: &Record<'_>,
         rank: Option<u32>,
         expected: Option<u64>,
         now: Instant,
         show: &mut dyn FnMut(Shown),
     ) {
-        set_key(&mut self.key, &rec);
+        set_key(&mut self.key, rec);
         if let Some(rank) = rank {
-            if self.join_shown(&rec, rank, show) || self.join_waiting(&rec, rank, now) {
+            if self.join_shown(rec, rank, show) || self.join_waiting(rec, rank, now) {
                 return;
             }
         }
         if self.waiting.len() >= MAX_PENDING {
             self.pop(show);
-            set_key(&mut self.key, &rec);
+            set_key(&mut self.key, rec);
         }
         let id = self.front_id + self.waiting.len() as u64;
         let group = Group::new(rec, Vec::new(), rank);
@@ -276,7 +276,7 @@ mod tests {
         let mut show = |s: Shown| out.borrow_mut().push(s);
         for rank in 0..4 {
             c.push(
-                Record::parse(&line(rank, 0, "a")).unwrap(),
+                &Record::parse(&line(rank, 0, "a")).unwrap(),
                 Some(rank),
                 None,
                 t0,
@@ -285,7 +285,7 @@ mod tests {
         }
         for rank in [0, 1, 3] {
             c.push(
-                Record::parse(&line(rank, 10, "b")).unwrap(),
+                &Record::parse(&line(rank, 10, "b")).unwrap(),
                 Some(rank),
                 None,
                 t0,
@@ -302,7 +302,7 @@ mod tests {
         );
         c.show_due(t0 + Duration::from_secs(1), &mut show);
         c.push(
-            Record::parse(&line(2, 4010, "b")).unwrap(),
+            &Record::parse(&line(2, 4010, "b")).unwrap(),
             Some(2),
             None,
             t0 + Duration::from_secs(4),
@@ -326,7 +326,7 @@ mod tests {
         let out = std::cell::RefCell::new(Vec::new());
         let mut show = |s: Shown| out.borrow_mut().push(s);
         c.push(
-            Record::parse(&line(0, 0, "x")).unwrap(),
+            &Record::parse(&line(0, 0, "x")).unwrap(),
             Some(0),
             None,
             t0,
@@ -334,7 +334,7 @@ mod tests {
         );
         c.show_due(t0 + Duration::from_secs(2), &mut show);
         c.push(
-            Record::parse(&line(1, 3000, "x")).unwrap(),
+            &Record::parse(&line(1, 3000, "x")).unwrap(),
             Some(1),
             None,
             t0 + Duration::from_secs(3),
@@ -354,7 +354,7 @@ mod tests {
         let out = std::cell::RefCell::new(Vec::new());
         let mut show = |s: Shown| out.borrow_mut().push(s);
         c.push(
-            Record::parse(&line(0, 0, "g")).unwrap(),
+            &Record::parse(&line(0, 0, "g")).unwrap(),
             Some(0),
             Some(1),
             t0,

@@ -46,9 +46,10 @@ use self::ranks::RankWatch;
 use self::tail::Tail;
 use super::console::LineFormat;
 use super::inputs::live_rank_file;
+use super::parsed::ParsedBatch;
 use super::print::write_group;
-use super::reader::parse_lossy;
-use super::{AnalyzeError, TimeZoneChoice, Warnings};
+use super::record::Record;
+use super::{AnalyzeError, Filter, TimeZoneChoice, Warnings};
 use crate::sink::console::Tag;
 
 /// How often the files are read, and the due groups shown.
@@ -59,6 +60,10 @@ const LIST_EVERY: Duration = Duration::from_millis(500);
 /// or a burst) is read a slice of every rank at a time, so that the ranks' records of the
 /// same step meet within the groups held, and the output goes out as it is made.
 const TURN_BYTES: usize = 64 * 1024;
+/// Bytes of lines read before they are parsed and shown, within a round of the files.
+const BATCH_BYTES: usize = 4 << 20;
+/// Lines at which a batch is parsed half on a second thread: a backlog or a burst.
+const PARALLEL_LINES: usize = 512;
 
 /// How the live view groups and warns (`ranklog run` and `merge --follow` options).
 #[derive(Clone, Debug)]
@@ -116,6 +121,11 @@ pub struct Follower {
     format: LineFormat,
     scratch: String,
     damage: Warnings,
+    /// Lines read and not yet parsed, and the half of them a second thread parses.
+    batch: ParsedBatch,
+    helper: ParsedBatch,
+    /// Cores of the machine: one parses alone.
+    cores: usize,
     out: Vec<u8>,
     stats: FollowStats,
 }
@@ -136,6 +146,9 @@ impl Follower {
             listed: None,
             scratch: String::new(),
             damage: Warnings::default(),
+            batch: ParsedBatch::default(),
+            helper: ParsedBatch::default(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             out: Vec::new(),
             stats: FollowStats::default(),
         }
@@ -263,42 +276,74 @@ impl Follower {
         }
     }
 
-    /// One turn of every file; `true` when some file has more to read.
+    /// One turn of every file; `true` when some file has more to read. The lines are
+    /// parsed [`BATCH_BYTES`] at a time, then taken in file order.
     fn read_round(&mut self, now: Instant) -> Result<bool, AnalyzeError> {
         let mut more = false;
-        for tail in self.tails.values_mut() {
+        let mut failed = None;
+        let ranks: Vec<u32> = self.tails.keys().copied().collect();
+        for key in ranks {
+            let Some(tail) = self.tails.get_mut(&key) else {
+                continue;
+            };
             let file_rank = tail.rank;
-            let (collapser, watch, buf) = (&mut self.collapser, &mut self.watch, &mut self.out);
-            let (format, stats) = (&mut self.format, &mut self.stats);
-            let (scratch, damage) = (&mut self.scratch, &mut self.damage);
-            let mut each = |line: &[u8]| {
-                stats.records += 1;
-                let (rec, repaired) = parse_lossy(line, scratch);
-                damage.invalid_utf8 += u64::from(repaired);
-                let Some(rec) = rec else {
-                    damage.bad_lines += 1;
-                    return;
-                };
-                let rank = rec.rank.unwrap_or(file_rank);
-                if let Some(notice) = watch.record(rank, &rec, now) {
+            let batch = &mut self.batch;
+            match tail.read_new(TURN_BYTES, &mut |line| batch.push(line, Some(file_rank))) {
+                Ok(has_more) => more |= has_more,
+                Err(source) => {
+                    let path = self.dir.join(format!("rank-{file_rank:05}.jsonl"));
+                    failed = Some(AnalyzeError::Read { path, source });
+                    break;
+                }
+            }
+            if self.batch.bytes() >= BATCH_BYTES {
+                self.take_batch(now);
+            }
+        }
+        self.take_batch(now);
+        failed.map_or(Ok(more), Err)
+    }
+
+    /// Parses the lines read and hands their records to the rank watch and the
+    /// collapser in order. When they are many and there is a second core, a second thread
+    /// parses the later half while this one parses and takes the first.
+    fn take_batch(&mut self, now: Instant) {
+        let filter = Filter::default();
+        let parallel = self.batch.len() >= PARALLEL_LINES && self.cores > 1;
+        if parallel {
+            self.batch.split_into(&mut self.helper);
+        }
+        let (batch, helper) = (&mut self.batch, &mut self.helper);
+        let (scratch, damage) = (&mut self.scratch, &mut self.damage);
+        let (collapser, watch, buf) = (&mut self.collapser, &mut self.watch, &mut self.out);
+        let (format, stats) = (&mut self.format, &mut self.stats);
+        stats.records += (batch.len() + helper.len()) as u64;
+        let mut each = |rec: &Record<'_>, rank: Option<u32>, _: &[u8]| {
+            // The record's rank, else its file's: always known here.
+            if let Some(rank) = rank {
+                if let Some(notice) = watch.record(rank, rec, now) {
                     buf.extend_from_slice(notice.as_bytes());
                     buf.push(b'\n');
                 }
-                let Some(expected) = console_scope::shown_by(&rec, rank) else {
-                    return;
+                let Some(expected) = console_scope::shown_by(rec, rank) else {
+                    return Ok(());
                 };
                 collapser.push(rec, Some(rank), expected, now, &mut |s| {
                     render(buf, format, s, stats)
                 });
-            };
-            more |= tail
-                .read_new(TURN_BYTES, &mut each)
-                .map_err(|source| AnalyzeError::Read {
-                    path: self.dir.join(format!("rank-{file_rank:05}.jsonl")),
-                    source,
-                })?;
-        }
-        Ok(more)
+            }
+            Ok::<(), ()>(())
+        };
+        std::thread::scope(|scope| {
+            if parallel {
+                let (filter, helper) = (&filter, &mut *helper);
+                scope.spawn(move || helper.parse(filter, &mut String::new()));
+            }
+            let _ = batch.parse_each(&filter, scratch, damage, &mut each);
+        });
+        let _ = helper.for_each(&filter, scratch, damage, &mut each);
+        batch.clear();
+        helper.clear();
     }
 }
 

@@ -7,6 +7,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use slog::Level;
 
 mod flat;
+pub(crate) mod spans;
 
 pub(crate) use flat::{quick_head, timestamp_of};
 
