@@ -98,6 +98,41 @@ impl Group {
 /// job's own messages, and SipHash's resistance to chosen keys costs more than it buys here.
 pub(crate) type KeyMap<V> = HashMap<String, V, rustc_hash::FxBuildHasher>;
 
+/// The groups still open to more ranks, by identity ([`set_key`]): their ids, oldest
+/// first (ids count up in the order the groups were made). Shared by the offline and the
+/// live collapser.
+#[derive(Default)]
+pub(crate) struct OpenGroups(KeyMap<VecDeque<u64>>);
+
+impl OpenGroups {
+    /// The open groups of identity `key`, oldest first.
+    pub(crate) fn ids(&self, key: &str) -> impl Iterator<Item = u64> + '_ {
+        self.0.get(key).into_iter().flatten().copied()
+    }
+
+    /// Group `id`, the newest, of identity `key` is open.
+    pub(crate) fn add(&mut self, key: &str, id: u64) {
+        match self.0.get_mut(key) {
+            Some(ids) => ids.push_back(id),
+            None => {
+                self.0.insert(key.to_owned(), VecDeque::from([id]));
+            }
+        }
+    }
+
+    /// Group `id`, the oldest of all, of identity `key` is shown: it is open no more.
+    pub(crate) fn close_oldest(&mut self, key: &str, id: u64) {
+        if let Some(ids) = self.0.get_mut(key) {
+            if ids.front() == Some(&id) {
+                ids.pop_front();
+            }
+            if ids.is_empty() {
+                self.0.remove(key);
+            }
+        }
+    }
+}
+
 /// Gathers records into groups and hands each group out once its window has passed, in
 /// the order of their first records.
 pub(crate) struct Collapser {
@@ -108,7 +143,7 @@ pub(crate) struct Collapser {
     /// Id of `groups[0]`; ids count up in creation order.
     front_id: u64,
     /// Level and message (`"<level>\t<msg>"`) to the ids of their groups, oldest first.
-    open: KeyMap<VecDeque<u64>>,
+    open: OpenGroups,
     key: String,
 }
 
@@ -119,7 +154,7 @@ impl Collapser {
             keep_raw,
             groups: VecDeque::new(),
             front_id: 0,
-            open: KeyMap::default(),
+            open: OpenGroups::default(),
             key: String::new(),
         }
     }
@@ -145,8 +180,7 @@ impl Collapser {
         if let Some(rank) = rank {
             // The oldest group of this level and message that the rank has not joined yet:
             // the n-th repeat of a message on each rank goes with the others' n-th.
-            let ids = self.open.get(self.key.as_str()).into_iter().flatten();
-            for &id in ids.take(MAX_SCAN) {
+            for id in self.open.ids(&self.key).take(MAX_SCAN) {
                 let group = &mut self.groups[(id - self.front_id) as usize];
                 if group.ranks.binary_search(&rank).is_err() {
                     group.join(rec, rank);
@@ -162,12 +196,7 @@ impl Collapser {
         };
         self.groups.push_back(Group::new(rec, raw, rank));
         if rank.is_some() {
-            match self.open.get_mut(self.key.as_str()) {
-                Some(ids) => ids.push_back(id),
-                None => {
-                    self.open.insert(self.key.clone(), VecDeque::from([id]));
-                }
-            }
+            self.open.add(&self.key, id);
         }
         Ok(())
     }
@@ -188,14 +217,7 @@ impl Collapser {
             return Ok(());
         };
         set_key(&mut self.key, &group.first);
-        if let Some(ids) = self.open.get_mut(self.key.as_str()) {
-            if ids.front() == Some(&self.front_id) {
-                ids.pop_front();
-            }
-            if ids.is_empty() {
-                self.open.remove(self.key.as_str());
-            }
-        }
+        self.open.close_oldest(&self.key, self.front_id);
         self.front_id += 1;
         emit(group)
     }

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::analyze::collapse::{set_key, Group, KeyMap};
+use crate::analyze::collapse::{set_key, Group, KeyMap, OpenGroups};
 use crate::analyze::record::Record;
 
 /// Open groups of one identity tried before a record starts a new one (as offline).
@@ -57,7 +57,7 @@ pub(crate) struct LiveCollapser {
     /// Id of `waiting[0]`; ids count up in creation order.
     front_id: u64,
     /// Identity to the ids of its waiting groups, oldest first.
-    open: KeyMap<VecDeque<u64>>,
+    open: OpenGroups,
     /// Identity to its shown groups with missing ranks, oldest first.
     missing: KeyMap<VecDeque<Missing>>,
     missing_total: usize,
@@ -71,7 +71,7 @@ impl LiveCollapser {
             window,
             waiting: VecDeque::new(),
             front_id: 0,
-            open: KeyMap::default(),
+            open: OpenGroups::default(),
             missing: KeyMap::default(),
             missing_total: 0,
             key: String::new(),
@@ -112,7 +112,7 @@ impl LiveCollapser {
             expected,
         });
         if rank.is_some() {
-            self.open.entry(self.key.clone()).or_default().push_back(id);
+            self.open.add(&self.key, id);
         }
     }
 
@@ -149,10 +149,7 @@ impl LiveCollapser {
 
     /// Whether the record joined a group still waiting.
     fn join_waiting(&mut self, rec: &Record<'_>, rank: u32, now: Instant) -> bool {
-        let Some(ids) = self.open.get(self.key.as_str()) else {
-            return false;
-        };
-        for &id in ids.iter().take(MAX_SCAN) {
+        for id in self.open.ids(&self.key).take(MAX_SCAN) {
             let waiting = &mut self.waiting[(id - self.front_id) as usize];
             if waiting.group.ranks.binary_search(&rank).is_err() {
                 waiting.group.join(rec, rank);
@@ -186,14 +183,7 @@ impl LiveCollapser {
             return;
         };
         set_key(&mut self.key, &group.first);
-        if let Some(ids) = self.open.get_mut(self.key.as_str()) {
-            if ids.front() == Some(&self.front_id) {
-                ids.pop_front();
-            }
-            if ids.is_empty() {
-                self.open.remove(self.key.as_str());
-            }
-        }
+        self.open.close_oldest(&self.key, self.front_id);
         self.front_id += 1;
         if let Some(ranks) = missing_ranks(&group) {
             self.wait_for_late(ranks, group.first.ts_us);
