@@ -32,11 +32,28 @@ pub(super) fn shown_by(rec: &Record<'_>, rank: u32) -> Option<Option<u64>> {
     }
 }
 
-/// How many ranks of a job of `size` a valid rank list names.
+/// How many ranks of a job of `size` a valid rank list names: its ranges within the job,
+/// merged where they overlap (one pass over the list's items, not over the job's ranks).
 fn listed(list: &str, size: u32) -> u64 {
-    (0..size)
-        .filter(|&r| rank_list::contains(list, r, size).unwrap_or(false))
-        .count() as u64
+    let Some(top) = size.checked_sub(1) else {
+        return 0;
+    };
+    let mut ranges: Vec<(u32, u32)> = rank_list::items(list)
+        .filter_map(|item| item.ok()?.resolve(size).ok())
+        .filter(|&(low, _)| low <= top)
+        .map(|(low, high)| (low, high.min(top)))
+        .collect();
+    ranges.sort_unstable();
+    let mut count = 0;
+    let mut next = 0u64; // the first rank not counted yet
+    for (low, high) in ranges {
+        let (low, high) = (u64::from(low).max(next), u64::from(high));
+        if low <= high {
+            count += high - low + 1;
+            next = high + 1;
+        }
+    }
+    count
 }
 
 #[cfg(test)]
@@ -74,5 +91,24 @@ mod tests {
         assert_eq!(shown(&line("info", "ranks:0,last", 6, "2"), 6), None);
         assert_eq!(shown(&line("info", "ranks:x", 6, "2"), 6), Some(None));
         assert_eq!(shown(&line("info", "group:tp", 6, "2"), 6), Some(None));
+    }
+
+    #[test]
+    fn a_rank_list_counts_each_rank_of_the_job_once() {
+        for (list, want) in [
+            ("0", 1),
+            ("0,last", 2),
+            ("0-3,2-5", 6),
+            ("1,1,1", 1),
+            ("5-100", 3),
+            ("0-last,3", 8),
+            ("last,7", 1),
+        ] {
+            assert_eq!(listed(list, 8), want, "{list}");
+            let by_rank = (0..8)
+                .filter(|&r| rank_list::contains(list, r, 8).unwrap_or(false))
+                .count() as u64;
+            assert_eq!(listed(list, 8), by_rank, "{list}, rank by rank");
+        }
     }
 }
