@@ -12,17 +12,11 @@
 //! quarter of the queue is pending, for a flush barrier, or at the end. After [`IDLE_NAPS`]
 //! naps with nothing to do it sleeps until the next record, so an idle job costs nothing.
 
-use std::cell::RefCell;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::sink::record::Collected;
-use crate::sink::ring::{self, Ring, Room};
-
-thread_local! {
-    /// Each thread encodes its records for the ring here, outside the queue's lock.
-    static WIRE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
+use crate::sink::ring::{Ring, Room};
 
 /// How long the writer naps while records keep coming: the most a record waits in the
 /// queue before it is written (unless a flush asks sooner).
@@ -111,34 +105,10 @@ impl Queue {
         self.wake_writer.notify_one();
     }
 
-    /// Moves `record` into the queue (and its copy into the ring); `record` gets a free
+    /// Moves `record` into the queue (and its bytes into the ring); `record` gets a free
     /// slot's buffers back. With the blocking policy, waits for room.
     pub(crate) fn push(&self, record: &mut Collected) -> Push {
-        if self.ring.is_none() {
-            return self.push_encoded(record, None);
-        }
-        WIRE.try_with(|wire| match wire.try_borrow_mut() {
-            Ok(mut wire) => {
-                let encoded = ring::encode(record, &mut wire).is_some();
-                self.push_encoded(record, encoded.then_some(&wire[..]))
-            }
-            Err(_) => self.push_fresh(record),
-        })
-        .unwrap_or_else(|_| self.push_fresh(record))
-    }
-
-    /// [`push`](Self::push) with a buffer of its own (a record logged while encoding one,
-    /// or during thread teardown).
-    fn push_fresh(&self, record: &mut Collected) -> Push {
-        let mut wire = Vec::new();
-        let encoded = ring::encode(record, &mut wire).is_some();
-        self.push_encoded(record, encoded.then_some(&wire[..]))
-    }
-
-    /// Moves `record`, whose ring encoding is `wire` (`None`: it goes unprotected), into the
-    /// queue.
-    fn push_encoded(&self, record: &mut Collected, wire: Option<&[u8]>) -> Push {
-        let ring = self.ring.as_deref().zip(wire);
+        let ring = self.ring.as_deref().zip(record.wire());
         let mut p = self.lock();
         let ring_room = loop {
             if p.closed {
@@ -160,10 +130,11 @@ impl Queue {
             p = self.room.wait(p).unwrap_or_else(|e| e.into_inner());
             p.waiting -= 1;
         };
-        record.ring_end = match ring {
+        let ring_end = match ring {
             Some((r, w)) if ring_room == Room::Fits => r.append(w),
             _ => 0,
         };
+        record.ring_end = ring_end;
         let len = p.len;
         if len == p.slots.len() {
             p.slots.push(Collected::default());
@@ -273,9 +244,9 @@ mod tests {
     fn a_full_queue_drops_under_the_drop_policy_and_swaps_buffers_back() {
         let queue = Queue::new(2, false, None);
         let mut record = Collected::default();
-        record.msg.push_str("first");
+        record.ring_end = 7;
         assert_eq!(queue.push(&mut record), Push::Queued);
-        assert!(record.msg.is_empty(), "the caller gets a fresh slot back");
+        assert_eq!(record.ring_end, 0, "the caller gets a fresh slot back");
         assert_eq!(queue.push(&mut record), Push::Queued);
         assert_eq!(queue.push(&mut record), Push::Full);
         queue.close();

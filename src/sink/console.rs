@@ -267,7 +267,7 @@ impl ConsoleFormat {
             tag: Tag::Text(&self.tag),
             file: c.location.file,
             line: Some(c.location.line),
-            msg: &c.msg,
+            msg: c.msg(),
         };
         self.writer.head(out, &head);
         for (key, val) in &c.pairs {
@@ -282,7 +282,7 @@ impl ConsoleFormat {
             };
             self.writer.pair(out, key, shown);
         }
-        self.writer.tail(out, &c.msg);
+        self.writer.tail(out, c.msg());
     }
 }
 

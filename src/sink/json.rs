@@ -138,7 +138,7 @@ impl JsonFormat {
         out.extend_from_slice(b"\",\"level\":\"");
         out.extend_from_slice(level_name(c.level).as_bytes());
         out.extend_from_slice(b"\",\"msg\":");
-        json_str(out, &c.msg);
+        json_str(out, c.msg());
         out.extend_from_slice(self.identity.as_bytes());
         out.extend_from_slice(b",\"scope\":");
         json_str(out, scope);

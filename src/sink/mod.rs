@@ -258,6 +258,7 @@ impl Sinks {
             ring.prepare(end, len, ino);
         }
         for c in batch {
+            c.read_pairs();
             self.write(&mut state, c);
             if c.is_heavy() {
                 *c = Collected::default();
@@ -278,13 +279,15 @@ impl Sinks {
 
     /// Writes one collected record at once (the callers' threads, once the writer thread
     /// has stopped).
-    pub(crate) fn write_now(&self, c: &Collected) {
+    pub(crate) fn write_now(&self, c: &mut Collected) {
+        c.read_pairs();
         let mut state = self.lock();
         self.write(&mut state, c);
         state.write_out();
     }
 
-    /// Formats one record into the sinks' buffers (see [`State::write_out`]).
+    /// Formats one record, its pairs [read](Collected::read_pairs), into the sinks'
+    /// buffers (see [`State::write_out`]).
     fn write(&self, state: &mut State, c: &Collected) {
         let decision = self.gate.decide(c.level, c.scope());
         // What this rank's gate lets through, and of that what the console shows: a
@@ -336,6 +339,7 @@ fn unknown_scope_warning(cause: &Collected) -> Collected {
         &OwnedKVList::from(slog::o!()),
         cause.ts_nanos,
     );
+    warning.read_pairs();
     warning.push_logger_pairs(cause);
     warning.console = Some(true);
     warning
@@ -350,7 +354,7 @@ impl Drain for Sinks {
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<(), slog::Never> {
         let mut c = Collected::default();
         c.fill(record, values, record::now_nanos());
-        self.write_now(&c);
+        self.write_now(&mut c);
         Ok(())
     }
 }
@@ -394,7 +398,7 @@ mod tests {
                 assert_eq!(w.level, slog::Level::Warning);
                 assert_eq!(w.ts_nanos, cause.ts_nanos);
                 assert_eq!(w.location.line, cause.location.line);
-                assert!(w.msg.contains("\"globl\""), "{}", w.msg);
+                assert!(w.msg().contains("\"globl\""), "{}", w.msg());
             },
         );
     }

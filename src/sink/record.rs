@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use slog::{Key, Level, OwnedKVList, Record, RecordLocation, Serializer, KV};
 
+use super::ring::codec::{self, Header, TextKind, TextWriter};
 use crate::schema::CONSOLE_KEY;
 use crate::SCOPE_KEY;
 
@@ -55,6 +56,13 @@ const NOWHERE: RecordLocation = RecordLocation {
 const SLOT_KEEP_BYTES: usize = 16 * 1024;
 
 /// A record's level, location, message and key-values, collected into reusable buffers.
+///
+/// The caller's thread collects the record straight into the crash-safe ring's layout
+/// ([`wire`](Self::wire), see [`super::ring`]'s codec): file, module, message, then each
+/// key-value as an entry with its text inline. Copying it into the ring is then one
+/// `memcpy`. The writer's side reads the entries into [`pairs`](Self::pairs) once
+/// ([`read_pairs`](Self::read_pairs)) before formatting; text values are ranges of the
+/// record's bytes.
 pub(crate) struct Collected {
     pub(crate) level: Level,
     /// File, line and module of the log call (`'static` texts, copied).
@@ -66,16 +74,31 @@ pub(crate) struct Collected {
     pub(crate) console: Option<bool>,
     /// The first `"console" => bool` found; `false` keeps the record off the console.
     pub(crate) console_wanted: Option<bool>,
-    /// The first `scope` value found (record before logger), as text.
-    pub(super) scope: Option<Range<usize>>,
-    /// The formatted message.
-    pub(crate) msg: String,
-    /// Key-values: the record's in the order written, then the logger's from the root.
+    /// The record's bytes in the ring's layout. Its text ranges (message, scope, text
+    /// values) hold UTF-8 only: they are written from `&str`, or checked when read back
+    /// from a ring file.
+    wire: Vec<u8>,
+    /// Whether `wire` fits the ring's layout (see [`wire`](Self::wire)).
+    fits: bool,
+    /// The formatted message's range in `wire`.
+    msg: Range<usize>,
+    /// The first `scope` value found (record before logger): its text's range in `wire`.
+    scope: Option<Range<usize>>,
+    /// The keys of the collected key-values, in slog's order (this process's `'static`
+    /// texts, so the writer's side need not read them from `wire`).
+    keys: Vec<Key>,
+    /// Leading collected key-values that belong to the record (the rest are its logger's).
+    record_entries: usize,
+    /// Key-values as the sinks show them: the record's in the order written, then the
+    /// logger's from the root, each key once. Empty until [`read_pairs`](Self::read_pairs).
     pub(crate) pairs: Vec<(Key, Val)>,
+    /// Whether `pairs` holds the collected key-values.
+    pairs_read: bool,
     /// Number of leading `pairs` that belong to the record.
-    pub(super) record_pairs: usize,
-    /// The text of the key-values (and the scope), which `pairs` point into.
-    pub(super) arena: String,
+    record_pairs: usize,
+    /// Text added by [`push_logger_pairs`](Self::push_logger_pairs), which `pairs` may point
+    /// into past `wire`'s end.
+    extra: String,
     /// Its position in the crash-safe ring after it (see [`super::ring`]); 0 when it is
     /// not in a ring.
     pub(crate) ring_end: u64,
@@ -89,11 +112,16 @@ impl Default for Collected {
             ts_nanos: 0,
             console: None,
             console_wanted: None,
+            wire: Vec::new(),
+            fits: false,
+            msg: 0..0,
             scope: None,
-            msg: String::new(),
+            keys: Vec::new(),
+            record_entries: 0,
             pairs: Vec::new(),
+            pairs_read: true,
             record_pairs: 0,
-            arena: String::new(),
+            extra: String::new(),
             ring_end: 0,
         }
     }
@@ -110,82 +138,166 @@ impl Collected {
         self.console_wanted = None;
         self.scope = None;
         self.ring_end = 0;
-        self.msg.clear();
+        self.keys.clear();
         self.pairs.clear();
-        self.arena.clear();
+        self.pairs_read = false;
+        self.extra.clear();
+        let start = codec::start(&mut self.wire, &self.location);
+        let mut text = TextWriter::new(&mut self.wire);
         match record.msg().as_str() {
-            Some(text) => self.msg.push_str(text),
+            Some(msg) => text.push_str(msg),
             None => {
-                let _ = self.msg.write_fmt(*record.msg());
+                let _ = text.write_fmt(*record.msg());
             }
         }
+        self.msg = start..self.wire.len();
         let _ = record.kv().serialize(record, self);
-        self.record_pairs = self.pairs.len();
+        self.record_entries = self.keys.len();
         let _ = values.serialize(record, self);
-        // slog serializes the newest key-value first; show them in the order written.
-        self.pairs[..self.record_pairs].reverse();
-        self.pairs[self.record_pairs..].reverse();
+        self.fits = codec::finish(
+            &mut self.wire,
+            &Header {
+                level: self.level,
+                location: &self.location,
+                ts_nanos,
+                msg: &self.msg,
+                scope: self.scope.as_ref(),
+                entries: self.keys.len(),
+                record_entries: self.record_entries,
+            },
+        );
+    }
+
+    /// A record read back from a ring file (recovery): `wire` is its bytes, checked.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn read_back(
+        wire: Vec<u8>,
+        level: Level,
+        location: RecordLocation,
+        ts_nanos: u64,
+        msg: Range<usize>,
+        scope: Option<Range<usize>>,
+        pairs: Vec<(Key, Val)>,
+        record_pairs: usize,
+    ) -> Collected {
+        Collected {
+            level,
+            location,
+            ts_nanos,
+            fits: true,
+            msg,
+            scope,
+            pairs,
+            record_pairs,
+            wire,
+            ..Collected::default()
+        }
+    }
+
+    /// The record's bytes as the ring holds them; `None` when it does not fit the ring's
+    /// layout (past 4 GiB or 64 Ki key-values): such a record goes through unprotected.
+    pub(crate) fn wire(&self) -> Option<&[u8]> {
+        self.fits.then_some(&self.wire[..])
+    }
+
+    /// The formatted message.
+    pub(crate) fn msg(&self) -> &str {
+        self.text(&self.msg)
+    }
+
+    /// Reads the collected key-values into [`pairs`](Self::pairs) (the writer's side,
+    /// before formatting); does nothing when they were read already.
+    pub(crate) fn read_pairs(&mut self) {
+        if self.pairs_read {
+            return;
+        }
+        self.pairs_read = true;
+        let keys = &self.keys;
+        let read = codec::read_entries(
+            &self.wire,
+            self.msg.end,
+            self.record_entries,
+            false,
+            |i, _| keys.get(i).copied(),
+            &mut self.pairs,
+        );
+        debug_assert!(read.is_some(), "collected entries read back");
+        self.record_pairs = read.map_or(0, |(record_pairs, _)| record_pairs);
     }
 
     /// Whether the buffers hold more than a queue slot should keep after it is written.
     pub(crate) fn is_heavy(&self) -> bool {
-        self.msg.capacity()
-            + self.arena.capacity()
+        self.wire.capacity()
+            + self.extra.capacity()
+            + self.keys.capacity() * std::mem::size_of::<Key>()
             + self.pairs.capacity() * std::mem::size_of::<(Key, Val)>()
             > SLOT_KEEP_BYTES
     }
 
     /// The record's scope text, `None` when neither it nor its logger gave one.
     pub(crate) fn scope(&self) -> Option<&str> {
-        self.scope.as_ref().map(|r| &self.arena[r.clone()])
+        self.scope.as_ref().map(|r| self.text(r))
     }
 
+    /// The text of a value's range (of [`pairs`](Self::pairs)).
     pub(crate) fn text(&self, range: &Range<usize>) -> &str {
-        &self.arena[range.clone()]
+        let bytes = match range.start.checked_sub(self.wire.len()) {
+            Some(start) => &self.extra.as_bytes()[start..range.end - self.wire.len()],
+            None => &self.wire[range.clone()],
+        };
+        // SAFETY: every text range of `wire` holds UTF-8 (see the field), and a range
+        // past `wire`'s end is one of `extra`'s, a `String`'s, taken at char boundaries.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
+    /// Collects a key-value that is not text.
+    #[inline]
     fn push(&mut self, key: Key, val: Val) {
-        // The first value of a key wins: the record's over its logger's, as for the scope.
-        if !self.pairs.iter().any(|(k, _)| *k == key) {
-            self.pairs.push((key, val));
-        }
+        codec::put_entry(&mut self.wire, key, &val);
+        self.keys.push(key);
     }
 
-    /// Adds a text value, written into the arena by `write`, unless `key` already has one.
-    fn push_text(&mut self, key: Key, write: impl FnOnce(&mut String)) {
-        if self.pairs.iter().any(|(k, _)| *k == key) {
-            return;
-        }
-        let start = self.arena.len();
-        write(&mut self.arena);
-        let end = self.arena.len();
-        self.pairs.push((key, Val::Str(start..end)));
+    /// Collects a text key-value, written by `write` (a repeated key is resolved when the
+    /// key-values are read: the first collected wins, the record's over its logger's).
+    #[inline]
+    fn push_text(&mut self, key: Key, write: impl FnOnce(&mut TextWriter<'_>)) {
+        codec::put_text(&mut self.wire, key, TextKind::Str, write);
+        self.keys.push(key);
     }
 
     /// Adds `from`'s logger key-values (those after its record's own) behind this record's,
-    /// as a record logged through the same logger would have them.
+    /// as a record logged through the same logger would have them. Both records' pairs
+    /// must have been [read](Self::read_pairs); the additions go to `pairs` only, not
+    /// to the record's bytes (this is for the writer's own warnings, which are
+    /// formatted, never queued).
     pub(crate) fn push_logger_pairs(&mut self, from: &Collected) {
         for (key, val) in &from.pairs[from.record_pairs..] {
-            match val {
-                Val::Str(range) => self.push_text(key, |arena| arena.push_str(from.text(range))),
-                Val::Chain(range) => {
-                    if !self.pairs.iter().any(|(k, _)| k == key) {
-                        let start = self.arena.len();
-                        self.arena.push_str(from.text(range));
-                        let end = self.arena.len();
-                        self.pairs.push((key, Val::Chain(start..end)));
+            if self.pairs.iter().any(|(k, _)| k == key) {
+                continue;
+            }
+            let val = match val {
+                Val::Str(range) | Val::Chain(range) => {
+                    let start = self.wire.len() + self.extra.len();
+                    self.extra.push_str(from.text(range));
+                    let moved = start..self.wire.len() + self.extra.len();
+                    if matches!(val, Val::Str(_)) {
+                        Val::Str(moved)
+                    } else {
+                        Val::Chain(moved)
                     }
                 }
-                other => self.push(key, other.clone()),
-            }
+                other => other.clone(),
+            };
+            self.pairs.push((key, val));
         }
     }
 
     fn take_scope(&mut self, text: fmt::Arguments<'_>) {
         if self.scope.is_none() {
-            let start = self.arena.len();
-            let _ = self.arena.write_fmt(text);
-            self.scope = Some(start..self.arena.len());
+            let range = codec::put_text(&mut self.wire, "", TextKind::Scope, |w| {
+                let _ = w.write_fmt(text);
+            });
+            self.scope = Some(range);
         }
     }
 }
@@ -195,8 +307,8 @@ impl Serializer for Collected {
         if key == SCOPE_KEY {
             self.take_scope(*val);
         } else {
-            self.push_text(key, |arena| {
-                let _ = arena.write_fmt(*val);
+            self.push_text(key, |w| {
+                let _ = w.write_fmt(*val);
             });
         }
         Ok(())
@@ -206,7 +318,7 @@ impl Serializer for Collected {
         if key == SCOPE_KEY {
             self.take_scope(format_args!("{val}"));
         } else {
-            self.push_text(key, |arena| arena.push_str(val));
+            self.push_text(key, |w| w.push_str(val));
         }
         Ok(())
     }
@@ -287,23 +399,21 @@ impl Serializer for Collected {
             self.take_scope(format_args!("{error}"));
             return Ok(());
         }
-        if self.pairs.iter().any(|(k, _)| *k == key) {
-            return Ok(());
-        }
-        let start = self.arena.len();
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-        while let Some(e) = cause {
-            let from = self.arena.len();
-            let _ = write!(self.arena, "{e}");
-            if self.arena[from..].contains(CAUSE_END) {
-                let own = self.arena.split_off(from).replace(CAUSE_END, "\\x1f");
-                self.arena.push_str(&own);
+        codec::put_text(&mut self.wire, key, TextKind::Chain, |w| {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+            while let Some(e) = cause {
+                let from = w.len();
+                let _ = write!(w, "{e}");
+                if w.since(from).contains(CAUSE_END) {
+                    let own = w.since(from).replace(CAUSE_END, "\\x1f");
+                    w.truncate(from);
+                    w.push_str(&own);
+                }
+                let _ = w.write_char(CAUSE_END);
+                cause = e.source();
             }
-            self.arena.push(CAUSE_END);
-            cause = e.source();
-        }
-        let end = self.arena.len();
-        self.pairs.push((key, Val::Chain(start..end)));
+        });
+        self.keys.push(key);
         Ok(())
     }
 
@@ -341,6 +451,7 @@ pub(crate) fn with_collected<R>(
     let record = Record::new(&rs, &msg, slog::BorrowedKV(kv));
     let mut c = Collected::default();
     c.fill(&record, values, now_nanos());
+    c.read_pairs();
     f(&c)
 }
 
@@ -354,7 +465,7 @@ mod tests {
         let values = OwnedKVList::from(o!("job" => "a", "size" => 3u32));
         let kv = o!("x" => 1u8, "job" => "b", "scope" => "global");
         with_collected(Level::Info, format_args!("hi {}", 5), &kv, &values, |c| {
-            assert_eq!(c.msg, "hi 5");
+            assert_eq!(c.msg(), "hi 5");
             assert_eq!(c.console, None);
             assert_eq!(c.scope(), Some("global"));
             let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();

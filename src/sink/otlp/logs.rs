@@ -43,7 +43,7 @@ pub(super) fn fill(record: &mut SdkLogRecord, c: &Collected, scope: &str) {
     record.set_observed_timestamp(SystemTime::now());
     record.set_severity_number(severity(c.level));
     record.set_severity_text(level_name(c.level));
-    record.set_body(AnyValue::from(c.msg.clone()));
+    record.set_body(AnyValue::from(c.msg().to_owned()));
     record.add_attribute("code.filepath", c.location.file);
     record.add_attribute("code.lineno", i64::from(c.location.line));
     record.add_attribute("code.namespace", c.location.module);

@@ -1,21 +1,28 @@
-//! One collected record as bytes in the ring, and back: plain copies of its parts, so that
-//! encoding on the caller's thread costs a few `memcpy`s.
+//! One record's bytes, as the caller's thread collects it and as the ring holds it: the
+//! collected record *is* its encoding (see [`Collected`]), so that copying it into the
+//! ring is one `memcpy`. The writer thread and recovery [read it back](read_entries).
 //!
-//! Layout, little-endian: `u32` total length (these 4 bytes included), `u8` level
-//! (`Level::as_usize`), `u8` flags (1: has a scope), `u16` key-value count, `u64` time
-//! (ns), `u32` line, `u16` file length, `u16` module length, `u32` message length, `u32`
-//! arena length, `u32` scope start, `u32` scope length; then the file, module, message
-//! and arena texts; then each key-value: `u16` key length, the key, a `u8` tag and the
-//! value (two `u32` arena offsets for text and error chains, 8 bytes for numbers, 1 for a
-//! boolean, nothing for null).
+//! Layout, little-endian: a [`FIXED`]-byte header: `u32` total length (the header
+//! included), `u8` level (`Level::as_usize`), `u8` flags (1: has a scope), `u16` key-value
+//! entries, `u16` entries that belong to the record (the rest are its logger's), `u64`
+//! time (ns), `u32` line, `u16` file length, `u16` module length, `u32` message length,
+//! `u32` scope start and `u32` scope length (offsets in the record); then the file, module
+//! and message texts; then the entries, in the order slog serialized them (newest first,
+//! the record's before its logger's, a repeated key included). An entry is `u16` key
+//! length, the key, a `u8` tag and the value: for text and error chains a `u32` length and
+//! the text, 8 bytes for numbers, 1 for a boolean, nothing for null. The scope's text is
+//! an entry with an empty key and its own tag; it is not a key-value.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
 
-use slog::{Level, RecordLocation};
+use slog::{Key, Level, RecordLocation};
 
 use super::super::record::{Collected, Val};
 
-const FIXED: usize = 4 + 1 + 1 + 2 + 8 + 4 + 2 + 2 + 4 + 4 + 4 + 4;
+/// Bytes of a record's header.
+pub(crate) const FIXED: usize = 4 + 1 + 1 + 2 + 2 + 8 + 4 + 2 + 2 + 4 + 4 + 4;
 
 const TAG_STR: u8 = 0;
 const TAG_U64: u8 = 1;
@@ -24,132 +31,351 @@ const TAG_F64: u8 = 3;
 const TAG_BOOL: u8 = 4;
 const TAG_NULL: u8 = 5;
 const TAG_CHAIN: u8 = 6;
+const TAG_SCOPE: u8 = 7;
 
-/// Writes bytes at increasing offsets into spare capacity reserved beforehand: no bounds
-/// check per part (a record is some 25 small parts, and this runs on the caller's thread).
-struct Writer<'a> {
-    out: &'a mut Vec<u8>,
-    /// Bytes reserved past the vector's length.
-    room: usize,
-    at: usize,
+/// The longest text an entry holds (its length is a `u32`), bytes.
+const TEXT_MAX: usize = u32::MAX as usize;
+
+/// Starts a record in `wire` (emptied): room for the header, then the file and module
+/// (each cut at 64 KiB). Returns where the message starts.
+#[inline]
+pub(crate) fn start(wire: &mut Vec<u8>, location: &RecordLocation) -> usize {
+    let file = cut(location.file, usize::from(u16::MAX)).as_bytes();
+    let module = cut(location.module, usize::from(u16::MAX)).as_bytes();
+    let len = FIXED + file.len() + module.len();
+    wire.clear();
+    wire.reserve(len + 256);
+    // SAFETY: `reserve` made room for `len` bytes; the header's bytes are written by
+    // `finish` before anything reads them (zeroed here so they are never uninitialized),
+    // then the two texts, from buffers that cannot overlap the vector.
+    unsafe {
+        let to = wire.as_mut_ptr();
+        std::ptr::write_bytes(to, 0, FIXED);
+        copy(file, to.add(FIXED));
+        copy(module, to.add(FIXED + file.len()));
+        wire.set_len(len);
+    }
+    len
 }
 
-impl<'a> Writer<'a> {
-    /// A writer of exactly `total` bytes into `out`, which it empties.
-    fn new(out: &'a mut Vec<u8>, total: usize) -> Writer<'a> {
-        out.clear();
-        out.reserve(total);
-        Writer {
-            out,
-            room: total,
-            at: 0,
+/// Copies `src` to `to`, short texts (keys, paths: up to 32 bytes) without a call to
+/// `memcpy`, as two overlapping loads and stores.
+///
+/// # Safety
+///
+/// `to` must be valid for `src.len()` bytes of writes and not overlap `src`.
+#[inline(always)]
+unsafe fn copy(src: &[u8], to: *mut u8) {
+    let (n, from) = (src.len(), src.as_ptr());
+    // SAFETY (each branch): the loads read `from..from + n` only (two windows that
+    // overlap when `n` is not twice the window), the stores write `to..to + n` only; the
+    // caller guarantees `to` is writable for `n` bytes and apart from `src`.
+    unsafe {
+        match n {
+            16..=32 => {
+                let (a, b) = (
+                    from.cast::<u128>().read_unaligned(),
+                    from.add(n - 16).cast::<u128>().read_unaligned(),
+                );
+                to.cast::<u128>().write_unaligned(a);
+                to.add(n - 16).cast::<u128>().write_unaligned(b);
+            }
+            8..=15 => {
+                let (a, b) = (
+                    from.cast::<u64>().read_unaligned(),
+                    from.add(n - 8).cast::<u64>().read_unaligned(),
+                );
+                to.cast::<u64>().write_unaligned(a);
+                to.add(n - 8).cast::<u64>().write_unaligned(b);
+            }
+            4..=7 => {
+                let (a, b) = (
+                    from.cast::<u32>().read_unaligned(),
+                    from.add(n - 4).cast::<u32>().read_unaligned(),
+                );
+                to.cast::<u32>().write_unaligned(a);
+                to.add(n - 4).cast::<u32>().write_unaligned(b);
+            }
+            2..=3 => {
+                let (a, b) = (
+                    from.cast::<u16>().read_unaligned(),
+                    from.add(n - 2).cast::<u16>().read_unaligned(),
+                );
+                to.cast::<u16>().write_unaligned(a);
+                to.add(n - 2).cast::<u16>().write_unaligned(b);
+            }
+            1 => *to = *from,
+            0 => {}
+            _ => std::ptr::copy_nonoverlapping(from, to, n),
         }
     }
-
-    #[inline(always)]
-    fn put(&mut self, bytes: &[u8]) {
-        assert!(
-            bytes.len() <= self.room - self.at,
-            "encoded past the size computed"
-        );
-        // SAFETY: `out` has at least `room` bytes of spare capacity (reserved in `new`),
-        // and `at + bytes.len() <= room` was just checked; the ranges cannot overlap.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                self.out.as_mut_ptr().add(self.at),
-                bytes.len(),
-            );
-        }
-        self.at += bytes.len();
-    }
-
-    /// Makes the written bytes the vector's contents.
-    fn finish(self) {
-        assert_eq!(self.at, self.room, "encoded less than the size computed");
-        // SAFETY: the first `room` bytes of spare capacity were all written by `put`.
-        unsafe { self.out.set_len(self.room) };
-    }
 }
 
-/// The encoded size of a value with this tag.
-fn value_len(val: &Val) -> usize {
-    1 + match val {
-        Val::Str(_) | Val::Chain(_) | Val::U64(_) | Val::I64(_) | Val::F64(_) => 8,
-        Val::Bool(_) => 1,
-        Val::Null => 0,
+/// `text` cut to at most `max` bytes, at a char boundary.
+#[inline]
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
     }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
-/// Replaces `out` with `c`'s encoding. `None` when a part is too long for the layout (a
-/// file or module path of 64 KiB, a message or key-values of 4 GiB): such a record goes
-/// through unprotected. Sizes everything first and writes each part once.
-pub(crate) fn encode(c: &Collected, out: &mut Vec<u8>) -> Option<()> {
-    let file = c.location.file.as_bytes();
-    let module = c.location.module.as_bytes();
-    let mut total = FIXED + file.len() + module.len() + c.msg.len() + c.arena.len();
-    for (key, val) in &c.pairs {
-        total += 2 + key.len() + value_len(val);
-    }
-    let (scope_start, scope_len, flags) = match &c.scope {
-        Some(r) => (r.start, r.len(), 1u8),
+/// What [`finish`] writes into a record's header.
+pub(crate) struct Header<'a> {
+    pub(crate) level: Level,
+    pub(crate) location: &'a RecordLocation,
+    pub(crate) ts_nanos: u64,
+    pub(crate) msg: &'a Range<usize>,
+    pub(crate) scope: Option<&'a Range<usize>>,
+    pub(crate) entries: usize,
+    pub(crate) record_entries: usize,
+}
+
+/// Writes the header of the record collected in `wire`. Returns whether the record fits
+/// the layout (at most 4 GiB, 64 Ki key-values): one that does not goes through the queue
+/// unprotected by the ring.
+#[inline]
+pub(crate) fn finish(wire: &mut [u8], h: &Header<'_>) -> bool {
+    let total = wire.len();
+    let fits = total <= TEXT_MAX && h.entries <= usize::from(u16::MAX);
+    // The message starts after the header, the file and the module.
+    let texts = h.msg.start - FIXED;
+    let file = cut(h.location.file, usize::from(u16::MAX)).len();
+    let (scope_start, scope_len, flags) = match h.scope {
+        Some(r) => (r.start as u32, r.len() as u32, 1u8),
         None => (0, 0, 0),
     };
-    let fields = [file.len(), module.len(), c.pairs.len()];
-    if total > u32::MAX as usize || fields.iter().any(|&n| n > usize::from(u16::MAX)) {
-        return None;
-    }
+    let short = |n: usize| (n.min(usize::from(u16::MAX)) as u16).to_le_bytes();
     let mut head = [0u8; FIXED];
-    head[0..4].copy_from_slice(&(total as u32).to_le_bytes());
-    head[4] = c.level.as_usize() as u8;
+    head[0..4].copy_from_slice(&(total.min(TEXT_MAX) as u32).to_le_bytes());
+    head[4] = h.level.as_usize() as u8;
     head[5] = flags;
-    head[6..8].copy_from_slice(&(c.pairs.len() as u16).to_le_bytes());
-    head[8..16].copy_from_slice(&c.ts_nanos.to_le_bytes());
-    head[16..20].copy_from_slice(&c.location.line.to_le_bytes());
-    head[20..22].copy_from_slice(&(file.len() as u16).to_le_bytes());
-    head[22..24].copy_from_slice(&(module.len() as u16).to_le_bytes());
-    head[24..28].copy_from_slice(&(c.msg.len() as u32).to_le_bytes());
-    head[28..32].copy_from_slice(&(c.arena.len() as u32).to_le_bytes());
-    head[32..36].copy_from_slice(&(scope_start as u32).to_le_bytes());
-    head[36..40].copy_from_slice(&(scope_len as u32).to_le_bytes());
-    let mut w = Writer::new(out, total);
-    w.put(&head);
-    w.put(file);
-    w.put(module);
-    w.put(c.msg.as_bytes());
-    w.put(c.arena.as_bytes());
-    for (key, val) in &c.pairs {
-        w.put(&(key.len() as u16).to_le_bytes());
-        w.put(key.as_bytes());
-        match val {
-            Val::Str(r) | Val::Chain(r) => {
-                let tag = if matches!(val, Val::Str(_)) {
-                    TAG_STR
-                } else {
-                    TAG_CHAIN
-                };
-                w.put(&[tag]);
-                w.put(&(r.start as u32).to_le_bytes());
-                w.put(&(r.len() as u32).to_le_bytes());
-            }
-            Val::U64(v) => {
-                w.put(&[TAG_U64]);
-                w.put(&v.to_le_bytes());
-            }
-            Val::I64(v) => {
-                w.put(&[TAG_I64]);
-                w.put(&v.to_le_bytes());
-            }
-            Val::F64(v) => {
-                w.put(&[TAG_F64]);
-                w.put(&v.to_le_bytes());
-            }
-            Val::Bool(v) => w.put(&[TAG_BOOL, u8::from(*v)]),
-            Val::Null => w.put(&[TAG_NULL]),
+    head[6..8].copy_from_slice(&short(h.entries));
+    head[8..10].copy_from_slice(&short(h.record_entries));
+    head[10..18].copy_from_slice(&h.ts_nanos.to_le_bytes());
+    head[18..22].copy_from_slice(&h.location.line.to_le_bytes());
+    head[22..24].copy_from_slice(&short(file));
+    head[24..26].copy_from_slice(&short(texts - file));
+    head[26..30].copy_from_slice(&(h.msg.len().min(TEXT_MAX) as u32).to_le_bytes());
+    head[30..34].copy_from_slice(&scope_start.to_le_bytes());
+    head[34..38].copy_from_slice(&scope_len.to_le_bytes());
+    wire[..FIXED].copy_from_slice(&head);
+    fits
+}
+
+/// Appends an entry `key` => `val` whose value is not text (on the caller's thread, as the
+/// record is collected). A key is cut at 64 KiB.
+#[inline(always)]
+pub(crate) fn put_entry(wire: &mut Vec<u8>, key: &str, val: &Val) {
+    // The tag and value, padded to 9 bytes: always copied whole (a fixed-size copy),
+    // counted for `value_len`.
+    let mut value = [0u8; 9];
+    let value_len = match val {
+        Val::U64(v) => tagged(&mut value, TAG_U64, v.to_le_bytes()),
+        Val::I64(v) => tagged(&mut value, TAG_I64, v.to_le_bytes()),
+        Val::F64(v) => tagged(&mut value, TAG_F64, v.to_le_bytes()),
+        Val::Bool(v) => {
+            value[0] = TAG_BOOL;
+            value[1] = u8::from(*v);
+            2
+        }
+        Val::Null => {
+            value[0] = TAG_NULL;
+            1
+        }
+        Val::Str(_) | Val::Chain(_) => unreachable!("text values go through put_text"),
+    };
+    put_raw(wire, key, &value, value_len);
+}
+
+/// Appends `key` and the first `len` bytes of `value` (9 bytes are copied, so `wire`
+/// always has room for them).
+#[inline(always)]
+fn put_raw(wire: &mut Vec<u8>, key: &str, value: &[u8; 9], len: usize) {
+    let key = &key.as_bytes()[..key.len().min(usize::from(u16::MAX))];
+    let at = wire.len();
+    wire.reserve(2 + key.len() + value.len());
+    // SAFETY: `reserve` made room for `2 + key.len() + 9` bytes past `at`; the three
+    // copies fill `at..at + 2 + key.len() + 9` from buffers that cannot overlap the
+    // vector's spare capacity, and the new length counts only bytes written.
+    unsafe {
+        let to = wire.as_mut_ptr().add(at);
+        std::ptr::copy_nonoverlapping((key.len() as u16).to_le_bytes().as_ptr(), to, 2);
+        copy(key, to.add(2));
+        std::ptr::copy_nonoverlapping(value.as_ptr(), to.add(2 + key.len()), value.len());
+        wire.set_len(at + 2 + key.len() + len);
+    }
+}
+
+/// Puts `tag` and an 8-byte value into `value`; its length, 9.
+#[inline(always)]
+fn tagged(value: &mut [u8; 9], tag: u8, bytes: [u8; 8]) -> usize {
+    value[0] = tag;
+    value[1..].copy_from_slice(&bytes);
+    9
+}
+
+/// What a text entry holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextKind {
+    Str,
+    Chain,
+    /// The record's scope (its key is empty).
+    Scope,
+}
+
+/// Appends a text entry for `key`, its text written by `write` (through [`TextWriter`]);
+/// returns the text's range in `wire`. A text past 4 GiB is cut there.
+#[inline]
+pub(crate) fn put_text(
+    wire: &mut Vec<u8>,
+    key: &str,
+    kind: TextKind,
+    write: impl FnOnce(&mut TextWriter<'_>),
+) -> Range<usize> {
+    let tag = match kind {
+        TextKind::Str => TAG_STR,
+        TextKind::Chain => TAG_CHAIN,
+        TextKind::Scope => TAG_SCOPE,
+    };
+    put_raw(wire, key, &[tag, 0, 0, 0, 0, 0, 0, 0, 0], 5);
+    let start = wire.len();
+    write(&mut TextWriter(wire));
+    if wire.len() - start > TEXT_MAX {
+        let end = start + cut_len(&wire[start..], TEXT_MAX);
+        wire.truncate(end);
+    }
+    let len = (wire.len() - start) as u32;
+    wire[start - 4..start].copy_from_slice(&len.to_le_bytes());
+    start..wire.len()
+}
+
+/// The length of valid UTF-8 `text` cut to at most `max` bytes at a char boundary.
+fn cut_len(text: &[u8], max: usize) -> usize {
+    let mut end = max;
+    // A char boundary is any byte that is not a continuation byte (0b10xx_xxxx).
+    while end > 0 && text.get(end).is_some_and(|b| b & 0xc0 == 0x80) {
+        end -= 1;
+    }
+    end
+}
+
+/// Writes text (only text: `wire`'s text ranges stay valid UTF-8) at the end of a record.
+pub(crate) struct TextWriter<'a>(&'a mut Vec<u8>);
+
+impl TextWriter<'_> {
+    /// A writer at the end of the record being collected in `wire`.
+    pub(crate) fn new(wire: &mut Vec<u8>) -> TextWriter<'_> {
+        TextWriter(wire)
+    }
+
+    /// Appends `text`.
+    #[inline]
+    pub(crate) fn push_str(&mut self, text: &str) {
+        let (text, at) = (text.as_bytes(), self.0.len());
+        self.0.reserve(text.len());
+        // SAFETY: `reserve` made room for `text.len()` bytes past `at`, which `copy`
+        // fills from `text` (not part of the vector's spare capacity).
+        unsafe {
+            copy(text, self.0.as_mut_ptr().add(at));
+            self.0.set_len(at + text.len());
         }
     }
-    w.finish();
-    Some(())
+
+    /// The text written since `from` (a length of the record before some writes).
+    pub(crate) fn since(&self, from: usize) -> &str {
+        // SAFETY: only `push_str` and `write_str` append through a `TextWriter`, both
+        // from `&str`, and `from` is a length taken between two writes, so the bytes
+        // from there are whole UTF-8 texts.
+        unsafe { std::str::from_utf8_unchecked(&self.0[from..]) }
+    }
+
+    /// The record's length so far.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Drops what was written since `from` (a length taken before some writes).
+    pub(crate) fn truncate(&mut self, from: usize) {
+        self.0.truncate(from);
+    }
+}
+
+impl fmt::Write for TextWriter<'_> {
+    #[inline]
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.push_str(text);
+        Ok(())
+    }
+}
+
+/// Reads a record's entries (`wire[from..]`) back into `pairs` as the sinks show them:
+/// the record's (`record_entries` of them) in the order written, then its logger's from
+/// the root; of a repeated key the value slog serialized first (the record's over its
+/// logger's, the newest written) wins. `key(i, bytes)` gives the `i`th key-value's key
+/// from its bytes. With `check`, every text is checked to be UTF-8 (a record read from a
+/// ring file). Returns how many of `pairs` belong to the record and the scope's range;
+/// `None` when the entries are damaged.
+pub(crate) fn read_entries(
+    wire: &[u8],
+    from: usize,
+    record_entries: usize,
+    check: bool,
+    mut key: impl FnMut(usize, &[u8]) -> Option<Key>,
+    pairs: &mut Vec<(Key, Val)>,
+) -> Option<(usize, Option<Range<usize>>)> {
+    pairs.clear();
+    let mut r = Reader {
+        bytes: wire,
+        at: from,
+    };
+    let (mut i, mut record_kept, mut scope) = (0, 0, None);
+    while r.at < wire.len() {
+        let key_len = r.u16()?;
+        let key_bytes = r.take(key_len)?;
+        let tag = r.u8()?;
+        let val = match tag {
+            TAG_STR | TAG_CHAIN | TAG_SCOPE => {
+                let len = r.u32()?;
+                let start = r.at;
+                let text = r.take(len)?;
+                if check {
+                    std::str::from_utf8(text).ok()?;
+                }
+                let range = start..start + len;
+                match tag {
+                    TAG_STR => Val::Str(range),
+                    TAG_CHAIN => Val::Chain(range),
+                    _ => {
+                        scope = scope.or(Some(range));
+                        continue;
+                    }
+                }
+            }
+            TAG_U64 => Val::U64(r.u64()?),
+            TAG_I64 => Val::I64(r.u64()? as i64),
+            TAG_F64 => Val::F64(f64::from_bits(r.u64()?)),
+            TAG_BOOL => Val::Bool(r.u8()? != 0),
+            TAG_NULL => Val::Null,
+            _ => return None,
+        };
+        let k = key(i, key_bytes)?;
+        if !pairs.iter().any(|(seen, _)| *seen == k) {
+            pairs.push((k, val));
+            if i < record_entries {
+                record_kept += 1;
+            }
+        }
+        i += 1;
+    }
+    // slog serializes the newest key-value first; show them in the order written.
+    pairs[..record_kept].reverse();
+    pairs[record_kept..].reverse();
+    Some((record_kept, scope))
 }
 
 /// `'static` texts for decoded records' locations and keys: each distinct text is leaked
@@ -169,16 +395,17 @@ impl Texts {
 }
 
 /// Reads bytes in order, `None` past the end.
-struct Reader<'a>(&'a [u8]);
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len())?;
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Some(taken)
     }
     fn u8(&mut self) -> Option<u8> {
         self.take(1).map(|b| b[0])
@@ -202,72 +429,55 @@ impl<'a> Reader<'a> {
 
 /// The total length of the record starting at `bytes`, from its first 4 bytes.
 pub(crate) fn record_len(bytes: &[u8]) -> Option<usize> {
-    Reader(bytes).u32().filter(|&n| n >= FIXED)
+    Reader { bytes, at: 0 }.u32().filter(|&n| n >= FIXED)
 }
 
-/// The record encoded in `bytes` (exactly one record); `None` when it is damaged.
+/// The record encoded in `bytes` (exactly one record), its key-values read back; `None`
+/// when it is damaged.
 pub(crate) fn decode(bytes: &[u8], texts: &mut Texts) -> Option<Collected> {
-    let mut r = Reader(bytes);
+    let mut r = Reader { bytes, at: 0 };
     let total = r.u32()?;
     if total != bytes.len() {
         return None;
     }
     let level = Level::from_usize(r.u8()?.into())?;
-    let flags = r.u8()?;
-    let pairs = r.u16()?;
+    let _flags = r.u8()?;
+    let (_entries, record_entries) = (r.u16()?, r.u16()?);
     let ts_nanos = r.u64()?;
     let line = r.u32()? as u32;
     let (file_len, module_len) = (r.u16()?, r.u16()?);
-    let (msg_len, arena_len) = (r.u32()?, r.u32()?);
-    let (scope_start, scope_len) = (r.u32()?, r.u32()?);
+    let msg_len = r.u32()?;
+    let (_scope_start, _scope_len) = (r.u32()?, r.u32()?);
     let file = texts.get(r.text(file_len)?);
     let module = texts.get(r.text(module_len)?);
-    let mut c = Collected {
+    let msg_start = r.at;
+    r.text(msg_len)?;
+    let location = RecordLocation {
+        file,
+        line,
+        column: 0,
+        function: "",
+        module,
+    };
+    let mut pairs = Vec::new();
+    let (record_pairs, scope) = read_entries(
+        bytes,
+        r.at,
+        record_entries,
+        true,
+        |_, key| Some(texts.get(std::str::from_utf8(key).ok()?)),
+        &mut pairs,
+    )?;
+    Some(Collected::read_back(
+        bytes.to_vec(),
         level,
-        location: RecordLocation {
-            file,
-            line,
-            column: 0,
-            function: "",
-            module,
-        },
+        location,
         ts_nanos,
-        ..Collected::default()
-    };
-    c.msg.push_str(r.text(msg_len)?);
-    c.arena.push_str(r.text(arena_len)?);
-    let in_arena = |start: usize, len: usize| {
-        (start + len <= arena_len
-            && c.arena.is_char_boundary(start)
-            && c.arena.is_char_boundary(start + len))
-        .then_some(start..start + len)
-    };
-    if flags & 1 == 1 {
-        c.scope = Some(in_arena(scope_start, scope_len)?);
-    }
-    for _ in 0..pairs {
-        let key_len = r.u16()?;
-        let key = texts.get(r.text(key_len)?);
-        let val = match r.u8()? {
-            tag @ (TAG_STR | TAG_CHAIN) => {
-                let range = in_arena(r.u32()?, r.u32()?)?;
-                if tag == TAG_STR {
-                    Val::Str(range)
-                } else {
-                    Val::Chain(range)
-                }
-            }
-            TAG_U64 => Val::U64(r.u64()?),
-            TAG_I64 => Val::I64(r.u64()? as i64),
-            TAG_F64 => Val::F64(f64::from_bits(r.u64()?)),
-            TAG_BOOL => Val::Bool(r.u8()? != 0),
-            TAG_NULL => Val::Null,
-            _ => return None,
-        };
-        c.pairs.push((key, val));
-    }
-    c.record_pairs = c.pairs.len();
-    r.0.is_empty().then_some(c)
+        msg_start..msg_start + msg_len,
+        scope,
+        pairs,
+        record_pairs,
+    ))
 }
 
 #[cfg(test)]
@@ -281,8 +491,7 @@ mod tests {
         let values = OwnedKVList::from(o!("model" => "llama", "tp" => 2u32));
         let kv = o!("scope" => "global", "n" => -3i64, "f" => 1.5f64, "ok" => true, "none" => None::<u8>, "text" => "a \"b\"");
         with_collected(Level::Warning, format_args!("msg é"), &kv, &values, |c| {
-            let mut wire = Vec::new();
-            encode(c, &mut wire).unwrap();
+            let wire = c.wire().expect("fits the layout").to_vec();
             assert_eq!(record_len(&wire), Some(wire.len()));
             let back = decode(&wire, &mut Texts::default()).unwrap();
             assert_eq!(back.level, c.level);
@@ -290,10 +499,26 @@ mod tests {
             assert_eq!(back.location.file, c.location.file);
             assert_eq!(back.location.line, c.location.line);
             assert_eq!(back.location.module, c.location.module);
-            assert_eq!(back.msg, c.msg);
+            assert_eq!(back.msg(), c.msg());
             assert_eq!(back.scope(), Some("global"));
             assert_eq!(format!("{:?}", back.pairs), format!("{:?}", c.pairs));
             assert!(decode(&wire[..wire.len() - 1], &mut Texts::default()).is_none());
         });
+    }
+
+    #[test]
+    fn damaged_text_is_refused_on_read_back() {
+        with_collected(
+            Level::Info,
+            format_args!("m"),
+            &o!("text" => "ab"),
+            &OwnedKVList::from(o!()),
+            |c| {
+                let mut wire = c.wire().expect("fits").to_vec();
+                let at = wire.len() - 1;
+                wire[at] = 0xff;
+                assert!(decode(&wire, &mut Texts::default()).is_none());
+            },
+        );
     }
 }

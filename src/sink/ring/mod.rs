@@ -29,7 +29,7 @@
 //! the server: NFSv4, Lustre mounted with `flock`). A process that ends normally removes
 //! its ring; a ring left behind is a crashed rank's.
 
-mod codec;
+pub(crate) mod codec;
 pub(crate) mod recover;
 
 use std::fs::{File, OpenOptions};
@@ -40,8 +40,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::MmapMut;
-
-pub(crate) use codec::encode;
 
 /// The ring's header, bytes.
 pub(crate) const HEADER_BYTES: usize = 4096;
@@ -233,7 +231,9 @@ impl Ring {
         unsafe {
             let base = self.map.as_ptr().cast_mut().add(data);
             std::ptr::copy_nonoverlapping(wire.as_ptr(), base.add(start), first);
-            std::ptr::copy_nonoverlapping(wire.as_ptr().add(first), base, wire.len() - first);
+            if first < wire.len() {
+                std::ptr::copy_nonoverlapping(wire.as_ptr().add(first), base, wire.len() - first);
+            }
         }
         let end = head + wire.len() as u64;
         self.atomic(HEAD).store(end, Ordering::Release);
