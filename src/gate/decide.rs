@@ -264,9 +264,15 @@ impl Gate {
             level,
             decision: None,
         };
-        let _ = record.kv().serialize(record, &mut decider);
+        // The decider stops the walk with an error once it has decided (dropped here,
+        // only then: the common case makes no call).
+        if let Err(e) = record.kv().serialize(record, &mut decider) {
+            drop(e);
+        }
         if decider.decision.is_none() {
-            let _ = values.serialize(record, &mut decider);
+            if let Err(e) = values.serialize(record, &mut decider) {
+                drop(e);
+            }
         }
         decider.decision.unwrap_or_else(|| self.decide(level, None))
     }

@@ -18,9 +18,9 @@ use crate::sink::Sinks;
 use crate::{Scope, ONCE_TAG, SCOPE_KEY};
 
 thread_local! {
-    /// Each thread collects its records here; the queue swaps the buffers of a written
-    /// record back, so a thread's steady state allocates nothing.
-    static SCRATCH: RefCell<Collected> = RefCell::new(Collected::default());
+    /// Each thread collects its records here; the queue swaps the box of a written record
+    /// back, so a thread's steady state allocates nothing.
+    static SCRATCH: RefCell<Box<Collected>> = RefCell::new(Box::default());
 }
 
 /// What the queue does when it is full (`RANKLOG_OVERFLOW`).
@@ -96,7 +96,7 @@ impl Pipeline {
         ts_nanos: u64,
         console: bool,
     ) -> Push {
-        let send = |c: &mut Collected| {
+        let send = |c: &mut Box<Collected>| {
             c.fill(record, values, ts_nanos);
             c.console = Some(console);
             let pushed = self.queue.push(c);
@@ -108,7 +108,7 @@ impl Pipeline {
             if c.is_heavy() {
                 // Not swapped away (dropped, or written here): give a huge record's
                 // buffers back.
-                *c = Collected::default();
+                **c = Collected::default();
             }
             pushed
         };
@@ -117,9 +117,9 @@ impl Pipeline {
         SCRATCH
             .try_with(|scratch| match scratch.try_borrow_mut() {
                 Ok(mut c) => send(&mut c),
-                Err(_) => send(&mut Collected::default()),
+                Err(_) => send(&mut Box::default()),
             })
-            .unwrap_or_else(|_| send(&mut Collected::default()))
+            .unwrap_or_else(|_| send(&mut Box::default()))
     }
 
     /// Logs how many records were dropped since the last report, if any, when there is

@@ -2,7 +2,8 @@
 //! ([`writer`](super::writer)): a bounded batch of collected records that the writer takes
 //! whole.
 //!
-//! A caller moves its [`Collected`] record into a free slot (a swap: it gets the slot's old
+//! A caller moves its boxed [`Collected`] record into a free slot (a swap of two pointers: it
+//! gets the slot's old
 //! buffers back, so the steady state allocates nothing) under a short lock. The writer
 //! takes every pending slot at once, formats them and writes each sink once per batch, so
 //! a busy rank makes one `write(2)` per batch (up to 64 KiB for the file), not per record.
@@ -47,7 +48,11 @@ enum Writer {
 
 struct Pending {
     /// Slots `..len` hold queued records; the rest keep buffers for reuse.
-    slots: Vec<Collected>,
+    #[expect(
+        clippy::vec_box,
+        reason = "a caller swaps its box for a slot's under the lock: 8 bytes, not a record"
+    )]
+    slots: Vec<Box<Collected>>,
     len: usize,
     /// Flush barriers asked for so far.
     barriers: u64,
@@ -107,7 +112,7 @@ impl Queue {
 
     /// Moves `record` into the queue (and its bytes into the ring); `record` gets a free
     /// slot's buffers back. With the blocking policy, waits for room.
-    pub(crate) fn push(&self, record: &mut Collected) -> Push {
+    pub(crate) fn push(&self, record: &mut Box<Collected>) -> Push {
         let ring = self.ring.as_deref().zip(record.wire());
         let mut p = self.lock();
         let ring_room = loop {
@@ -137,7 +142,7 @@ impl Queue {
         record.ring_end = ring_end;
         let len = p.len;
         if len == p.slots.len() {
-            p.slots.push(Collected::default());
+            p.slots.push(Box::default());
         }
         std::mem::swap(&mut p.slots[len], record);
         p.len = len + 1;
@@ -201,9 +206,13 @@ impl Queue {
     /// The writer's side: waits for records, a barrier beyond `answered`, or the close
     /// (napping [`NAP`] at a time, then, after [`IDLE_NAPS`] empty naps counted in `idle`,
     /// sleeping until woken), then swaps every pending record into `batch` at once.
+    #[expect(
+        clippy::vec_box,
+        reason = "the slots' boxes, swapped whole (see `Pending::slots`)"
+    )]
     pub(crate) fn take_batch(
         &self,
-        batch: &mut Vec<Collected>,
+        batch: &mut Vec<Box<Collected>>,
         answered: u64,
         idle: &mut u32,
     ) -> Taken {
@@ -243,7 +252,7 @@ mod tests {
     #[test]
     fn a_full_queue_drops_under_the_drop_policy_and_swaps_buffers_back() {
         let queue = Queue::new(2, false, None);
-        let mut record = Collected::default();
+        let mut record = Box::<Collected>::default();
         record.ring_end = 7;
         assert_eq!(queue.push(&mut record), Push::Queued);
         assert_eq!(record.ring_end, 0, "the caller gets a fresh slot back");

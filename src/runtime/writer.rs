@@ -67,7 +67,7 @@ impl Drop for Worker {
 /// The writer thread's loop.
 fn run(queue: &Queue, sinks: &Sinks, capacity: usize, counters: &Counters) {
     // Both halves hold `capacity` slots, so callers never grow them once warm.
-    let mut batch: Vec<Collected> = Vec::with_capacity(capacity);
+    let mut batch: Vec<Box<Collected>> = Vec::with_capacity(capacity);
     let mut answered = 0u64;
     let mut idle = 0u32;
     loop {

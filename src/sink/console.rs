@@ -270,7 +270,7 @@ impl ConsoleFormat {
             msg: c.msg(),
         };
         self.writer.head(out, &head);
-        for (key, val) in &c.pairs {
+        for (key, val) in c.pairs() {
             let shown = match val {
                 Val::Str(range) => Shown::Text(c.text(range)),
                 Val::U64(v) => Shown::U64(*v),

@@ -148,7 +148,7 @@ impl JsonFormat {
         json_str(out, c.location.file);
         out.extend_from_slice(b",\"line\":");
         json(out, &c.location.line);
-        for (key, val) in &c.pairs {
+        for (key, val) in c.pairs() {
             out.push(b',');
             if RESERVED.contains(key) {
                 json_str(out, &format!("kv.{key}"));

@@ -246,7 +246,7 @@ impl Sinks {
 
     /// Writes a batch of records the pipeline collected, then writes out both sinks'
     /// buffers. A slot whose buffers grew large gives them back.
-    pub(crate) fn write_batch(&self, batch: &mut [Collected]) {
+    pub(crate) fn write_batch(&self, batch: &mut [Box<Collected>]) {
         let mut state = self.lock();
         // The batch's end in the ring: its records leave the ring once they are in the file.
         let ring = self
@@ -261,7 +261,7 @@ impl Sinks {
             c.read_pairs();
             self.write(&mut state, c);
             if c.is_heavy() {
-                *c = Collected::default();
+                **c = Collected::default();
             }
         }
         state.write_out();
@@ -388,9 +388,9 @@ mod tests {
             &values,
             |cause| {
                 let w = unknown_scope_warning(cause);
-                let keys: Vec<_> = w.pairs.iter().map(|(k, _)| *k).collect();
+                let keys: Vec<_> = w.pairs().map(|(k, _)| *k).collect();
                 assert_eq!(keys, ["kind", "model", "tp"]);
-                match &w.pairs[1].1 {
+                match &w.pairs().nth(1).unwrap().1 {
                     record::Val::Str(r) => assert_eq!(w.text(r), "llama"),
                     other => panic!("expected text, got {other:?}"),
                 }

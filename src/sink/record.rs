@@ -84,17 +84,18 @@ pub(crate) struct Collected {
     msg: Range<usize>,
     /// The first `scope` value found (record before logger): its text's range in `wire`.
     scope: Option<Range<usize>>,
-    /// The keys of the collected key-values, in slog's order (this process's `'static`
-    /// texts, so the writer's side need not read them from `wire`).
-    keys: Vec<Key>,
+    /// The key-values as collected, in slog's order, a repeated key included (text
+    /// values are ranges of `wire`): what `wire`'s entries hold, kept so that the writer's
+    /// side need not read them back from the bytes.
+    collected: Vec<(Key, Val)>,
     /// Leading collected key-values that belong to the record (the rest are its logger's).
     record_entries: usize,
-    /// Key-values as the sinks show them: the record's in the order written, then the
-    /// logger's from the root, each key once. Empty until [`read_pairs`](Self::read_pairs).
-    pub(crate) pairs: Vec<(Key, Val)>,
-    /// Whether `pairs` holds the collected key-values.
+    /// Which of `collected` the sinks show, in order (see [`pairs`](Self::pairs)). Empty
+    /// until [`read_pairs`](Self::read_pairs).
+    shown: Vec<u32>,
+    /// Whether `shown` is resolved.
     pairs_read: bool,
-    /// Number of leading `pairs` that belong to the record.
+    /// Number of leading `shown` that belong to the record.
     record_pairs: usize,
     /// Text added by [`push_logger_pairs`](Self::push_logger_pairs), which `pairs` may point
     /// into past `wire`'s end.
@@ -116,9 +117,9 @@ impl Default for Collected {
             fits: false,
             msg: 0..0,
             scope: None,
-            keys: Vec::new(),
+            collected: Vec::new(),
             record_entries: 0,
-            pairs: Vec::new(),
+            shown: Vec::new(),
             pairs_read: true,
             record_pairs: 0,
             extra: String::new(),
@@ -138,8 +139,8 @@ impl Collected {
         self.console_wanted = None;
         self.scope = None;
         self.ring_end = 0;
-        self.keys.clear();
-        self.pairs.clear();
+        self.collected.clear();
+        self.shown.clear();
         self.pairs_read = false;
         self.extra.clear();
         let start = codec::start(&mut self.wire, &self.location);
@@ -151,9 +152,14 @@ impl Collected {
             }
         }
         self.msg = start..self.wire.len();
-        let _ = record.kv().serialize(record, self);
-        self.record_entries = self.keys.len();
-        let _ = values.serialize(record, self);
+        // Our serializer never fails; a value's own error leaves that value out.
+        if let Err(e) = record.kv().serialize(record, self) {
+            drop(e);
+        }
+        self.record_entries = self.collected.len();
+        if let Err(e) = values.serialize(record, self) {
+            drop(e);
+        }
         self.fits = codec::finish(
             &mut self.wire,
             &Header {
@@ -162,7 +168,7 @@ impl Collected {
                 ts_nanos,
                 msg: &self.msg,
                 scope: self.scope.as_ref(),
-                entries: self.keys.len(),
+                entries: self.collected.len(),
                 record_entries: self.record_entries,
             },
         );
@@ -177,21 +183,24 @@ impl Collected {
         ts_nanos: u64,
         msg: Range<usize>,
         scope: Option<Range<usize>>,
-        pairs: Vec<(Key, Val)>,
-        record_pairs: usize,
+        collected: Vec<(Key, Val)>,
+        record_entries: usize,
     ) -> Collected {
-        Collected {
+        let mut c = Collected {
             level,
             location,
             ts_nanos,
             fits: true,
             msg,
             scope,
-            pairs,
-            record_pairs,
+            collected,
+            record_entries,
+            pairs_read: false,
             wire,
             ..Collected::default()
-        }
+        };
+        c.read_pairs();
+        c
     }
 
     /// The record's bytes as the ring holds them; `None` when it does not fit the ring's
@@ -205,32 +214,36 @@ impl Collected {
         self.text(&self.msg)
     }
 
-    /// Reads the collected key-values into [`pairs`](Self::pairs) (the writer's side,
-    /// before formatting); does nothing when they were read already.
+    /// Resolves which collected key-values the sinks show ([`pairs`](Self::pairs)): the
+    /// writer's side, before formatting; does nothing when it was done already.
     pub(crate) fn read_pairs(&mut self) {
         if self.pairs_read {
             return;
         }
         self.pairs_read = true;
-        let keys = &self.keys;
-        let read = codec::read_entries(
-            &self.wire,
-            self.msg.end,
-            self.record_entries,
-            false,
-            |i, _| keys.get(i).copied(),
-            &mut self.pairs,
-        );
-        debug_assert!(read.is_some(), "collected entries read back");
-        self.record_pairs = read.map_or(0, |(record_pairs, _)| record_pairs);
+        self.record_pairs = codec::resolve(&self.collected, self.record_entries, &mut self.shown);
+    }
+
+    /// The key-values as the sinks show them: the record's in the order written, then the
+    /// logger's from the root, each key once (the record's value over its logger's).
+    /// Empty until [`read_pairs`](Self::read_pairs).
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = &(Key, Val)> {
+        self.shown.iter().map(|&i| &self.collected[i as usize])
+    }
+
+    /// Adds a key-value after those shown (a mark the writer's side adds, e.g. to a
+    /// recovered record).
+    pub(crate) fn add_pair(&mut self, key: Key, val: Val) {
+        self.shown.push(self.collected.len() as u32);
+        self.collected.push((key, val));
     }
 
     /// Whether the buffers hold more than a queue slot should keep after it is written.
     pub(crate) fn is_heavy(&self) -> bool {
         self.wire.capacity()
             + self.extra.capacity()
-            + self.keys.capacity() * std::mem::size_of::<Key>()
-            + self.pairs.capacity() * std::mem::size_of::<(Key, Val)>()
+            + self.collected.capacity() * std::mem::size_of::<(Key, Val)>()
+            + self.shown.capacity() * std::mem::size_of::<u32>()
             > SLOT_KEEP_BYTES
     }
 
@@ -254,15 +267,15 @@ impl Collected {
     #[inline]
     fn push(&mut self, key: Key, val: Val) {
         codec::put_entry(&mut self.wire, key, &val);
-        self.keys.push(key);
+        self.collected.push((key, val));
     }
 
     /// Collects a text key-value, written by `write` (a repeated key is resolved when the
     /// key-values are read: the first collected wins, the record's over its logger's).
     #[inline]
     fn push_text(&mut self, key: Key, write: impl FnOnce(&mut TextWriter<'_>)) {
-        codec::put_text(&mut self.wire, key, TextKind::Str, write);
-        self.keys.push(key);
+        let range = codec::put_text(&mut self.wire, key, TextKind::Str, write);
+        self.collected.push((key, Val::Str(range)));
     }
 
     /// Adds `from`'s logger key-values (those after its record's own) behind this record's,
@@ -271,8 +284,8 @@ impl Collected {
     /// to the record's bytes (this is for the writer's own warnings, which are
     /// formatted, never queued).
     pub(crate) fn push_logger_pairs(&mut self, from: &Collected) {
-        for (key, val) in &from.pairs[from.record_pairs..] {
-            if self.pairs.iter().any(|(k, _)| k == key) {
+        for (key, val) in from.pairs().skip(from.record_pairs) {
+            if self.pairs().any(|(k, _)| k == key) {
                 continue;
             }
             let val = match val {
@@ -288,7 +301,7 @@ impl Collected {
                 }
                 other => other.clone(),
             };
-            self.pairs.push((key, val));
+            self.add_pair(key, val);
         }
     }
 
@@ -399,7 +412,7 @@ impl Serializer for Collected {
             self.take_scope(format_args!("{error}"));
             return Ok(());
         }
-        codec::put_text(&mut self.wire, key, TextKind::Chain, |w| {
+        let range = codec::put_text(&mut self.wire, key, TextKind::Chain, |w| {
             let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
             while let Some(e) = cause {
                 let from = w.len();
@@ -413,7 +426,7 @@ impl Serializer for Collected {
                 cause = e.source();
             }
         });
-        self.keys.push(key);
+        self.collected.push((key, Val::Chain(range)));
         Ok(())
     }
 
@@ -468,9 +481,9 @@ mod tests {
             assert_eq!(c.msg(), "hi 5");
             assert_eq!(c.console, None);
             assert_eq!(c.scope(), Some("global"));
-            let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
+            let keys: Vec<_> = c.pairs().map(|(k, _)| *k).collect();
             assert_eq!(keys, ["x", "job", "size"]);
-            match &c.pairs[1].1 {
+            match &c.pairs().nth(1).unwrap().1 {
                 Val::Str(r) => assert_eq!(c.text(r), "b"),
                 other => panic!("expected text, got {other:?}"),
             }
@@ -487,7 +500,7 @@ mod tests {
             &OwnedKVList::from(o!("console" => true)),
             |c| {
                 assert_eq!(c.console_wanted, Some(false));
-                let keys: Vec<_> = c.pairs.iter().map(|(k, _)| *k).collect();
+                let keys: Vec<_> = c.pairs().map(|(k, _)| *k).collect();
                 assert_eq!(keys, ["gpu"]);
             },
         );

@@ -48,7 +48,7 @@ pub(super) fn fill(record: &mut SdkLogRecord, c: &Collected, scope: &str) {
     record.add_attribute("code.lineno", i64::from(c.location.line));
     record.add_attribute("code.namespace", c.location.module);
     record.add_attribute("ranklog.scope", scope.to_owned());
-    for (key, val) in &c.pairs {
+    for (key, val) in c.pairs() {
         record.add_attribute(Key::from_static_str(key), value(c, val));
     }
 }

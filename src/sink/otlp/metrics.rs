@@ -190,7 +190,7 @@ fn gpu_attributes(uuid: &str, name: Option<&str>) -> Vec<KeyValue> {
 
 /// The value of `key` in `c`.
 fn find<'c>(c: &'c Collected, key: &str) -> Option<&'c Val> {
-    c.pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    c.pairs().find(|(k, _)| *k == key).map(|(_, v)| v)
 }
 
 fn text<'c>(c: &'c Collected, key: &str) -> Option<&'c str> {

@@ -313,69 +313,99 @@ impl fmt::Write for TextWriter<'_> {
     }
 }
 
-/// Reads a record's entries (`wire[from..]`) back into `pairs` as the sinks show them:
-/// the record's (`record_entries` of them) in the order written, then its logger's from
-/// the root; of a repeated key the value slog serialized first (the record's over its
-/// logger's, the newest written) wins. `key(i, bytes)` gives the `i`th key-value's key
-/// from its bytes. With `check`, every text is checked to be UTF-8 (a record read from a
-/// ring file). Returns how many of `pairs` belong to the record and the scope's range;
-/// `None` when the entries are damaged.
+/// Reads a record's entries (`wire[from..]`, from a ring file) back as collected: each
+/// key-value in slog's order, a repeated key included, into `collected` (see
+/// [`resolve`]); `key(bytes)` gives a key from its bytes. Every text is checked to be
+/// UTF-8. Returns the scope's range; `None` when the entries are damaged.
 pub(crate) fn read_entries(
     wire: &[u8],
     from: usize,
-    record_entries: usize,
-    check: bool,
-    mut key: impl FnMut(usize, &[u8]) -> Option<Key>,
-    pairs: &mut Vec<(Key, Val)>,
-) -> Option<(usize, Option<Range<usize>>)> {
-    pairs.clear();
-    let mut r = Reader {
-        bytes: wire,
-        at: from,
-    };
-    let (mut i, mut record_kept, mut scope) = (0, 0, None);
-    while r.at < wire.len() {
-        let key_len = r.u16()?;
-        let key_bytes = r.take(key_len)?;
-        let tag = r.u8()?;
+    mut key: impl FnMut(&[u8]) -> Option<Key>,
+    collected: &mut Vec<(Key, Val)>,
+) -> Option<Option<Range<usize>>> {
+    collected.clear();
+    let (mut at, mut scope) = (from, None);
+    while at < wire.len() {
+        let key_at = at + 2;
+        let key_end = key_at + usize::from(u16::from_le_bytes(array(wire, at)?));
+        let tag = *wire.get(key_end)?;
+        let value = key_end + 1;
         let val = match tag {
             TAG_STR | TAG_CHAIN | TAG_SCOPE => {
-                let len = r.u32()?;
-                let start = r.at;
-                let text = r.take(len)?;
-                if check {
-                    std::str::from_utf8(text).ok()?;
-                }
-                let range = start..start + len;
+                let start = value + 4;
+                let end = start + u32::from_le_bytes(array(wire, value)?) as usize;
+                std::str::from_utf8(wire.get(start..end)?).ok()?;
+                at = end;
                 match tag {
-                    TAG_STR => Val::Str(range),
-                    TAG_CHAIN => Val::Chain(range),
+                    TAG_STR => Val::Str(start..end),
+                    TAG_CHAIN => Val::Chain(start..end),
                     _ => {
-                        scope = scope.or(Some(range));
+                        scope = scope.or(Some(start..end));
                         continue;
                     }
                 }
             }
-            TAG_U64 => Val::U64(r.u64()?),
-            TAG_I64 => Val::I64(r.u64()? as i64),
-            TAG_F64 => Val::F64(f64::from_bits(r.u64()?)),
-            TAG_BOOL => Val::Bool(r.u8()? != 0),
-            TAG_NULL => Val::Null,
-            _ => return None,
-        };
-        let k = key(i, key_bytes)?;
-        if !pairs.iter().any(|(seen, _)| *seen == k) {
-            pairs.push((k, val));
-            if i < record_entries {
-                record_kept += 1;
+            TAG_BOOL => {
+                at = value + 1;
+                Val::Bool(*wire.get(value)? != 0)
             }
-        }
-        i += 1;
+            TAG_NULL => {
+                at = value;
+                Val::Null
+            }
+            _ => {
+                let bytes: [u8; 8] = array(wire, value)?;
+                at = value + 8;
+                match tag {
+                    TAG_U64 => Val::U64(u64::from_le_bytes(bytes)),
+                    TAG_I64 => Val::I64(i64::from_le_bytes(bytes)),
+                    TAG_F64 => Val::F64(f64::from_le_bytes(bytes)),
+                    _ => return None,
+                }
+            }
+        };
+        collected.push((key(wire.get(key_at..key_end)?)?, val));
     }
-    // slog serializes the newest key-value first; show them in the order written.
-    pairs[..record_kept].reverse();
-    pairs[record_kept..].reverse();
-    Some((record_kept, scope))
+    Some(scope)
+}
+
+/// Which of the `collected` key-values the sinks show, in the order they show them, into
+/// `shown` (indices of `collected`). `collected` is in slog's order: newest first, the
+/// record's `record_entries` before its logger's, a repeated key included. Shown: the
+/// record's in the order written, then its logger's from the root; of a repeated key the
+/// value collected first (the record's over its logger's, the newest written) wins.
+/// Returns how many of `shown` belong to the record.
+pub(crate) fn resolve(
+    collected: &[(Key, Val)],
+    record_entries: usize,
+    shown: &mut Vec<u32>,
+) -> usize {
+    shown.clear();
+    let record_entries = record_entries.min(collected.len());
+    let order = (0..record_entries)
+        .rev()
+        .chain((record_entries..collected.len()).rev());
+    let mut record_shown = 0;
+    for i in order {
+        let key = collected[i].0;
+        if !collected[..i].iter().any(|(seen, _)| same_key(seen, key)) {
+            shown.push(i as u32);
+            record_shown += usize::from(i < record_entries);
+        }
+    }
+    record_shown
+}
+
+/// The `N` bytes of `wire` at `at`; `None` past its end.
+#[inline(always)]
+fn array<const N: usize>(wire: &[u8], at: usize) -> Option<[u8; N]> {
+    wire.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+/// Whether two keys are the same text: the same `'static` text at once, else by content.
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
 }
 
 /// `'static` texts for decoded records' locations and keys: each distinct text is leaked
@@ -459,14 +489,12 @@ pub(crate) fn decode(bytes: &[u8], texts: &mut Texts) -> Option<Collected> {
         function: "",
         module,
     };
-    let mut pairs = Vec::new();
-    let (record_pairs, scope) = read_entries(
+    let mut collected = Vec::new();
+    let scope = read_entries(
         bytes,
         r.at,
-        record_entries,
-        true,
-        |_, key| Some(texts.get(std::str::from_utf8(key).ok()?)),
-        &mut pairs,
+        |key| Some(texts.get(std::str::from_utf8(key).ok()?)),
+        &mut collected,
     )?;
     Some(Collected::read_back(
         bytes.to_vec(),
@@ -475,8 +503,8 @@ pub(crate) fn decode(bytes: &[u8], texts: &mut Texts) -> Option<Collected> {
         ts_nanos,
         msg_start..msg_start + msg_len,
         scope,
-        pairs,
-        record_pairs,
+        collected,
+        record_entries,
     ))
 }
 
@@ -489,7 +517,9 @@ mod tests {
     #[test]
     fn a_record_reads_back_as_it_was_collected() {
         let values = OwnedKVList::from(o!("model" => "llama", "tp" => 2u32));
-        let kv = o!("scope" => "global", "n" => -3i64, "f" => 1.5f64, "ok" => true, "none" => None::<u8>, "text" => "a \"b\"");
+        // "tp" is the record's and its logger's, "n" the record's twice: the record's
+        // newest value wins, read live or from the ring.
+        let kv = o!("scope" => "global", "n" => 1u8, "tp" => 4u32, "n" => -3i64, "f" => 1.5f64, "ok" => true, "none" => None::<u8>, "text" => "a \"b\"");
         with_collected(Level::Warning, format_args!("msg é"), &kv, &values, |c| {
             let wire = c.wire().expect("fits the layout").to_vec();
             assert_eq!(record_len(&wire), Some(wire.len()));
@@ -501,7 +531,12 @@ mod tests {
             assert_eq!(back.location.module, c.location.module);
             assert_eq!(back.msg(), c.msg());
             assert_eq!(back.scope(), Some("global"));
-            assert_eq!(format!("{:?}", back.pairs), format!("{:?}", c.pairs));
+            let pairs = |c: &Collected| format!("{:?}", c.pairs().collect::<Vec<_>>());
+            assert_eq!(pairs(&back), pairs(c));
+            let keys: Vec<_> = back.pairs().map(|(k, _)| *k).collect();
+            assert_eq!(keys, ["tp", "n", "f", "ok", "none", "text", "model"]);
+            assert!(matches!(back.pairs().nth(1), Some((_, Val::I64(-3)))));
+            assert!(matches!(back.pairs().next(), Some((_, Val::U64(4)))));
             assert!(decode(&wire[..wire.len() - 1], &mut Texts::default()).is_none());
         });
     }

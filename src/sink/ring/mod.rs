@@ -15,14 +15,18 @@
 //!
 //! | offset | field |
 //! | --- | --- |
-//! | 0 | magic `RLRING01` |
+//! | 0 | magic `RLRING02` (the record layout of [`codec`]; a ring of another layout is left alone) |
 //! | 8 | capacity of the data region, bytes |
 //! | 16 | `head`: bytes ever appended (the callers, under the queue's lock) |
-//! | 24 | `tail`: bytes ever written to the JSONL file (the writer thread) |
-//! | 32, 40, 48 | the batch being written: its end, the file's length and inode before it |
 //! | 56 | the writing process's pid |
 //! | 64 | the JSONL file's name (length, then up to 255 bytes) |
 //! | 328 | the record identity the file's records carry (length, then JSON text) |
+//! | 4032 | `tail`: bytes ever written to the JSONL file (the writer thread) |
+//! | 4040, 4048, 4056 | the batch being written: its end, the file's length and inode before it |
+//!
+//! `head` and the writer's words sit on different cache lines, and the callers keep their
+//! own copy of `tail`, read again only when a record does not fit: a log call does not
+//! wait for a cache line the writer thread has just written.
 //!
 //! While a process uses a ring it holds an exclusive `flock(2)` on it, so recovery never
 //! touches a live rank's ring (also across nodes, on filesystems whose `flock` reaches
@@ -59,17 +63,17 @@ pub(crate) fn capacity_for(queue_len: usize) -> u64 {
         .clamp(MIN_CAPACITY, MAX_CAPACITY)
         .next_power_of_two()
 }
-const MAGIC: &[u8; 8] = b"RLRING01";
+const MAGIC: &[u8; 8] = b"RLRING02";
 const HEAD: usize = 16;
-const TAIL: usize = 24;
-const PENDING_END: usize = 32;
-const PENDING_LEN: usize = 40;
-const PENDING_INO: usize = 48;
+const TAIL: usize = 4032;
+const PENDING_END: usize = 4040;
+const PENDING_LEN: usize = 4048;
+const PENDING_INO: usize = 4056;
 const PID: usize = 56;
 const NAME: usize = 64;
 const NAME_MAX: usize = 255;
 const IDENTITY: usize = 328;
-const IDENTITY_MAX: usize = HEADER_BYTES - IDENTITY - 8;
+const IDENTITY_MAX: usize = TAIL - IDENTITY - 8;
 
 /// The ring file of the JSONL file `jsonl`: `.NAME.ring` in the same directory.
 pub(crate) fn ring_path(jsonl: &Path) -> PathBuf {
@@ -101,6 +105,10 @@ pub(crate) struct Ring {
     map: MmapMut,
     /// Bytes of the data region.
     capacity: u64,
+    /// The appenders' copy of `head` (they are its only writers), and the `tail` they last
+    /// read: used under the queue's lock only, so `Relaxed` (process memory, not the map).
+    head: AtomicU64,
+    tail_seen: AtomicU64,
     path: PathBuf,
     /// Holds the `flock` for as long as the ring lives.
     _file: File,
@@ -188,6 +196,8 @@ impl Ring {
         Ok(Ring {
             map,
             capacity,
+            head: AtomicU64::new(0),
+            tail_seen: AtomicU64::new(0),
             path,
             _file: file,
         })
@@ -205,12 +215,21 @@ impl Ring {
         self.atomic(offset).load(Ordering::Acquire)
     }
 
-    /// Whether a record of `len` bytes fits now.
+    /// Whether a record of `len` bytes fits now (callers hold the queue's lock). The
+    /// writer's `tail` is read only when the last one read leaves too little room.
     pub(crate) fn room(&self, len: usize) -> Room {
         let len = len as u64;
         if len > self.capacity {
-            Room::Never
-        } else if self.load(HEAD) - self.load(TAIL) + len <= self.capacity {
+            return Room::Never;
+        }
+        let head = self.head.load(Ordering::Relaxed);
+        let fits = |tail: u64| head - tail + len <= self.capacity;
+        if fits(self.tail_seen.load(Ordering::Relaxed)) {
+            return Room::Fits;
+        }
+        let tail = self.load(TAIL);
+        self.tail_seen.store(tail, Ordering::Relaxed);
+        if fits(tail) {
             Room::Fits
         } else {
             Room::Later
@@ -221,7 +240,7 @@ impl Ring {
     /// returns the ring position after it. Callers hold the queue's lock, so appends are
     /// in queue order and never concurrent.
     pub(crate) fn append(&self, wire: &[u8]) -> u64 {
-        let head = self.load(HEAD);
+        let head = self.head.load(Ordering::Relaxed);
         let start = (head & (self.capacity - 1)) as usize;
         let first = wire.len().min(self.capacity as usize - start);
         let data = HEADER_BYTES;
@@ -236,6 +255,7 @@ impl Ring {
             }
         }
         let end = head + wire.len() as u64;
+        self.head.store(end, Ordering::Relaxed);
         self.atomic(HEAD).store(end, Ordering::Release);
         end
     }

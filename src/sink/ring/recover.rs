@@ -219,7 +219,7 @@ fn format_records(data: &[u8], header: &Header) -> (Vec<u8>, u64, bool) {
         let Some(mut c) = decode(&read(pos, len), &mut texts) else {
             return (lines, records, true);
         };
-        c.pairs.push((RECOVERED_KEY, Val::Bool(true)));
+        c.add_pair(RECOVERED_KEY, Val::Bool(true));
         let scope = written_scope(c.scope());
         format.format(&mut lines, &c, scope);
         records += 1;
