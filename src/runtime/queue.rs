@@ -157,12 +157,12 @@ impl Queue {
         Push::Queued
     }
 
-    /// The writer has written a batch (and freed its room in the ring): callers waiting
-    /// for room try again.
+    /// The writer has written a batch (and freed its room in the ring): a caller waiting
+    /// for room tries again (one at a time, see [`take_batch`](Self::take_batch)).
     pub(crate) fn written(&self) {
         let p = self.lock();
         if p.waiting > 0 {
-            self.room.notify_all();
+            self.room.notify_one();
         }
     }
 
@@ -234,8 +234,12 @@ impl Queue {
         p.writer = Writer::Busy;
         let len = std::mem::take(&mut p.len);
         std::mem::swap(&mut p.slots, batch);
+        // One waiting caller refills the queue while this thread writes the batch; the
+        // others wait for the next batch. Woken together, they would take the CPU this
+        // thread needs (two producers on two cores wrote slower than one), and the records
+        // would not come any sooner: the writer is what they are waiting for.
         if p.waiting > 0 {
-            self.room.notify_all();
+            self.room.notify_one();
         }
         Taken {
             len,
@@ -261,5 +265,31 @@ mod tests {
         queue.close();
         assert_eq!(queue.push(&mut record), Push::Closed);
         assert_eq!(queue.barrier(), None);
+    }
+
+    #[test]
+    fn blocked_callers_woken_one_at_a_time_all_get_through() {
+        let queue = Queue::new(2, true, None);
+        let (producers, each) = (4, 2_000);
+        let taken = std::thread::scope(|s| {
+            for _ in 0..producers {
+                s.spawn(|| {
+                    let mut record = Box::<Collected>::default();
+                    for _ in 0..each {
+                        assert_eq!(queue.push(&mut record), Push::Queued);
+                    }
+                });
+            }
+            let writer = s.spawn(|| {
+                let (mut batch, mut idle, mut taken) = (Vec::new(), 0, 0);
+                while taken < producers * each {
+                    taken += queue.take_batch(&mut batch, 0, &mut idle).len;
+                    queue.written();
+                }
+                taken
+            });
+            writer.join().expect("the writer ends")
+        });
+        assert_eq!(taken, producers * each);
     }
 }
