@@ -4,7 +4,6 @@
 
 use std::fmt::{self, Write as _};
 use std::ops::Range;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use slog::{Key, Level, OwnedKVList, Record, RecordLocation, Serializer, KV};
 
@@ -12,11 +11,22 @@ use super::ring::codec::{self, Header, TextKind, TextWriter};
 use crate::schema::CONSOLE_KEY;
 use crate::SCOPE_KEY;
 
-/// Now, in nanoseconds since the Unix epoch (0 before 1970).
+/// Now, in nanoseconds since the Unix epoch (0 before 1970): `clock_gettime(2)` with
+/// `CLOCK_REALTIME`, what `SystemTime::now` reads, without its conversions (this runs on
+/// every log call).
 pub(crate) fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `clock_gettime` writes one `timespec` into `ts`, which lives on this stack.
+    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) } != 0 {
+        return 0;
+    }
+    match (u64::try_from(ts.tv_sec), u64::try_from(ts.tv_nsec)) {
+        (Ok(secs), Ok(nanos)) => secs.saturating_mul(1_000_000_000).saturating_add(nanos),
+        _ => 0,
+    }
 }
 
 /// One collected value; text lives in the record's arena.
@@ -331,7 +341,8 @@ impl Serializer for Collected {
         if key == SCOPE_KEY {
             self.take_scope(format_args!("{val}"));
         } else {
-            self.push_text(key, |w| w.push_str(val));
+            let range = codec::put_str(&mut self.wire, key, val);
+            self.collected.push((key, Val::Str(range)));
         }
         Ok(())
     }

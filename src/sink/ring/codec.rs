@@ -254,6 +254,25 @@ pub(crate) fn put_text(
     start..wire.len()
 }
 
+/// Appends a text entry `key` => `text` (the common case of [`put_text`], with the text
+/// at hand: one reservation, no length to patch). Returns the text's range in `wire`.
+#[inline]
+pub(crate) fn put_str(wire: &mut Vec<u8>, key: &str, text: &str) -> Range<usize> {
+    let text = cut(text, TEXT_MAX).as_bytes();
+    let mut value = [TAG_STR, 0, 0, 0, 0, 0, 0, 0, 0];
+    value[1..5].copy_from_slice(&(text.len() as u32).to_le_bytes());
+    wire.reserve(2 + key.len().min(usize::from(u16::MAX)) + value.len() + text.len());
+    put_raw(wire, key, &value, 5);
+    let start = wire.len();
+    // SAFETY: the reservation above made room for the text after the entry's head, which
+    // `copy` fills from `text` (not part of the vector).
+    unsafe {
+        copy(text, wire.as_mut_ptr().add(start));
+        wire.set_len(start + text.len());
+    }
+    start..wire.len()
+}
+
 /// The length of valid UTF-8 `text` cut to at most `max` bytes at a char boundary.
 fn cut_len(text: &[u8], max: usize) -> usize {
     let mut end = max;
