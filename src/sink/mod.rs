@@ -13,6 +13,7 @@ pub(crate) mod json;
 pub(crate) mod otlp;
 pub(crate) mod record;
 pub(crate) mod ring;
+pub(crate) mod value;
 
 pub use console::ColorChoice;
 #[cfg(feature = "otlp")]

@@ -7,7 +7,8 @@ use std::ops::Range;
 
 use slog::{Key, Level, OwnedKVList, Record, RecordLocation, Serializer, KV};
 
-use super::ring::codec::{self, Header, TextKind, TextWriter};
+use super::ring::codec::{self, Decoded, Header, TextKind, TextWriter};
+pub(crate) use super::value::{causes, Val, CAUSE_END};
 use crate::schema::CONSOLE_KEY;
 use crate::SCOPE_KEY;
 
@@ -27,29 +28,6 @@ pub(crate) fn now_nanos() -> u64 {
         (Ok(secs), Ok(nanos)) => secs.saturating_mul(1_000_000_000).saturating_add(nanos),
         _ => 0,
     }
-}
-
-/// One collected value; text lives in the record's arena.
-#[derive(Clone, Debug)]
-pub(crate) enum Val {
-    Str(Range<usize>),
-    U64(u64),
-    I64(i64),
-    F64(f64),
-    Bool(bool),
-    Null,
-    /// An error's chain of causes ([`ErrorChain`](crate::ErrorChain)): their texts in the
-    /// arena, outermost first, each ended by [`CAUSE_END`].
-    Chain(Range<usize>),
-}
-
-/// Ends each cause of a [`Val::Chain`] in the arena; a cause's own `\x1f` is written as
-/// the text `\x1f`, as the console would escape it.
-pub(crate) const CAUSE_END: char = '\u{1f}';
-
-/// The causes of a [`Val::Chain`]'s text, outermost first.
-pub(crate) fn causes(chain: &str) -> impl Iterator<Item = &str> {
-    chain.split_terminator(CAUSE_END)
 }
 
 /// Where a collected record comes from before [`Collected::fill`] says.
@@ -184,29 +162,19 @@ impl Collected {
         );
     }
 
-    /// A record read back from a ring file (recovery): `wire` is its bytes, checked.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn read_back(
-        wire: Vec<u8>,
-        level: Level,
-        location: RecordLocation,
-        ts_nanos: u64,
-        msg: Range<usize>,
-        scope: Option<Range<usize>>,
-        collected: Vec<(Key, Val)>,
-        record_entries: usize,
-    ) -> Collected {
+    /// A record read back from a ring file (recovery), its pairs resolved.
+    pub(crate) fn read_back(d: Decoded) -> Collected {
         let mut c = Collected {
-            level,
-            location,
-            ts_nanos,
+            level: d.level,
+            location: d.location,
+            ts_nanos: d.ts_nanos,
             fits: true,
-            msg,
-            scope,
-            collected,
-            record_entries,
+            msg: d.msg,
+            scope: d.scope,
+            collected: d.collected,
+            record_entries: d.record_entries,
             pairs_read: false,
-            wire,
+            wire: d.wire,
             ..Collected::default()
         };
         c.read_pairs();
@@ -481,6 +449,7 @@ pub(crate) fn with_collected<R>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::ring::codec::{decode, record_len, Texts};
     use super::*;
     use slog::{o, Level};
 
@@ -526,5 +495,48 @@ mod tests {
             assert_eq!(c.console, None);
             assert!(c.ts_nanos > 0);
         });
+    }
+
+    #[test]
+    fn a_record_reads_back_from_the_rings_layout_as_it_was_collected() {
+        let values = OwnedKVList::from(o!("model" => "llama", "tp" => 2u32));
+        // "tp" is the record's and its logger's, "n" the record's twice: the record's
+        // newest value wins, read live or from the ring.
+        let kv = o!("scope" => "global", "n" => 1u8, "tp" => 4u32, "n" => -3i64, "f" => 1.5f64, "ok" => true, "none" => None::<u8>, "text" => "a \"b\"");
+        with_collected(Level::Warning, format_args!("msg é"), &kv, &values, |c| {
+            let wire = c.wire().expect("fits the layout").to_vec();
+            assert_eq!(record_len(&wire), Some(wire.len()));
+            let back = Collected::read_back(decode(&wire, &mut Texts::default()).unwrap());
+            assert_eq!(back.level, c.level);
+            assert_eq!(back.ts_nanos, c.ts_nanos);
+            assert_eq!(back.location.file, c.location.file);
+            assert_eq!(back.location.line, c.location.line);
+            assert_eq!(back.location.module, c.location.module);
+            assert_eq!(back.msg(), c.msg());
+            assert_eq!(back.scope(), Some("global"));
+            let pairs = |c: &Collected| format!("{:?}", c.pairs().collect::<Vec<_>>());
+            assert_eq!(pairs(&back), pairs(c));
+            let keys: Vec<_> = back.pairs().map(|(k, _)| *k).collect();
+            assert_eq!(keys, ["tp", "n", "f", "ok", "none", "text", "model"]);
+            assert!(matches!(back.pairs().nth(1), Some((_, Val::I64(-3)))));
+            assert!(matches!(back.pairs().next(), Some((_, Val::U64(4)))));
+            assert!(decode(&wire[..wire.len() - 1], &mut Texts::default()).is_none());
+        });
+    }
+
+    #[test]
+    fn damaged_text_is_refused_on_read_back() {
+        with_collected(
+            Level::Info,
+            format_args!("m"),
+            &o!("text" => "ab"),
+            &OwnedKVList::from(o!()),
+            |c| {
+                let mut wire = c.wire().expect("fits").to_vec();
+                let at = wire.len() - 1;
+                wire[at] = 0xff;
+                assert!(decode(&wire, &mut Texts::default()).is_none());
+            },
+        );
     }
 }

@@ -19,7 +19,7 @@ use std::ops::Range;
 
 use slog::{Key, Level, RecordLocation};
 
-use super::super::record::{Collected, Val};
+use super::super::value::Val;
 
 /// Bytes of a record's header.
 pub(crate) const FIXED: usize = 4 + 1 + 1 + 2 + 2 + 8 + 4 + 2 + 2 + 4 + 4 + 4;
@@ -59,55 +59,47 @@ pub(crate) fn start(wire: &mut Vec<u8>, location: &RecordLocation) -> usize {
 }
 
 /// Copies `src` to `to`, short texts (keys, paths: up to 32 bytes) without a call to
-/// `memcpy`, as two overlapping loads and stores.
+/// `memcpy`, as two overlapping loads and stores of a word.
 ///
 /// # Safety
 ///
 /// `to` must be valid for `src.len()` bytes of writes and not overlap `src`.
 #[inline(always)]
 unsafe fn copy(src: &[u8], to: *mut u8) {
-    let (n, from) = (src.len(), src.as_ptr());
-    // SAFETY (each branch): the loads read `from..from + n` only (two windows that
-    // overlap when `n` is not twice the window), the stores write `to..to + n` only; the
-    // caller guarantees `to` is writable for `n` bytes and apart from `src`.
+    // SAFETY (each arm): `n` is at least the word's size and the caller's guarantee
+    // holds; see `two_words`.
     unsafe {
-        match n {
-            16..=32 => {
-                let (a, b) = (
-                    from.cast::<u128>().read_unaligned(),
-                    from.add(n - 16).cast::<u128>().read_unaligned(),
-                );
-                to.cast::<u128>().write_unaligned(a);
-                to.add(n - 16).cast::<u128>().write_unaligned(b);
-            }
-            8..=15 => {
-                let (a, b) = (
-                    from.cast::<u64>().read_unaligned(),
-                    from.add(n - 8).cast::<u64>().read_unaligned(),
-                );
-                to.cast::<u64>().write_unaligned(a);
-                to.add(n - 8).cast::<u64>().write_unaligned(b);
-            }
-            4..=7 => {
-                let (a, b) = (
-                    from.cast::<u32>().read_unaligned(),
-                    from.add(n - 4).cast::<u32>().read_unaligned(),
-                );
-                to.cast::<u32>().write_unaligned(a);
-                to.add(n - 4).cast::<u32>().write_unaligned(b);
-            }
-            2..=3 => {
-                let (a, b) = (
-                    from.cast::<u16>().read_unaligned(),
-                    from.add(n - 2).cast::<u16>().read_unaligned(),
-                );
-                to.cast::<u16>().write_unaligned(a);
-                to.add(n - 2).cast::<u16>().write_unaligned(b);
-            }
-            1 => *to = *from,
+        match src.len() {
+            16..=32 => two_words::<u128>(src, to),
+            8..=15 => two_words::<u64>(src, to),
+            4..=7 => two_words::<u32>(src, to),
+            2..=3 => two_words::<u16>(src, to),
+            1 => *to = src[0],
             0 => {}
-            _ => std::ptr::copy_nonoverlapping(from, to, n),
+            n => std::ptr::copy_nonoverlapping(src.as_ptr(), to, n),
         }
+    }
+}
+
+/// Copies `src` (at least one `W` long, at most two) to `to` as its first and its last
+/// `W`-sized word, which overlap when `src` is shorter than two words.
+///
+/// # Safety
+///
+/// `size_of::<W>() <= src.len()`; `to` valid for `src.len()` bytes of writes, apart from
+/// `src`. The loads read `src` only, the stores write `to..to + src.len()` only.
+#[inline(always)]
+unsafe fn two_words<W: Copy>(src: &[u8], to: *mut u8) {
+    let (n, w, from) = (src.len(), std::mem::size_of::<W>(), src.as_ptr());
+    debug_assert!(w <= n && n <= 2 * w);
+    // SAFETY: see the function's contract.
+    unsafe {
+        let (first, last) = (
+            from.cast::<W>().read_unaligned(),
+            from.add(n - w).cast::<W>().read_unaligned(),
+        );
+        to.cast::<W>().write_unaligned(first);
+        to.add(n - w).cast::<W>().write_unaligned(last);
     }
 }
 
@@ -481,9 +473,21 @@ pub(crate) fn record_len(bytes: &[u8]) -> Option<usize> {
     Reader { bytes, at: 0 }.u32().filter(|&n| n >= FIXED)
 }
 
-/// The record encoded in `bytes` (exactly one record), its key-values read back; `None`
-/// when it is damaged.
-pub(crate) fn decode(bytes: &[u8], texts: &mut Texts) -> Option<Collected> {
+/// A record read back from a ring file: its bytes (checked), and where its parts are.
+pub(crate) struct Decoded {
+    pub(crate) wire: Vec<u8>,
+    pub(crate) level: Level,
+    pub(crate) location: RecordLocation,
+    pub(crate) ts_nanos: u64,
+    pub(crate) msg: Range<usize>,
+    pub(crate) scope: Option<Range<usize>>,
+    /// Its key-values as collected (see [`resolve`]).
+    pub(crate) collected: Vec<(Key, Val)>,
+    pub(crate) record_entries: usize,
+}
+
+/// The record encoded in `bytes` (exactly one record); `None` when it is damaged.
+pub(crate) fn decode(bytes: &[u8], texts: &mut Texts) -> Option<Decoded> {
     let mut r = Reader { bytes, at: 0 };
     let total = r.u32()?;
     if total != bytes.len() {
@@ -501,13 +505,6 @@ pub(crate) fn decode(bytes: &[u8], texts: &mut Texts) -> Option<Collected> {
     let module = texts.get(r.text(module_len)?);
     let msg_start = r.at;
     r.text(msg_len)?;
-    let location = RecordLocation {
-        file,
-        line,
-        column: 0,
-        function: "",
-        module,
-    };
     let mut collected = Vec::new();
     let scope = read_entries(
         bytes,
@@ -515,64 +512,20 @@ pub(crate) fn decode(bytes: &[u8], texts: &mut Texts) -> Option<Collected> {
         |key| Some(texts.get(std::str::from_utf8(key).ok()?)),
         &mut collected,
     )?;
-    Some(Collected::read_back(
-        bytes.to_vec(),
+    Some(Decoded {
+        wire: bytes.to_vec(),
         level,
-        location,
+        location: RecordLocation {
+            file,
+            line,
+            column: 0,
+            function: "",
+            module,
+        },
         ts_nanos,
-        msg_start..msg_start + msg_len,
+        msg: msg_start..msg_start + msg_len,
         scope,
         collected,
         record_entries,
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sink::record::with_collected;
-    use slog::{o, OwnedKVList};
-
-    #[test]
-    fn a_record_reads_back_as_it_was_collected() {
-        let values = OwnedKVList::from(o!("model" => "llama", "tp" => 2u32));
-        // "tp" is the record's and its logger's, "n" the record's twice: the record's
-        // newest value wins, read live or from the ring.
-        let kv = o!("scope" => "global", "n" => 1u8, "tp" => 4u32, "n" => -3i64, "f" => 1.5f64, "ok" => true, "none" => None::<u8>, "text" => "a \"b\"");
-        with_collected(Level::Warning, format_args!("msg é"), &kv, &values, |c| {
-            let wire = c.wire().expect("fits the layout").to_vec();
-            assert_eq!(record_len(&wire), Some(wire.len()));
-            let back = decode(&wire, &mut Texts::default()).unwrap();
-            assert_eq!(back.level, c.level);
-            assert_eq!(back.ts_nanos, c.ts_nanos);
-            assert_eq!(back.location.file, c.location.file);
-            assert_eq!(back.location.line, c.location.line);
-            assert_eq!(back.location.module, c.location.module);
-            assert_eq!(back.msg(), c.msg());
-            assert_eq!(back.scope(), Some("global"));
-            let pairs = |c: &Collected| format!("{:?}", c.pairs().collect::<Vec<_>>());
-            assert_eq!(pairs(&back), pairs(c));
-            let keys: Vec<_> = back.pairs().map(|(k, _)| *k).collect();
-            assert_eq!(keys, ["tp", "n", "f", "ok", "none", "text", "model"]);
-            assert!(matches!(back.pairs().nth(1), Some((_, Val::I64(-3)))));
-            assert!(matches!(back.pairs().next(), Some((_, Val::U64(4)))));
-            assert!(decode(&wire[..wire.len() - 1], &mut Texts::default()).is_none());
-        });
-    }
-
-    #[test]
-    fn damaged_text_is_refused_on_read_back() {
-        with_collected(
-            Level::Info,
-            format_args!("m"),
-            &o!("text" => "ab"),
-            &OwnedKVList::from(o!()),
-            |c| {
-                let mut wire = c.wire().expect("fits").to_vec();
-                let at = wire.len() - 1;
-                wire[at] = 0xff;
-                assert!(decode(&wire, &mut Texts::default()).is_none());
-            },
-        );
-    }
+    })
 }

@@ -17,7 +17,7 @@ use super::{
     PENDING_END, PENDING_INO, PENDING_LEN, TAIL,
 };
 use crate::sink::json::JsonFormat;
-use crate::sink::record::Val;
+use crate::sink::record::{Collected, Val};
 use crate::{Error, Result};
 
 /// The key-value that marks a recovered record.
@@ -216,7 +216,7 @@ fn format_records(data: &[u8], header: &Header) -> (Vec<u8>, u64, bool) {
         else {
             return (lines, records, true);
         };
-        let Some(mut c) = decode(&read(pos, len), &mut texts) else {
+        let Some(mut c) = decode(&read(pos, len), &mut texts).map(Collected::read_back) else {
             return (lines, records, true);
         };
         c.add_pair(RECOVERED_KEY, Val::Bool(true));
