@@ -105,9 +105,10 @@ impl Pipeline {
                 self.sinks.write_now(c);
                 self.counters.written(c.level);
             }
-            if c.is_heavy() {
-                // Not swapped away (dropped, or written here): give a huge record's
-                // buffers back.
+            // A queued record was swapped for a slot's box, which the writer thread has
+            // already trimmed; one kept here (dropped, or written here) gives a huge
+            // record's buffers back.
+            if pushed != Push::Queued && c.is_heavy() {
                 **c = Collected::default();
             }
             pushed
