@@ -3,6 +3,7 @@
 use std::io::Write as _;
 
 use super::clock::{self, Clock, EpochTime};
+use super::fragments::Fragments;
 use super::record::{causes, Collected, Val};
 use crate::schema::{level_name, RESERVED, SCHEMA_VERSION};
 use crate::RankInfo;
@@ -36,6 +37,8 @@ pub(crate) struct JsonFormat {
     identity: String,
     /// `ts`: RFC 3339 in UTC with microseconds.
     clock: Clock,
+    /// Call sites' and keys' escaped JSON.
+    fragments: Fragments,
 }
 
 fn json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
@@ -127,6 +130,7 @@ impl JsonFormat {
             head: format!("{{\"v\":{SCHEMA_VERSION},\"ts\":\""),
             identity,
             clock: Clock::new(clock::FILE),
+            fragments: Fragments::default(),
         }
     }
 
@@ -142,20 +146,25 @@ impl JsonFormat {
         out.extend_from_slice(self.identity.as_bytes());
         out.extend_from_slice(b",\"scope\":");
         json_str(out, scope);
-        out.extend_from_slice(b",\"module\":");
-        json_str(out, c.location.module);
-        out.extend_from_slice(b",\"file\":");
-        json_str(out, c.location.file);
-        out.extend_from_slice(b",\"line\":");
-        json(out, &c.location.line);
+        let location = &c.location;
+        out.extend_from_slice(self.fragments.site(location, |site| {
+            site.extend_from_slice(b",\"module\":");
+            json_str(site, location.module);
+            site.extend_from_slice(b",\"file\":");
+            json_str(site, location.file);
+            site.extend_from_slice(b",\"line\":");
+            json(site, &location.line);
+        }));
         for (key, val) in c.pairs() {
-            out.push(b',');
-            if RESERVED.contains(key) {
-                json_str(out, &format!("kv.{key}"));
-            } else {
-                json_str(out, key);
-            }
-            out.push(b':');
+            out.extend_from_slice(self.fragments.key(key, |name| {
+                name.push(b',');
+                if RESERVED.contains(key) {
+                    json_str(name, &format!("kv.{key}"));
+                } else {
+                    json_str(name, key);
+                }
+                name.push(b':');
+            }));
             match val {
                 Val::Str(range) => json_str(out, c.text(range)),
                 Val::U64(v) => json(out, v),

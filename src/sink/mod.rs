@@ -8,6 +8,7 @@ pub(crate) mod clock;
 pub(crate) mod console;
 pub(crate) mod escape;
 mod file;
+mod fragments;
 pub(crate) mod json;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp;

@@ -393,17 +393,23 @@ pub(crate) fn resolve(
 ) -> usize {
     shown.clear();
     let record_entries = record_entries.min(collected.len());
-    let order = (0..record_entries)
-        .rev()
-        .chain((record_entries..collected.len()).rev());
-    let mut record_shown = 0;
-    for i in order {
+    let first = |i: usize| {
         let key = collected[i].0;
-        if !collected[..i].iter().any(|(seen, _)| same_key(seen, key)) {
-            shown.push(i as u32);
-            record_shown += usize::from(i < record_entries);
-        }
-    }
+        !collected[..i].iter().any(|(seen, _)| same_key(seen, key))
+    };
+    shown.extend(
+        (0..record_entries)
+            .rev()
+            .filter(|&i| first(i))
+            .map(|i| i as u32),
+    );
+    let record_shown = shown.len();
+    shown.extend(
+        (record_entries..collected.len())
+            .rev()
+            .filter(|&i| first(i))
+            .map(|i| i as u32),
+    );
     record_shown
 }
 
