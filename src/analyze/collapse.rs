@@ -3,7 +3,11 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use std::ops::Range;
+
 use super::filter::RankSet;
+use super::parsed::{Item, Scanned};
+use super::record::spans::token_value;
 use super::record::{Record, Value};
 
 /// Open groups of one level and message tried before a record starts a new one.
@@ -20,6 +24,26 @@ pub(crate) struct Spread {
     pub(crate) varies: bool,
     /// Smallest and largest value, when every value is a number.
     pub(crate) range: Option<(f64, f64)>,
+    /// Where the first record's value lies in the group's `raw` line, when the group was
+    /// made from a scanned record: a value of the same text is the same value.
+    token: Option<Range<usize>>,
+    /// An earlier key-value of the first record has the same key (a record's value of the
+    /// key is that of its first key-value of the key).
+    repeated: bool,
+}
+
+impl Spread {
+    /// Takes in `other`, another record's value of the key whose first value is `first`
+    /// (`None`: the record lacks the key).
+    fn add(&mut self, first: &Value<'_>, other: Option<&Value<'_>>) {
+        if other != Some(first) {
+            self.varies = true;
+        }
+        self.range = match (self.range, other.and_then(Value::as_f64)) {
+            (Some((lo, hi)), Some(x)) => Some((lo.min(x), hi.max(x))),
+            _ => None,
+        };
+    }
 }
 
 /// Records of one level and message from different ranks, the first at `first.ts_us`,
@@ -27,7 +51,8 @@ pub(crate) struct Spread {
 pub(crate) struct Group {
     /// The first record, printed for all.
     pub(crate) first: Record<'static>,
-    /// The first record's line, kept for `--json` only.
+    /// The first record's line, kept for `--json`, and when the first record was scanned
+    /// (its values' text, which the others' is compared with).
     pub(crate) raw: Vec<u8>,
     /// The ranks that said it, sorted.
     pub(crate) ranks: Vec<u32>,
@@ -40,38 +65,87 @@ pub(crate) struct Group {
 impl Group {
     /// A group of one record, `rank`'s (`raw` is its line, kept for `--json` only).
     pub(crate) fn new(rec: &Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
+        Group::of(rec.clone(), raw, rank)
+    }
+
+    /// [`new`](Self::new), taking the record.
+    fn of(rec: Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
         let spread = rec
             .fields
             .iter()
-            .map(|(_, v)| Spread {
+            .enumerate()
+            .map(|(i, (key, v))| Spread {
                 varies: false,
                 range: v.as_f64().map(|x| (x, x)),
+                token: None,
+                repeated: rec.fields[..i].iter().any(|(k, _)| k == key),
             })
             .collect();
+        // Room for the job's ranks (up to a point): a group grows to them.
+        let mut ranks = Vec::with_capacity(rec.size.map_or(1, |n| n.clamp(1, 256)) as usize);
+        ranks.extend(rank);
         Group {
-            ranks: rank.into_iter().collect(),
+            ranks,
             size: rec.size,
             spread,
             raw,
-            first: rec.clone().into_owned(),
+            first: rec.into_owned(),
         }
+    }
+
+    /// A group of one scanned record, `rank`'s; `None` when its values do not convert.
+    pub(crate) fn scanned(rec: &Scanned<'_>, rank: Option<u32>) -> Option<Group> {
+        let first = rec.record(Vec::new())?;
+        let mut group = Group::of(first, rec.line.to_vec(), rank);
+        for (spread, (_, token)) in group.spread.iter_mut().zip(rec.fields) {
+            spread.token = Some(token.clone());
+        }
+        Some(group)
     }
 
     /// Adds `rank`'s record of the same identity.
     pub(crate) fn join(&mut self, rec: &Record<'_>, rank: u32) {
-        let at = self.ranks.partition_point(|&r| r < rank);
-        self.ranks.insert(at, rank);
-        self.size = self.size.max(rec.size);
+        self.add_rank(rank, rec.size);
         for ((key, value), spread) in self.first.fields.iter().zip(&mut self.spread) {
             let other = rec.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-            if other != Some(value) {
-                spread.varies = true;
-            }
-            spread.range = match (spread.range, other.and_then(Value::as_f64)) {
-                (Some((lo, hi)), Some(x)) => Some((lo.min(x), hi.max(x))),
-                _ => None,
-            };
+            spread.add(value, other);
         }
+    }
+
+    /// Adds `rank`'s scanned record of the same identity, as [`join`](Self::join) adds it
+    /// parsed: a value whose text is the first record's is the same value, and only the
+    /// others are converted.
+    pub(crate) fn join_scanned(&mut self, rec: &Scanned<'_>, rank: u32) {
+        self.add_rank(rank, rec.spans.size);
+        let key_of = |(k, _): &(Range<usize>, Range<usize>)| &rec.line[k.clone()];
+        // Whether the record's keys so far are the first record's, in the same order.
+        let mut aligned = true;
+        for (i, ((key, value), spread)) in
+            self.first.fields.iter().zip(&mut self.spread).enumerate()
+        {
+            let key = key.as_bytes();
+            let same_place = rec.fields.get(i).filter(|f| key_of(f) == key);
+            aligned &= same_place.is_some();
+            // The first key-value of the key: at the same place when the keys before it
+            // are the first record's and none of those is this key.
+            let found = if aligned && !spread.repeated {
+                same_place
+            } else {
+                rec.fields.iter().find(|f| key_of(f) == key)
+            };
+            let other = found.map(|(_, v)| &rec.line[v.clone()]);
+            let first_text = spread.token.as_ref().map(|t| &self.raw[t.clone()]);
+            if other.is_some() && other == first_text {
+                continue;
+            }
+            spread.add(value, other.and_then(token_value).as_ref());
+        }
+    }
+
+    fn add_rank(&mut self, rank: u32, size: Option<u32>) {
+        let at = self.ranks.partition_point(|&r| r < rank);
+        self.ranks.insert(at, rank);
+        self.size = self.size.max(size);
     }
 
     /// `[ranks 0-7]` when every rank of the job said it; `[ranks 0-3,5 of 8]` when some
@@ -168,33 +242,62 @@ impl Collapser {
         rank: Option<u32>,
         emit: &mut impl FnMut(Group) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.push_item(Item::Parsed(rec, raw), rank, emit)
+    }
+
+    /// Adds a record of a parsed batch, as [`push`](Self::push): a scanned record's values
+    /// are converted only when it starts a group, or when they differ from the group's
+    /// first record's.
+    pub(crate) fn push_item<E>(
+        &mut self,
+        item: Item<'_>,
+        rank: Option<u32>,
+        emit: &mut impl FnMut(Group) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (ts_us, level, msg) = match &item {
+            Item::Scanned(s) => (s.spans.ts_us, s.spans.level, s.msg()),
+            Item::Parsed(rec, _) => (rec.ts_us, rec.level, &*rec.msg),
+        };
         while self.groups.len() >= MAX_PENDING
             || self
                 .groups
                 .front()
-                .is_some_and(|g| rec.ts_us - g.first.ts_us > self.window_us)
+                .is_some_and(|g| ts_us - g.first.ts_us > self.window_us)
         {
             self.pop(emit)?;
         }
-        set_key(&mut self.key, rec);
+        set_key_of(&mut self.key, level, msg);
         if let Some(rank) = rank {
             // The oldest group of this level and message that the rank has not joined yet:
             // the n-th repeat of a message on each rank goes with the others' n-th.
             for id in self.open.ids(&self.key).take(MAX_SCAN) {
                 let group = &mut self.groups[(id - self.front_id) as usize];
                 if group.ranks.binary_search(&rank).is_err() {
-                    group.join(rec, rank);
+                    match &item {
+                        Item::Scanned(s) => group.join_scanned(s, rank),
+                        Item::Parsed(rec, _) => group.join(rec, rank),
+                    }
                     return Ok(());
                 }
             }
         }
         let id = self.front_id + self.groups.len() as u64;
-        let raw = if self.keep_raw {
-            raw.to_vec()
-        } else {
-            Vec::new()
+        let group = match &item {
+            Item::Scanned(s) => Group::scanned(s, rank),
+            Item::Parsed(rec, raw) => {
+                let raw = if self.keep_raw {
+                    raw.to_vec()
+                } else {
+                    Vec::new()
+                };
+                Some(Group::new(rec, raw, rank))
+            }
         };
-        self.groups.push_back(Group::new(rec, raw, rank));
+        // A scanned record's values were checked by the scan: they convert.
+        let Some(group) = group else {
+            return Ok(());
+        };
+        self.groups.push_back(group);
         if rank.is_some() {
             self.open.add(&self.key, id);
         }
@@ -227,10 +330,15 @@ impl Collapser {
 /// same identity from different ranks are "the same record". One contract for `merge
 /// --collapse` and the live view of `ranklog run` / `merge --follow`.
 pub(crate) fn set_key(key: &mut String, rec: &Record<'_>) {
+    set_key_of(key, rec.level, &rec.msg);
+}
+
+/// [`set_key`] of a record of level `level` and message `msg`.
+pub(crate) fn set_key_of(key: &mut String, level: slog::Level, msg: &str) {
     key.clear();
-    key.push_str(rec.level.as_short_str());
+    key.push_str(level.as_short_str());
     key.push('\t');
-    key.push_str(&rec.msg);
+    key.push_str(msg);
 }
 
 #[cfg(test)]

@@ -2,9 +2,12 @@
 //! another (`ranklog merge --collapse` and the live view parse beside the thread that
 //! collapses).
 
+use std::borrow::Cow;
+use std::ops::Range;
+
 use super::reader::parse_lossy;
 use super::record::spans::{SpanFields, Spans};
-use super::record::Record;
+use super::record::{Record, Value};
 use super::{Filter, Warnings};
 
 /// Parses `line` and applies the filter's conditions on contents; `None` for a line that
@@ -29,13 +32,53 @@ pub(crate) fn parse_filtered<'a>(
 
 /// What a parsing thread made of one line.
 enum Parsed {
-    /// Not a record (counted in the batch's damage), or one the filter rejects.
+    /// A record the filter rejects.
     Skip,
     /// The record as ranges of its line, with its rank.
     Record(Spans, Option<u32>),
-    /// A record with text that is not a slice of its line (escapes, a repaired line):
-    /// the thread that uses it parses it again.
+    /// A line the flat parser does not read (escapes, nested values, whitespace, invalid
+    /// UTF-8, not a record): the thread that uses it parses it whole (and counts the
+    /// damage).
     Again,
+}
+
+/// A record of a batch as the thread that uses it gets it.
+pub(crate) enum Item<'a> {
+    /// Scanned: ranges of its line, its key-values not converted yet.
+    Scanned(Scanned<'a>),
+    /// Parsed whole (a line the scan left), with its line.
+    Parsed(&'a Record<'a>, &'a [u8]),
+}
+
+/// A scanned record: its line, its ranges and its key-values' ranges. Made only of a line
+/// [`Spans::scan`] read (valid UTF-8, its ranges at character boundaries).
+pub(crate) struct Scanned<'a> {
+    /// The line.
+    pub(crate) line: &'a [u8],
+    /// Its ranges.
+    pub(crate) spans: &'a Spans,
+    /// Its key-values: the ranges of key and value text on `line`.
+    pub(crate) fields: &'a [(Range<usize>, Range<usize>)],
+    all_fields: &'a SpanFields,
+}
+
+impl<'a> Scanned<'a> {
+    /// The line as text.
+    fn text(&self) -> &'a str {
+        // SAFETY: a `Scanned` is made only of a line that `Spans::scan` read, which it
+        // does only when the line is valid UTF-8 (`for_each_item`).
+        unsafe { std::str::from_utf8_unchecked(self.line) }
+    }
+
+    /// The message, as text.
+    pub(crate) fn msg(&self) -> &'a str {
+        self.spans.msg(self.text())
+    }
+
+    /// The whole record, its values converted, its key-values in `list` (emptied first).
+    pub(crate) fn record(&self, list: Vec<(Cow<'a, str>, Value<'a>)>) -> Option<Record<'a>> {
+        self.spans.record(self.text(), self.all_fields, list)
+    }
 }
 
 /// Lines (their bytes one after the other, where each ends, the rank of its file) and,
@@ -47,7 +90,6 @@ pub(crate) struct ParsedBatch {
     lines: Vec<(usize, Option<u32>)>,
     parsed: Vec<Parsed>,
     fields: SpanFields,
-    damage: Warnings,
 }
 
 impl ParsedBatch {
@@ -81,25 +123,37 @@ impl ParsedBatch {
         self.lines.truncate(keep);
     }
 
-    /// Parses and filters every line (on a parsing thread).
-    pub(crate) fn parse(&mut self, filter: &Filter, scratch: &mut String) {
+    /// Scans and filters every line (on a parsing thread): the lines of the writer's own
+    /// style are found field by field, their values converted only when used; any other
+    /// line is left to the thread that uses it.
+    pub(crate) fn parse(&mut self, filter: &Filter) {
+        // Conditions on contents are tested on the record, converted here.
+        let converts = filter.needs_record() || filter.ranks.is_some();
         let mut start = 0;
+        let mut spare = Vec::new();
         for &(end, file_rank) in &self.lines {
             let line = &self.bytes[start..end];
             start = end;
-            let counted = (self.damage.bad_lines, self.damage.invalid_utf8);
-            let parsed = match parse_filtered(line, file_rank, filter, scratch, &mut self.damage) {
-                None => Parsed::Skip,
-                Some((rec, rank)) => match Spans::of(line, &rec, &mut self.fields) {
-                    Some(spans) => Parsed::Record(spans, rank),
-                    None => {
-                        // Counted again when parsed again.
-                        (self.damage.bad_lines, self.damage.invalid_utf8) = counted;
-                        Parsed::Again
-                    }
-                },
+            let Some(spans) = Spans::scan(line, &mut self.fields) else {
+                self.parsed.push(Parsed::Again);
+                continue;
             };
-            self.parsed.push(parsed);
+            let rank = spans.rank.or(file_rank);
+            let kept = !converts || {
+                let text = std::str::from_utf8(line).unwrap_or_default();
+                let rec = spans.record(text, &self.fields, std::mem::take(&mut spare));
+                let kept = rec
+                    .as_ref()
+                    .is_some_and(|rec| filter.accepts_rank(rank) && filter.accepts(rec));
+                spare = rec.map(|rec| rec.fields).unwrap_or_default();
+                spare.clear();
+                kept
+            };
+            self.parsed.push(if kept {
+                Parsed::Record(spans, rank)
+            } else {
+                Parsed::Skip
+            });
         }
     }
 
@@ -147,8 +201,6 @@ impl ParsedBatch {
     where
         F: FnMut(&Record<'_>, Option<u32>, &[u8]) -> Result<(), E>,
     {
-        damage.bad_lines += self.damage.bad_lines;
-        damage.invalid_utf8 += self.damage.invalid_utf8;
         let mut start = 0;
         // One list of key-values for every record of the batch.
         let mut spare = Vec::new();
@@ -175,13 +227,56 @@ impl ParsedBatch {
         Ok(())
     }
 
+    /// Hands `f` each record the filter kept, in line order, with its rank: scanned
+    /// where [`parse`](Self::parse) scanned it, else parsed here (with `scratch`, adding
+    /// the damage found to `damage`).
+    ///
+    /// # Errors
+    ///
+    /// The first error of `f`, which ends the walk.
+    pub(crate) fn for_each_item<E, F>(
+        &self,
+        filter: &Filter,
+        scratch: &mut String,
+        damage: &mut Warnings,
+        mut f: F,
+    ) -> Result<(), E>
+    where
+        F: FnMut(Item<'_>, Option<u32>) -> Result<(), E>,
+    {
+        let mut start = 0;
+        for (&(end, file_rank), parsed) in self.lines.iter().zip(&self.parsed) {
+            let line = &self.bytes[start..end];
+            start = end;
+            match parsed {
+                Parsed::Skip => {}
+                Parsed::Record(spans, rank) => {
+                    let scanned = Scanned {
+                        line,
+                        spans,
+                        fields: spans.fields(&self.fields),
+                        all_fields: &self.fields,
+                    };
+                    f(Item::Scanned(scanned), *rank)?;
+                }
+                Parsed::Again => {
+                    if let Some((rec, rank)) =
+                        parse_filtered(line, file_rank, filter, scratch, damage)
+                    {
+                        f(Item::Parsed(&rec, line), rank)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Empties the batch, keeping its buffers.
     pub(crate) fn clear(&mut self) {
         self.bytes.clear();
         self.lines.clear();
         self.parsed.clear();
         self.fields.clear();
-        self.damage = Warnings::default();
     }
 }
 
@@ -210,7 +305,7 @@ mod tests {
         first.split_into(&mut second);
         assert_eq!((first.len(), second.len()), (4, 4));
         for batch in [&mut first, &mut second] {
-            batch.parse(&filter, &mut scratch);
+            batch.parse(&filter);
             batch
                 .for_each(&filter, &mut scratch, &mut damage, |rec, rank, line| {
                     assert_eq!(Record::parse(line).ok().as_ref(), Some(rec));

@@ -394,9 +394,8 @@ fn collapsed_parallel<W: Write>(
             let (batch_tx, batch_rx) = mpsc::channel::<ParsedBatch>();
             let (done_tx, done_rx) = mpsc::channel::<ParsedBatch>();
             scope.spawn(move || {
-                let mut scratch = String::new();
                 for mut batch in batch_rx {
-                    batch.parse(filter, &mut scratch);
+                    batch.parse(filter);
                     if done_tx.send(batch).is_err() {
                         return;
                     }
@@ -410,9 +409,9 @@ fn collapsed_parallel<W: Write>(
         let mut collapse_until = |sent: usize, in_flight: usize, free: &mut Vec<ParsedBatch>| {
             while sent - collapsed > in_flight {
                 let mut done = results[collapsed % workers].recv().map_err(|_| stopped())?;
-                done.for_each(filter, &mut scratch, damage, |rec, rank, line| {
+                done.for_each_item(filter, &mut scratch, damage, |item, rank| {
                     kept += 1;
-                    collapser.push(rec, line, rank, &mut sink)
+                    collapser.push_item(item, rank, &mut sink)
                 })?;
                 collapsed += 1;
                 done.clear();

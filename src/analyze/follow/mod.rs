@@ -337,7 +337,7 @@ impl Follower {
         std::thread::scope(|scope| {
             if parallel {
                 let (filter, helper) = (&filter, &mut *helper);
-                scope.spawn(move || helper.parse(filter, &mut String::new()));
+                scope.spawn(move || helper.parse(filter));
             }
             let _ = batch.parse_each(&filter, scratch, damage, &mut each);
         });
