@@ -427,4 +427,213 @@ mod tests {
         assert_eq!(group(&[1, 3]), "[ranks 1,3 of 8]");
         assert_eq!(group(&[0, 1, 2, 3]), "[ranks 0-3 of 8]");
     }
+
+    /// A small deterministic generator (xorshift64), so that a failure replays.
+    struct Gen(u64);
+
+    impl Gen {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn pick<'p>(&mut self, pool: &[&'p str]) -> &'p str {
+            pool[self.below(pool.len())]
+        }
+    }
+
+    /// Lines of a few identities from 8 ranks, in time order, whose key-values vary in
+    /// every way the scan and the full parse could tell apart: the same value written
+    /// differently (`1`, `1.0`, `1e0`, `-0`), types that print alike, escapes, unicode,
+    /// nested values, keys missing, repeated, in another order, or named like the
+    /// schema's own fields, and a few lines that are no record at all.
+    fn varied_lines(seed: u64, count: usize) -> Vec<Vec<u8>> {
+        let mut g = Gen(seed);
+        let values = [
+            "1",
+            "1.0",
+            "1.00",
+            "1e0",
+            "10E-1",
+            "-0",
+            "0",
+            "-1",
+            "0.1",
+            "0.10",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "123456789012345678",
+            "2.0000000000000001",
+            "1.5e300",
+            r#""1""#,
+            r#""x""#,
+            r#""x ""#,
+            r#""é""#,
+            r#""日本""#,
+            r#""a\"b""#,
+            r#""a\u0062""#,
+            "null",
+            "true",
+            "false",
+            "[1,2]",
+            r#"{"a":1}"#,
+            r#""train""#,
+            r#""log_stats""#,
+        ];
+        let keys = ["a", "b", "c", "a", "kv.size", "kind", "é"];
+        let msgs = ["step done", "step done ", "ré", r"a\nb", "m", ""];
+        let levels = ["info", "warning", "error", "INFO"];
+        let mut lines = Vec::new();
+        for i in 0..count {
+            let ms = i as i64 * 37;
+            let ts = format!(
+                "2026-11-21T04:{:02}:{:02}.{:06}Z",
+                ms / 60_000,
+                ms / 1000 % 60,
+                ms % 1000 * 1000
+            );
+            let mut fields = vec![
+                format!(r#""ts":"{ts}""#),
+                format!(r#""level":"{}""#, g.pick(&levels)),
+                format!(r#""msg":"{}""#, g.pick(&msgs)),
+                format!(r#""rank":{}"#, g.below(8)),
+            ];
+            if g.below(6) != 0 {
+                fields.push(format!(r#""size":{}"#, 6 + g.below(3)));
+            }
+            for _ in 0..g.below(5) {
+                fields.push(format!(r#""{}":{}"#, g.pick(&keys), g.pick(&values)));
+            }
+            // The writer's order mostly, any order now and then.
+            if g.below(4) == 0 {
+                for k in (1..fields.len()).rev() {
+                    fields.swap(k, g.below(k + 1));
+                }
+            }
+            let sep = if g.below(20) == 0 { ", " } else { "," };
+            let mut line = format!("{{{}}}", fields.join(sep));
+            if g.below(40) == 0 {
+                line.truncate(line.len() / 2);
+            }
+            lines.push(line.into_bytes());
+        }
+        lines
+    }
+
+    /// A group as printed (console and JSON lines), its ranks, its world size and its
+    /// spread.
+    type View = (
+        String,
+        Vec<u32>,
+        Option<u32>,
+        Vec<(bool, Option<(f64, f64)>)>,
+    );
+
+    /// Every group of `lines` as `ranklog merge --collapse` prints it (console and JSON),
+    /// with its ranks and spread, collapsed from `items`.
+    fn collapsed_views(lines: &[Vec<u8>], scanned: bool) -> Vec<View> {
+        use crate::analyze::console::LineFormat;
+        use crate::analyze::parsed::ParsedBatch;
+        use crate::analyze::print::write_group;
+        use crate::analyze::{Filter, TimeZoneChoice, Warnings};
+
+        let mut c = Collapser::new(500_000, true);
+        let mut out = Vec::new();
+        let mut format = LineFormat::new(TimeZoneChoice::Utc, false);
+        let mut emit = |g: Group| -> Result<(), ()> {
+            let mut text = Vec::new();
+            write_group(&mut text, &mut format, &g, false);
+            write_group(&mut text, &mut format, &g, true);
+            let spread = g.spread.iter().map(|s| (s.varies, s.range)).collect();
+            out.push((String::from_utf8(text).unwrap(), g.ranks, g.size, spread));
+            Ok(())
+        };
+        if scanned {
+            let (filter, mut scratch) = (Filter::default(), String::new());
+            let mut batch = ParsedBatch::default();
+            for line in lines {
+                batch.push(line, None);
+            }
+            batch.parse(&filter);
+            let mut damage = Warnings::default();
+            batch
+                .for_each_item(&filter, &mut scratch, &mut damage, |item, rank| {
+                    c.push_item(item, rank, &mut emit)
+                })
+                .unwrap();
+        } else {
+            for line in lines {
+                if let Ok(rec) = Record::parse(line) {
+                    c.push(&rec, line, rec.rank, &mut emit).unwrap();
+                }
+            }
+        }
+        c.finish(&mut emit).unwrap();
+        out
+    }
+
+    #[test]
+    fn records_joined_by_their_scanned_text_collapse_as_when_parsed_whole() {
+        for seed in 1..=40 {
+            let lines = varied_lines(seed, 400);
+            let parsed = collapsed_views(&lines, false);
+            let scanned = collapsed_views(&lines, true);
+            assert_eq!(parsed.len(), scanned.len(), "seed {seed}");
+            for (p, s) in parsed.iter().zip(&scanned) {
+                assert_eq!(p.0, s.0, "seed {seed}");
+                assert_eq!((&p.1, p.2), (&s.1, s.2), "seed {seed}: {}", p.0);
+                // Ranges compare bit for bit (-0 and 0 print alike).
+                let bits = |v: &[(bool, Option<(f64, f64)>)]| -> Vec<_> {
+                    v.iter()
+                        .map(|(varies, r)| (*varies, r.map(|(a, b)| (a.to_bits(), b.to_bits()))))
+                        .collect()
+                };
+                assert_eq!(bits(&p.3), bits(&s.3), "seed {seed}: {}", p.0);
+            }
+            let joined = parsed.iter().filter(|g| g.1.len() > 1).count();
+            assert!(joined * 4 > parsed.len(), "seed {seed}: groups join");
+        }
+    }
+
+    #[test]
+    fn a_scanned_record_reads_as_the_parsed_one() {
+        use crate::analyze::parsed::{Item, ParsedBatch};
+        use crate::analyze::{Filter, Warnings};
+
+        let mut lines = varied_lines(7, 300);
+        lines.push(
+            br#"{"v":1,"ts":"2026-11-21T04:24:06.000001Z","level":"info","msg":"m","rank":1,"size":8,"local_rank":null,"local_size":4,"host":"h","pid":3,"scope":"ranks:0-3","module":"m","file":"f.rs","line":7,"kind":"log_stats"}"#.to_vec(),
+        );
+        let (filter, mut scratch, mut damage) =
+            (Filter::default(), String::new(), Warnings::default());
+        let mut batch = ParsedBatch::default();
+        for line in &lines {
+            batch.push(line, None);
+        }
+        batch.parse(&filter);
+        let mut scanned = 0;
+        batch
+            .for_each_item(&filter, &mut scratch, &mut damage, |item, _| {
+                let Item::Scanned(s) = &item else {
+                    return Ok::<(), ()>(());
+                };
+                scanned += 1;
+                let rec = Record::parse(s.line).unwrap();
+                let whole = Item::Parsed(&rec, s.line);
+                assert_eq!(item.to_owned_record().as_ref(), Some(&rec));
+                assert_eq!((item.ts_us(), item.level()), (whole.ts_us(), whole.level()));
+                assert_eq!((item.msg(), item.size()), (whole.msg(), whole.size()));
+                assert_eq!((item.host(), item.scope()), (whole.host(), whole.scope()));
+                assert_eq!(item.local_rank(), whole.local_rank());
+                for kind in ["log_stats", "train", "x"] {
+                    assert_eq!(item.has_kind(kind), whole.has_kind(kind), "{kind}");
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert!(scanned > 100, "most lines are scanned: {scanned}");
+    }
 }

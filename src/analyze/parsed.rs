@@ -50,6 +50,90 @@ pub(crate) enum Item<'a> {
     Parsed(&'a Record<'a>, &'a [u8]),
 }
 
+impl<'a> Item<'a> {
+    /// Time of the record, microseconds since the Unix epoch.
+    pub(crate) fn ts_us(&self) -> i64 {
+        match self {
+            Item::Scanned(s) => s.spans.ts_us,
+            Item::Parsed(rec, _) => rec.ts_us,
+        }
+    }
+
+    /// Severity.
+    pub(crate) fn level(&self) -> slog::Level {
+        match self {
+            Item::Scanned(s) => s.spans.level,
+            Item::Parsed(rec, _) => rec.level,
+        }
+    }
+
+    /// The message.
+    pub(crate) fn msg(&self) -> &str {
+        match self {
+            Item::Scanned(s) => s.msg(),
+            Item::Parsed(rec, _) => &rec.msg,
+        }
+    }
+
+    /// World size.
+    pub(crate) fn size(&self) -> Option<u32> {
+        match self {
+            Item::Scanned(s) => s.spans.size,
+            Item::Parsed(rec, _) => rec.size,
+        }
+    }
+
+    /// Host name.
+    pub(crate) fn host(&self) -> &str {
+        match self {
+            Item::Scanned(s) => s.spans.host(s.text()),
+            Item::Parsed(rec, _) => &rec.host,
+        }
+    }
+
+    /// Resolved scope.
+    pub(crate) fn scope(&self) -> &str {
+        match self {
+            Item::Scanned(s) => s.spans.scope(s.text()),
+            Item::Parsed(rec, _) => &rec.scope,
+        }
+    }
+
+    /// Rank on its node.
+    pub(crate) fn local_rank(&self) -> Option<u32> {
+        match self {
+            Item::Scanned(s) => s.spans.local_rank(),
+            Item::Parsed(rec, _) => rec.local_rank,
+        }
+    }
+
+    /// Whether a `kind` key-value of the record is the string `kind`.
+    pub(crate) fn has_kind(&self, kind: &str) -> bool {
+        match self {
+            Item::Scanned(s) => s.fields.iter().any(|(k, v)| {
+                // A scanned string has no escapes: its text between the quotes is it.
+                let text = &s.line[v.clone()];
+                &s.line[k.clone()] == b"kind"
+                    && text.len() == kind.len() + 2
+                    && text.first() == Some(&b'"')
+                    && &text[1..=kind.len()] == kind.as_bytes()
+            }),
+            Item::Parsed(rec, _) => rec
+                .fields
+                .iter()
+                .any(|(k, v)| k == "kind" && v.as_str() == Some(kind)),
+        }
+    }
+
+    /// The whole record, owning its text.
+    pub(crate) fn to_owned_record(&self) -> Option<Record<'static>> {
+        match self {
+            Item::Scanned(s) => s.record(Vec::new()).map(Record::into_owned),
+            Item::Parsed(rec, _) => Some((*rec).clone().into_owned()),
+        }
+    }
+}
+
 /// A scanned record: its line, its ranges and its key-values' ranges. Made only of a line
 /// [`Spans::scan`] read (valid UTF-8, its ranges at character boundaries).
 pub(crate) struct Scanned<'a> {
@@ -157,76 +241,6 @@ impl ParsedBatch {
         }
     }
 
-    /// Parses the lines here, handing `f` each record the filter kept, in line order,
-    /// with its rank and line; the damage found goes to `damage`.
-    ///
-    /// # Errors
-    ///
-    /// The first error of `f`, which ends the walk.
-    pub(crate) fn parse_each<E, F>(
-        &self,
-        filter: &Filter,
-        scratch: &mut String,
-        damage: &mut Warnings,
-        mut f: F,
-    ) -> Result<(), E>
-    where
-        F: FnMut(&Record<'_>, Option<u32>, &[u8]) -> Result<(), E>,
-    {
-        let mut start = 0;
-        for &(end, file_rank) in &self.lines {
-            let line = &self.bytes[start..end];
-            start = end;
-            if let Some((rec, rank)) = parse_filtered(line, file_rank, filter, scratch, damage) {
-                f(&rec, rank, line)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Hands `f` each record the filter kept, in line order, with its rank and line
-    /// (after [`parse`](Self::parse); lines it left are parsed here, with `scratch`),
-    /// and adds the damage found to `damage`.
-    ///
-    /// # Errors
-    ///
-    /// The first error of `f`, which ends the walk.
-    pub(crate) fn for_each<E, F>(
-        &self,
-        filter: &Filter,
-        scratch: &mut String,
-        damage: &mut Warnings,
-        mut f: F,
-    ) -> Result<(), E>
-    where
-        F: FnMut(&Record<'_>, Option<u32>, &[u8]) -> Result<(), E>,
-    {
-        let mut start = 0;
-        // One list of key-values for every record of the batch.
-        let mut spare = Vec::new();
-        for (&(end, file_rank), parsed) in self.lines.iter().zip(&self.parsed) {
-            let line = &self.bytes[start..end];
-            start = end;
-            let ready = match parsed {
-                Parsed::Skip => continue,
-                Parsed::Record(spans, rank) => std::str::from_utf8(line)
-                    .ok()
-                    .and_then(|text| spans.record(text, &self.fields, std::mem::take(&mut spare)))
-                    .map(|rec| (rec, *rank)),
-                Parsed::Again => None,
-            };
-            if let Some((rec, rank)) = ready {
-                f(&rec, rank, line)?;
-                spare = rec.fields;
-            } else if let Some((rec, rank)) =
-                parse_filtered(line, file_rank, filter, scratch, damage)
-            {
-                f(&rec, rank, line)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Hands `f` each record the filter kept, in line order, with its rank: scanned
     /// where [`parse`](Self::parse) scanned it, else parsed here (with `scratch`, adding
     /// the damage found to `damage`).
@@ -307,9 +321,13 @@ mod tests {
         for batch in [&mut first, &mut second] {
             batch.parse(&filter);
             batch
-                .for_each(&filter, &mut scratch, &mut damage, |rec, rank, line| {
-                    assert_eq!(Record::parse(line).ok().as_ref(), Some(rec));
-                    seen.push((rec.msg.to_string(), rank));
+                .for_each_item(&filter, &mut scratch, &mut damage, |item, rank| {
+                    let again = item.to_owned_record();
+                    let Item::Scanned(scanned) = item else {
+                        panic!("a line in the writer's style is scanned");
+                    };
+                    assert_eq!(Record::parse(scanned.line).ok(), again);
+                    seen.push((scanned.msg().to_string(), rank));
                     Ok::<(), ()>(())
                 })
                 .unwrap();

@@ -46,9 +46,8 @@ use self::ranks::RankWatch;
 use self::tail::Tail;
 use super::console::LineFormat;
 use super::inputs::live_rank_file;
-use super::parsed::ParsedBatch;
+use super::parsed::{Item, ParsedBatch};
 use super::print::write_group;
-use super::record::Record;
 use super::{AnalyzeError, Filter, TimeZoneChoice, Warnings};
 use crate::sink::console::Tag;
 
@@ -304,9 +303,9 @@ impl Follower {
         failed.map_or(Ok(more), Err)
     }
 
-    /// Parses the lines read and hands their records to the rank watch and the
-    /// collapser in order. When they are many and there is a second core, a second thread
-    /// parses the later half while this one parses and takes the first.
+    /// Scans the lines read and hands their records to the rank watch and the collapser
+    /// in order. When they are many and there is a second core, a second thread scans
+    /// the later half while this one scans and takes the first.
     fn take_batch(&mut self, now: Instant) {
         let filter = Filter::default();
         let parallel = self.batch.len() >= PARALLEL_LINES && self.cores > 1;
@@ -318,17 +317,17 @@ impl Follower {
         let (collapser, watch, buf) = (&mut self.collapser, &mut self.watch, &mut self.out);
         let (format, stats) = (&mut self.format, &mut self.stats);
         stats.records += (batch.len() + helper.len()) as u64;
-        let mut each = |rec: &Record<'_>, rank: Option<u32>, _: &[u8]| {
+        let mut each = |rec: Item<'_>, rank: Option<u32>| {
             // The record's rank, else its file's: always known here.
             if let Some(rank) = rank {
-                if let Some(notice) = watch.record(rank, rec, now) {
+                if let Some(notice) = watch.record(rank, &rec, now) {
                     buf.extend_from_slice(notice.as_bytes());
                     buf.push(b'\n');
                 }
-                let Some(expected) = console_scope::shown_by(rec, rank) else {
+                let Some(expected) = console_scope::shown_by(&rec, rank) else {
                     return Ok(());
                 };
-                collapser.push(rec, Some(rank), expected, now, &mut |s| {
+                collapser.push(&rec, Some(rank), expected, now, &mut |s| {
                     render(buf, format, s, stats)
                 });
             }
@@ -339,9 +338,10 @@ impl Follower {
                 let (filter, helper) = (&filter, &mut *helper);
                 scope.spawn(move || helper.parse(filter));
             }
-            let _ = batch.parse_each(&filter, scratch, damage, &mut each);
+            batch.parse(&filter);
+            let _ = batch.for_each_item(&filter, scratch, damage, &mut each);
         });
-        let _ = helper.for_each(&filter, scratch, damage, &mut each);
+        let _ = helper.for_each_item(&filter, scratch, damage, &mut each);
         batch.clear();
         helper.clear();
     }

@@ -86,6 +86,21 @@ impl Spans {
         spans
     }
 
+    /// The host on `line` (the line it was made of).
+    pub(crate) fn host<'l>(&self, line: &'l str) -> &'l str {
+        line.get(self.host.clone()).unwrap_or_default()
+    }
+
+    /// The scope on `line` (the line it was made of).
+    pub(crate) fn scope<'l>(&self, line: &'l str) -> &'l str {
+        line.get(self.scope.clone()).unwrap_or_default()
+    }
+
+    /// The rank on its node.
+    pub(crate) fn local_rank(&self) -> Option<u32> {
+        self.local_rank
+    }
+
     /// The message on `line` (the line it was made of).
     pub(crate) fn msg<'l>(&self, line: &'l str) -> &'l str {
         line.get(self.msg.clone()).unwrap_or_default()
