@@ -151,6 +151,15 @@ impl Group {
     /// `[ranks 0-7]` when every rank of the job said it; `[ranks 0-3,5 of 8]` when some
     /// did, with `, missing 4,6-7` when more than half did.
     pub(crate) fn ranks_tag(&self) -> String {
+        // Every rank of the job (the ranks are sorted and distinct): the common case.
+        if let Some(last) = self.size.and_then(|size| size.checked_sub(1)) {
+            if self.ranks.len() == last as usize + 1 && self.ranks.last() == Some(&last) {
+                return match last {
+                    0 => "[ranks 0]".to_owned(),
+                    _ => format!("[ranks 0-{last}]"),
+                };
+            }
+        }
         let said = RankSet::from_ranks(self.ranks.iter().copied());
         match self.size {
             Some(size) if said.complement(size).is_empty() && said.len() == u64::from(size) => {
@@ -425,6 +434,17 @@ mod tests {
             "[ranks 0-3,5,7 of 8, missing 4,6]"
         );
         assert_eq!(group(&[1, 3]), "[ranks 1,3 of 8]");
+        assert_eq!(group(&[0, 1, 2, 3, 4, 5, 6, 7]), "[ranks 0-7]");
+        let one = |size: u32| {
+            let line = format!(
+                r#"{{"ts":"2026-11-21T04:24:00.000000Z","level":"info","msg":"m","rank":0,"size":{size}}}"#
+            );
+            run(&[line.into_bytes()], 1000).remove(0).ranks_tag()
+        };
+        assert_eq!(
+            (one(1), one(2)),
+            ("[ranks 0]".into(), "[ranks 0 of 2]".into())
+        );
         assert_eq!(group(&[0, 1, 2, 3]), "[ranks 0-3 of 8]");
     }
 

@@ -68,8 +68,8 @@ impl<'a> Cursor<'a> {
         let start = self.at;
         let mut at = start;
         let mut n = 0u64;
-        while let Some(&d) = bytes.get(at).filter(|d| d.is_ascii_digit()) {
-            n = n * 10 + u64::from(d - b'0');
+        while at < bytes.len() && bytes[at].is_ascii_digit() {
+            n = n * 10 + u64::from(bytes[at] - b'0');
             at += 1;
             if at - start > 18 {
                 return Some(self.value()?.as_u64());
@@ -107,10 +107,9 @@ impl<'a> Cursor<'a> {
         let start = self.at;
         let digits = |at: &mut usize| {
             let from = *at;
-            *at += bytes[from..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
+            while *at < bytes.len() && bytes[*at].is_ascii_digit() {
+                *at += 1;
+            }
             *at - from
         };
         let mut at = start;
