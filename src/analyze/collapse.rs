@@ -242,21 +242,10 @@ impl Collapser {
         }
     }
 
-    /// Adds a record (its line is `raw`, its rank `rank`), first handing `emit` the groups
-    /// whose window closed before it.
-    pub(crate) fn push<E>(
-        &mut self,
-        rec: &Record<'_>,
-        raw: &[u8],
-        rank: Option<u32>,
-        emit: &mut impl FnMut(Group) -> Result<(), E>,
-    ) -> Result<(), E> {
-        self.push_item(Item::Parsed(rec, raw), rank, emit)
-    }
-
-    /// Adds a record of a parsed batch, as [`push`](Self::push): a scanned record's values
-    /// are converted only when it starts a group, or when they differ from the group's
-    /// first record's.
+    /// Adds a record of rank `rank` (a parsed one with its line, kept for `--json`, or a
+    /// scanned one), first handing `emit` the groups whose window closed before it. A
+    /// scanned record's values are converted only when it starts a group, or where they
+    /// differ from the group's first record's.
     pub(crate) fn push_item<E>(
         &mut self,
         item: Item<'_>,
@@ -373,7 +362,8 @@ mod tests {
         for line in lines {
             let r = Record::parse(line).unwrap();
             let rank = r.rank;
-            c.push(&r, line, rank, &mut emit).unwrap();
+            c.push_item(Item::Parsed(&r, line), rank, &mut emit)
+                .unwrap();
         }
         c.finish(&mut emit).unwrap();
         out
@@ -587,7 +577,8 @@ mod tests {
         } else {
             for line in lines {
                 if let Ok(rec) = Record::parse(line) {
-                    c.push(&rec, line, rec.rank, &mut emit).unwrap();
+                    c.push_item(Item::Parsed(&rec, line), rec.rank, &mut emit)
+                        .unwrap();
                 }
             }
         }

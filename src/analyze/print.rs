@@ -336,7 +336,9 @@ fn parallel<W: Write>(
     })
 }
 
-/// `--collapse`: records grouped by level and message, one line per group.
+/// `--collapse`: records grouped by level and message, one line per group. Lines are
+/// scanned a batch at a time ([`ParsedBatch`]), as the parsing threads of
+/// [`collapsed_parallel`] scan them, on this thread.
 fn collapsed<W: Write>(
     lines: &mut Lines<'_, '_>,
     options: &MergeOptions,
@@ -353,14 +355,25 @@ fn collapsed<W: Write>(
         output.written += 1;
         output.flush_full()
     };
+    let filter = &options.filter;
+    let mut batch = ParsedBatch::default();
+    let mut collapse = |batch: &mut ParsedBatch| {
+        batch.parse(filter);
+        batch.for_each_item(filter, &mut scratch, damage, |item, rank| {
+            kept += 1;
+            collapser.push_item(item, rank, &mut sink)
+        })?;
+        batch.clear();
+        Ok::<(), AnalyzeError>(())
+    };
     lines.each(|line, file_rank| {
-        let parsed = parse_filtered(line, file_rank, &options.filter, &mut scratch, damage);
-        let Some((rec, rank)) = parsed else {
-            return Ok(());
-        };
-        kept += 1;
-        collapser.push(&rec, line, rank, &mut sink)
+        batch.push(line, file_rank);
+        if batch.len() == BATCH_LINES {
+            collapse(&mut batch)?;
+        }
+        Ok(())
     })?;
+    collapse(&mut batch)?;
     collapser.finish(&mut sink)?;
     Ok(kept)
 }
