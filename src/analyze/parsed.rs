@@ -193,9 +193,10 @@ impl ParsedBatch {
         self.bytes.len()
     }
 
-    /// Moves the later half of the lines (not yet parsed) to `other`, which must be empty.
-    pub(crate) fn split_into(&mut self, other: &mut ParsedBatch) {
-        let keep = self.lines.len() / 2;
+    /// Moves the lines (not yet parsed) after the first `1 / part` of them to `other`,
+    /// which must be empty.
+    pub(crate) fn split_into(&mut self, other: &mut ParsedBatch, part: usize) {
+        let keep = self.lines.len() / part.max(1);
         let cut = keep.checked_sub(1).map_or(0, |i| self.lines[i].0);
         other.bytes.extend_from_slice(&self.bytes[cut..]);
         other.lines.extend(
@@ -316,7 +317,7 @@ mod tests {
             first.push(line.as_bytes(), Some(3));
         }
         let mut second = ParsedBatch::default();
-        first.split_into(&mut second);
+        first.split_into(&mut second, 2);
         assert_eq!((first.len(), second.len()), (4, 4));
         for batch in [&mut first, &mut second] {
             batch.parse(&filter);

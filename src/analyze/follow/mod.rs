@@ -61,8 +61,12 @@ const LIST_EVERY: Duration = Duration::from_millis(500);
 const TURN_BYTES: usize = 64 * 1024;
 /// Bytes of lines read before they are parsed and shown, within a round of the files.
 const BATCH_BYTES: usize = 4 << 20;
-/// Lines at which a batch is parsed half on a second thread: a backlog or a burst.
+/// Lines at which a batch is scanned partly on a second thread: a backlog or a burst.
 const PARALLEL_LINES: usize = 512;
+/// This thread scans the first quarter of such a batch and the second thread the rest:
+/// this one also collapses and shows every record (about as much work again as scanning
+/// it: `docs/cli.md`, "Performance").
+const KEEP_PART: usize = 4;
 
 /// How the live view groups and warns (`ranklog run` and `merge --follow` options).
 #[derive(Clone, Debug)]
@@ -120,7 +124,7 @@ pub struct Follower {
     format: LineFormat,
     scratch: String,
     damage: Warnings,
-    /// Lines read and not yet parsed, and the half of them a second thread parses.
+    /// Lines read and not yet scanned, and the part of them a second thread scans.
     batch: ParsedBatch,
     helper: ParsedBatch,
     /// Cores of the machine: one parses alone.
@@ -305,12 +309,12 @@ impl Follower {
 
     /// Scans the lines read and hands their records to the rank watch and the collapser
     /// in order. When they are many and there is a second core, a second thread scans
-    /// the later half while this one scans and takes the first.
+    /// the later three quarters while this one scans and takes the first quarter.
     fn take_batch(&mut self, now: Instant) {
         let filter = Filter::default();
         let parallel = self.batch.len() >= PARALLEL_LINES && self.cores > 1;
         if parallel {
-            self.batch.split_into(&mut self.helper);
+            self.batch.split_into(&mut self.helper, KEEP_PART);
         }
         let (batch, helper) = (&mut self.batch, &mut self.helper);
         let (scratch, damage) = (&mut self.scratch, &mut self.damage);
