@@ -12,11 +12,12 @@
 //! ("Performance"), with `examples/make_bench_logs.rs`.
 
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ranklog::analyze::{
-    print_merged, summarize, FollowOptions, Follower, Merge, MergeOptions, SummaryOptions,
+    print_merged, summarize, FollowOptions, FollowStats, Follower, Merge, MergeOptions,
+    SummaryOptions,
 };
 use slog::info;
 
@@ -86,17 +87,8 @@ fn merge(c: &mut Criterion) {
     }
     // The live view of `ranklog run` / `merge --follow` reading the same files as a
     // backlog: its records/s is how many records a second the ranks can write with the
-    // follower keeping up (on one thread).
-    group.bench_function("follow_collapse", |b| {
-        b.iter(|| {
-            let mut follower = Follower::new(&dir, FollowOptions::default());
-            black_box(
-                follower
-                    .finish(&mut std::io::sink())
-                    .expect("follower reads"),
-            )
-        })
-    });
+    // follower keeping up.
+    group.bench_function("follow_collapse", |b| b.iter(|| follow(&dir)));
     group.bench_function("summary", |b| {
         b.iter(|| black_box(summarize(&inputs, SummaryOptions::default()).expect("summary")))
     });
@@ -108,18 +100,19 @@ fn merge(c: &mut Criterion) {
     let mut group = c.benchmark_group("read_back_64_ranks");
     group.throughput(Throughput::Elements(u64::from(ranks) * records));
     group.sample_size(10);
-    group.bench_function("follow_collapse", |b| {
-        b.iter(|| {
-            let mut follower = Follower::new(&dir, FollowOptions::default());
-            black_box(
-                follower
-                    .finish(&mut std::io::sink())
-                    .expect("follower reads"),
-            )
-        })
-    });
+    group.bench_function("follow_collapse", |b| b.iter(|| follow(&dir)));
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The live view of the job in `dir`, read to its end.
+fn follow(dir: &Path) -> FollowStats {
+    let mut follower = Follower::new(dir, FollowOptions::default());
+    black_box(
+        follower
+            .finish(&mut std::io::sink())
+            .expect("follower reads"),
+    )
 }
 
 criterion_group!(benches, merge);
