@@ -43,19 +43,21 @@ impl<'a> Cursor<'a> {
         self.text.get(start..end)
     }
 
-    /// Whether the next string is `key` (which has no `"`, `\\` or control character);
-    /// if so, moves past it, as [`string`](Self::string) would.
+    /// Whether the next string is `key` (which has no `"`, `\\` or control character)
+    /// followed by `:`; if so, moves past both, as [`string`](Self::string) and
+    /// [`eat`](Self::eat) would.
     #[inline]
     fn key_is(&mut self, key: &str) -> bool {
         let rest = &self.text.as_bytes()[self.at..];
         let n = key.len();
         // Byte by byte: the keys are short, shorter than a call to `memcmp`.
-        let is = rest.len() > n + 1
+        let is = rest.len() > n + 2
             && rest[0] == b'"'
             && rest[n + 1] == b'"'
+            && rest[n + 2] == b':'
             && rest[1..=n].iter().zip(key.as_bytes()).all(|(a, b)| a == b);
         if is {
-            self.at += n + 2;
+            self.at += n + 3;
         }
         is
     }
@@ -302,7 +304,7 @@ pub(crate) fn walk<'a>(
     c.eat(b'{')?;
     let (mut ts, mut level) = (None, None);
     // The writer writes the schema's fields first, in the order of `RESERVED`: each key
-    // is tried as the one expected next before it is read as any string.
+    // (with its `:`) is tried as the one expected next before it is read as any string.
     let mut expected = 0;
     loop {
         let (key, own) = match RESERVED.get(expected) {
@@ -312,10 +314,10 @@ pub(crate) fn walk<'a>(
             }
             _ => {
                 let key = c.string()?;
+                c.eat(b':')?;
                 (key, RESERVED.iter().position(|&name| name == key))
             }
         };
-        c.eat(b':')?;
         match own {
             Some(TS) => ts = Some(time::parse_rfc3339_us(c.string()?)?),
             Some(LEVEL) => level = Some(parse_level(c.string()?)?),
