@@ -252,10 +252,7 @@ impl Collapser {
         rank: Option<u32>,
         emit: &mut impl FnMut(Group) -> Result<(), E>,
     ) -> Result<(), E> {
-        let (ts_us, level, msg) = match &item {
-            Item::Scanned(s) => (s.spans.ts_us, s.spans.level, s.msg()),
-            Item::Parsed(rec, _) => (rec.ts_us, rec.level, &*rec.msg),
-        };
+        let ts_us = item.ts_us();
         while self.groups.len() >= MAX_PENDING
             || self
                 .groups
@@ -264,7 +261,7 @@ impl Collapser {
         {
             self.pop(emit)?;
         }
-        set_key_of(&mut self.key, level, msg);
+        set_key_of(&mut self.key, item.level(), item.msg());
         if let Some(rank) = rank {
             // The oldest group of this level and message that the rank has not joined yet:
             // the n-th repeat of a message on each rank goes with the others' n-th.

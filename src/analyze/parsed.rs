@@ -1,6 +1,6 @@
-//! [`ParsedBatch`]: lines parsed on one thread and used as records, in their order, on
-//! another (`ranklog merge --collapse` and the live view parse beside the thread that
-//! collapses).
+//! [`ParsedBatch`]: lines scanned on one thread and used as records ([`Item`]), in their
+//! order, on another (`ranklog merge --collapse` and the live view scan beside the thread
+//! that collapses).
 
 use std::borrow::Cow;
 use std::ops::Range;

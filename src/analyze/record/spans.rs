@@ -1,6 +1,7 @@
-//! [`Spans`]: a parsed [`Record`] as byte ranges of its line, owning nothing and borrowing
-//! nothing, so that one thread can parse lines that another thread then uses as records
-//! (`ranklog merge --collapse` parses beside the thread that collapses).
+//! [`Spans`]: a scanned [`Record`] as byte ranges of its line, its key-values' values not
+//! converted, owning nothing and borrowing nothing, so that one thread can scan lines
+//! that another thread then uses as records (`ranklog merge --collapse` and the live view
+//! scan beside the thread that collapses).
 
 use std::borrow::Cow;
 use std::ops::Range;
