@@ -108,11 +108,9 @@ impl<'a> Cursor<'a> {
         let bytes = self.text.as_bytes();
         let start = self.at;
         let digits = |at: &mut usize| {
-            let from = *at;
-            while *at < bytes.len() && bytes[*at].is_ascii_digit() {
-                *at += 1;
-            }
-            *at - from
+            let run = digit_run(&bytes[*at..]);
+            *at += run;
+            run
         };
         let mut at = start;
         let negative = bytes.get(at) == Some(&b'-');
@@ -214,6 +212,32 @@ impl<'a> Cursor<'a> {
         }
         self.string().map(Cow::Borrowed)
     }
+}
+
+/// How many ASCII digits `bytes` starts with: eight bytes at a time (a byte is a digit
+/// when its high half is 3 and stays 3 with 6 added), then byte by byte. Carries only go
+/// upwards, into later bytes, so the first byte that is not a digit is found exactly.
+#[inline]
+fn digit_run(bytes: &[u8]) -> usize {
+    const HIGH_HALVES: u64 = u64::from_ne_bytes([0xf0; 8]);
+    const THREES: u64 = u64::from_ne_bytes([0x30; 8]);
+    const SIXES: u64 = u64::from_ne_bytes([0x06; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut run = 0;
+    for chunk in &mut chunks {
+        let v = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let not_digit =
+            ((v & HIGH_HALVES) ^ THREES) | ((v.wrapping_add(SIXES) & HIGH_HALVES) ^ THREES);
+        if not_digit != 0 {
+            return run + not_digit.trailing_zeros() as usize / 8;
+        }
+        run += 8;
+    }
+    run + chunks
+        .remainder()
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count()
 }
 
 /// Where the first `"`, `\\` or control character (below 0x20) of `bytes` is: eight bytes
@@ -456,6 +480,22 @@ mod tests {
         cases.push("héllo wörld \u{1F600}\"".as_bytes().to_vec());
         for case in cases {
             assert_eq!(special(&case), naive(&case), "{case:?}");
+        }
+    }
+
+    #[test]
+    fn the_eight_byte_digit_run_stops_at_the_first_other_byte() {
+        let naive = |b: &[u8]| b.iter().take_while(|c| c.is_ascii_digit()).count();
+        for len in 0..20 {
+            for at in 0..=len {
+                for other in (0..=255u8).filter(|b| !b.is_ascii_digit()) {
+                    let mut bytes = vec![b'7'; len];
+                    if at < len {
+                        bytes[at] = other;
+                    }
+                    assert_eq!(digit_run(&bytes), naive(&bytes), "{bytes:?}");
+                }
+            }
         }
     }
 
