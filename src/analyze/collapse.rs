@@ -3,7 +3,11 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use std::ops::Range;
+
 use super::filter::RankSet;
+use super::parsed::{Item, Scanned};
+use super::record::spans::token_value;
 use super::record::{Record, Value};
 
 /// Open groups of one level and message tried before a record starts a new one.
@@ -20,6 +24,26 @@ pub(crate) struct Spread {
     pub(crate) varies: bool,
     /// Smallest and largest value, when every value is a number.
     pub(crate) range: Option<(f64, f64)>,
+    /// Where the first record's value lies in the group's `raw` line, when the group was
+    /// made from a scanned record: a value of the same text is the same value.
+    token: Option<Range<usize>>,
+    /// An earlier key-value of the first record has the same key (a record's value of the
+    /// key is that of its first key-value of the key).
+    repeated: bool,
+}
+
+impl Spread {
+    /// Takes in `other`, another record's value of the key whose first value is `first`
+    /// (`None`: the record lacks the key).
+    fn add(&mut self, first: &Value<'_>, other: Option<&Value<'_>>) {
+        if other != Some(first) {
+            self.varies = true;
+        }
+        self.range = match (self.range, other.and_then(Value::as_f64)) {
+            (Some((lo, hi)), Some(x)) => Some((lo.min(x), hi.max(x))),
+            _ => None,
+        };
+    }
 }
 
 /// Records of one level and message from different ranks, the first at `first.ts_us`,
@@ -27,7 +51,8 @@ pub(crate) struct Spread {
 pub(crate) struct Group {
     /// The first record, printed for all.
     pub(crate) first: Record<'static>,
-    /// The first record's line, kept for `--json` only.
+    /// The first record's line, kept for `--json`, and when the first record was scanned
+    /// (its values' text, which the others' is compared with).
     pub(crate) raw: Vec<u8>,
     /// The ranks that said it, sorted.
     pub(crate) ranks: Vec<u32>,
@@ -40,43 +65,101 @@ pub(crate) struct Group {
 impl Group {
     /// A group of one record, `rank`'s (`raw` is its line, kept for `--json` only).
     pub(crate) fn new(rec: &Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
+        Group::of(rec.clone(), raw, rank)
+    }
+
+    /// [`new`](Self::new), taking the record.
+    fn of(rec: Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
         let spread = rec
             .fields
             .iter()
-            .map(|(_, v)| Spread {
+            .enumerate()
+            .map(|(i, (key, v))| Spread {
                 varies: false,
                 range: v.as_f64().map(|x| (x, x)),
+                token: None,
+                repeated: rec.fields[..i].iter().any(|(k, _)| k == key),
             })
             .collect();
+        // Room for the job's ranks (up to a point): a group grows to them.
+        let mut ranks = Vec::with_capacity(rec.size.map_or(1, |n| n.clamp(1, 256)) as usize);
+        ranks.extend(rank);
         Group {
-            ranks: rank.into_iter().collect(),
+            ranks,
             size: rec.size,
             spread,
             raw,
-            first: rec.clone().into_owned(),
+            first: rec.into_owned(),
         }
+    }
+
+    /// A group of one scanned record, `rank`'s; `None` when its values do not convert.
+    pub(crate) fn scanned(rec: &Scanned<'_>, rank: Option<u32>) -> Option<Group> {
+        let first = rec.record(Vec::new())?;
+        let mut group = Group::of(first, rec.line.to_vec(), rank);
+        for (spread, (_, token)) in group.spread.iter_mut().zip(rec.fields) {
+            spread.token = Some(token.clone());
+        }
+        Some(group)
     }
 
     /// Adds `rank`'s record of the same identity.
     pub(crate) fn join(&mut self, rec: &Record<'_>, rank: u32) {
-        let at = self.ranks.partition_point(|&r| r < rank);
-        self.ranks.insert(at, rank);
-        self.size = self.size.max(rec.size);
+        self.add_rank(rank, rec.size);
         for ((key, value), spread) in self.first.fields.iter().zip(&mut self.spread) {
             let other = rec.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-            if other != Some(value) {
-                spread.varies = true;
-            }
-            spread.range = match (spread.range, other.and_then(Value::as_f64)) {
-                (Some((lo, hi)), Some(x)) => Some((lo.min(x), hi.max(x))),
-                _ => None,
-            };
+            spread.add(value, other);
         }
+    }
+
+    /// Adds `rank`'s scanned record of the same identity, as [`join`](Self::join) adds it
+    /// parsed: a value whose text is the first record's is the same value, and only the
+    /// others are converted.
+    pub(crate) fn join_scanned(&mut self, rec: &Scanned<'_>, rank: u32) {
+        self.add_rank(rank, rec.spans.size);
+        let key_of = |(k, _): &(Range<usize>, Range<usize>)| &rec.line[k.clone()];
+        // Whether the record's keys so far are the first record's, in the same order.
+        let mut aligned = true;
+        for (i, ((key, value), spread)) in
+            self.first.fields.iter().zip(&mut self.spread).enumerate()
+        {
+            let key = key.as_bytes();
+            let same_place = rec.fields.get(i).filter(|f| key_of(f) == key);
+            aligned &= same_place.is_some();
+            // The first key-value of the key: at the same place when the keys before it
+            // are the first record's and none of those is this key.
+            let found = if aligned && !spread.repeated {
+                same_place
+            } else {
+                rec.fields.iter().find(|f| key_of(f) == key)
+            };
+            let other = found.map(|(_, v)| &rec.line[v.clone()]);
+            let first_text = spread.token.as_ref().map(|t| &self.raw[t.clone()]);
+            if other.is_some() && other == first_text {
+                continue;
+            }
+            spread.add(value, other.and_then(token_value).as_ref());
+        }
+    }
+
+    fn add_rank(&mut self, rank: u32, size: Option<u32>) {
+        let at = self.ranks.partition_point(|&r| r < rank);
+        self.ranks.insert(at, rank);
+        self.size = self.size.max(size);
     }
 
     /// `[ranks 0-7]` when every rank of the job said it; `[ranks 0-3,5 of 8]` when some
     /// did, with `, missing 4,6-7` when more than half did.
     pub(crate) fn ranks_tag(&self) -> String {
+        // Every rank of the job (the ranks are sorted and distinct): the common case.
+        if let Some(last) = self.size.and_then(|size| size.checked_sub(1)) {
+            if self.ranks.len() == last as usize + 1 && self.ranks.last() == Some(&last) {
+                return match last {
+                    0 => "[ranks 0]".to_owned(),
+                    _ => format!("[ranks 0-{last}]"),
+                };
+            }
+        }
         let said = RankSet::from_ranks(self.ranks.iter().copied());
         match self.size {
             Some(size) if said.complement(size).is_empty() && said.len() == u64::from(size) => {
@@ -159,42 +242,57 @@ impl Collapser {
         }
     }
 
-    /// Adds a record (its line is `raw`, its rank `rank`), first handing `emit` the groups
-    /// whose window closed before it.
-    pub(crate) fn push<E>(
+    /// Adds a record of rank `rank` (a parsed one with its line, kept for `--json`, or a
+    /// scanned one), first handing `emit` the groups whose window closed before it. A
+    /// scanned record's values are converted only when it starts a group, or where they
+    /// differ from the group's first record's.
+    pub(crate) fn push_item<E>(
         &mut self,
-        rec: &Record<'_>,
-        raw: &[u8],
+        item: Item<'_>,
         rank: Option<u32>,
         emit: &mut impl FnMut(Group) -> Result<(), E>,
     ) -> Result<(), E> {
+        let ts_us = item.ts_us();
         while self.groups.len() >= MAX_PENDING
             || self
                 .groups
                 .front()
-                .is_some_and(|g| rec.ts_us - g.first.ts_us > self.window_us)
+                .is_some_and(|g| ts_us - g.first.ts_us > self.window_us)
         {
             self.pop(emit)?;
         }
-        set_key(&mut self.key, rec);
+        set_key_of(&mut self.key, item.level(), item.msg());
         if let Some(rank) = rank {
             // The oldest group of this level and message that the rank has not joined yet:
             // the n-th repeat of a message on each rank goes with the others' n-th.
             for id in self.open.ids(&self.key).take(MAX_SCAN) {
                 let group = &mut self.groups[(id - self.front_id) as usize];
                 if group.ranks.binary_search(&rank).is_err() {
-                    group.join(rec, rank);
+                    match &item {
+                        Item::Scanned(s) => group.join_scanned(s, rank),
+                        Item::Parsed(rec, _) => group.join(rec, rank),
+                    }
                     return Ok(());
                 }
             }
         }
         let id = self.front_id + self.groups.len() as u64;
-        let raw = if self.keep_raw {
-            raw.to_vec()
-        } else {
-            Vec::new()
+        let group = match &item {
+            Item::Scanned(s) => Group::scanned(s, rank),
+            Item::Parsed(rec, raw) => {
+                let raw = if self.keep_raw {
+                    raw.to_vec()
+                } else {
+                    Vec::new()
+                };
+                Some(Group::new(rec, raw, rank))
+            }
         };
-        self.groups.push_back(Group::new(rec, raw, rank));
+        // A scanned record's values were checked by the scan: they convert.
+        let Some(group) = group else {
+            return Ok(());
+        };
+        self.groups.push_back(group);
         if rank.is_some() {
             self.open.add(&self.key, id);
         }
@@ -227,10 +325,15 @@ impl Collapser {
 /// same identity from different ranks are "the same record". One contract for `merge
 /// --collapse` and the live view of `ranklog run` / `merge --follow`.
 pub(crate) fn set_key(key: &mut String, rec: &Record<'_>) {
+    set_key_of(key, rec.level, &rec.msg);
+}
+
+/// [`set_key`] of a record of level `level` and message `msg`.
+pub(crate) fn set_key_of(key: &mut String, level: slog::Level, msg: &str) {
     key.clear();
-    key.push_str(rec.level.as_short_str());
+    key.push_str(level.as_short_str());
     key.push('\t');
-    key.push_str(&rec.msg);
+    key.push_str(msg);
 }
 
 #[cfg(test)]
@@ -256,7 +359,8 @@ mod tests {
         for line in lines {
             let r = Record::parse(line).unwrap();
             let rank = r.rank;
-            c.push(&r, line, rank, &mut emit).unwrap();
+            c.push_item(Item::Parsed(&r, line), rank, &mut emit)
+                .unwrap();
         }
         c.finish(&mut emit).unwrap();
         out
@@ -317,6 +421,227 @@ mod tests {
             "[ranks 0-3,5,7 of 8, missing 4,6]"
         );
         assert_eq!(group(&[1, 3]), "[ranks 1,3 of 8]");
+        assert_eq!(group(&[0, 1, 2, 3, 4, 5, 6, 7]), "[ranks 0-7]");
+        let one = |size: u32| {
+            let line = format!(
+                r#"{{"ts":"2026-11-21T04:24:00.000000Z","level":"info","msg":"m","rank":0,"size":{size}}}"#
+            );
+            run(&[line.into_bytes()], 1000).remove(0).ranks_tag()
+        };
+        assert_eq!(
+            (one(1), one(2)),
+            ("[ranks 0]".into(), "[ranks 0 of 2]".into())
+        );
         assert_eq!(group(&[0, 1, 2, 3]), "[ranks 0-3 of 8]");
+    }
+
+    /// A small deterministic generator (xorshift64), so that a failure replays.
+    struct Gen(u64);
+
+    impl Gen {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn pick<'p>(&mut self, pool: &[&'p str]) -> &'p str {
+            pool[self.below(pool.len())]
+        }
+    }
+
+    /// Lines of a few identities from 8 ranks, in time order, whose key-values vary in
+    /// every way the scan and the full parse could tell apart: the same value written
+    /// differently (`1`, `1.0`, `1e0`, `-0`), types that print alike, escapes, unicode,
+    /// nested values, keys missing, repeated, in another order, or named like the
+    /// schema's own fields, and a few lines that are no record at all.
+    fn varied_lines(seed: u64, count: usize) -> Vec<Vec<u8>> {
+        let mut g = Gen(seed);
+        let values = [
+            "1",
+            "1.0",
+            "1.00",
+            "1e0",
+            "10E-1",
+            "-0",
+            "0",
+            "-1",
+            "0.1",
+            "0.10",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "123456789012345678",
+            "2.0000000000000001",
+            "1.5e300",
+            r#""1""#,
+            r#""x""#,
+            r#""x ""#,
+            r#""é""#,
+            r#""日本""#,
+            r#""a\"b""#,
+            r#""a\u0062""#,
+            "null",
+            "true",
+            "false",
+            "[1,2]",
+            r#"{"a":1}"#,
+            r#""train""#,
+            r#""log_stats""#,
+        ];
+        let keys = ["a", "b", "c", "a", "kv.size", "kind", "é"];
+        let msgs = ["step done", "step done ", "ré", r"a\nb", "m", ""];
+        let levels = ["info", "warning", "error", "INFO"];
+        let mut lines = Vec::new();
+        for i in 0..count {
+            let ms = i as i64 * 37;
+            let ts = format!(
+                "2026-11-21T04:{:02}:{:02}.{:06}Z",
+                ms / 60_000,
+                ms / 1000 % 60,
+                ms % 1000 * 1000
+            );
+            let mut fields = vec![
+                format!(r#""ts":"{ts}""#),
+                format!(r#""level":"{}""#, g.pick(&levels)),
+                format!(r#""msg":"{}""#, g.pick(&msgs)),
+                format!(r#""rank":{}"#, g.below(8)),
+            ];
+            if g.below(6) != 0 {
+                fields.push(format!(r#""size":{}"#, 6 + g.below(3)));
+            }
+            for _ in 0..g.below(5) {
+                fields.push(format!(r#""{}":{}"#, g.pick(&keys), g.pick(&values)));
+            }
+            // The writer's order mostly, any order now and then.
+            if g.below(4) == 0 {
+                for k in (1..fields.len()).rev() {
+                    fields.swap(k, g.below(k + 1));
+                }
+            }
+            let sep = if g.below(20) == 0 { ", " } else { "," };
+            let mut line = format!("{{{}}}", fields.join(sep));
+            if g.below(40) == 0 {
+                line.truncate(line.len() / 2);
+            }
+            lines.push(line.into_bytes());
+        }
+        lines
+    }
+
+    /// A group as printed (console and JSON lines), its ranks, its world size and its
+    /// spread.
+    type View = (
+        String,
+        Vec<u32>,
+        Option<u32>,
+        Vec<(bool, Option<(f64, f64)>)>,
+    );
+
+    /// Every group of `lines` as `ranklog merge --collapse` prints it (console and JSON),
+    /// with its ranks and spread, collapsed from `items`.
+    fn collapsed_views(lines: &[Vec<u8>], scanned: bool) -> Vec<View> {
+        use crate::analyze::console::LineFormat;
+        use crate::analyze::parsed::ParsedBatch;
+        use crate::analyze::print::write_group;
+        use crate::analyze::{Filter, TimeZoneChoice, Warnings};
+
+        let mut c = Collapser::new(500_000, true);
+        let mut out = Vec::new();
+        let mut format = LineFormat::new(TimeZoneChoice::Utc, false);
+        let mut emit = |g: Group| -> Result<(), ()> {
+            let mut text = Vec::new();
+            write_group(&mut text, &mut format, &g, false);
+            write_group(&mut text, &mut format, &g, true);
+            let spread = g.spread.iter().map(|s| (s.varies, s.range)).collect();
+            out.push((String::from_utf8(text).unwrap(), g.ranks, g.size, spread));
+            Ok(())
+        };
+        if scanned {
+            let (filter, mut scratch) = (Filter::default(), String::new());
+            let mut batch = ParsedBatch::default();
+            for line in lines {
+                batch.push(line, None);
+            }
+            batch.parse(&filter);
+            let mut damage = Warnings::default();
+            batch
+                .for_each_item(&filter, &mut scratch, &mut damage, |item, rank| {
+                    c.push_item(item, rank, &mut emit)
+                })
+                .unwrap();
+        } else {
+            for line in lines {
+                if let Ok(rec) = Record::parse(line) {
+                    c.push_item(Item::Parsed(&rec, line), rec.rank, &mut emit)
+                        .unwrap();
+                }
+            }
+        }
+        c.finish(&mut emit).unwrap();
+        out
+    }
+
+    #[test]
+    fn records_joined_by_their_scanned_text_collapse_as_when_parsed_whole() {
+        for seed in 1..=40 {
+            let lines = varied_lines(seed, 400);
+            let parsed = collapsed_views(&lines, false);
+            let scanned = collapsed_views(&lines, true);
+            assert_eq!(parsed.len(), scanned.len(), "seed {seed}");
+            for (p, s) in parsed.iter().zip(&scanned) {
+                assert_eq!(p.0, s.0, "seed {seed}");
+                assert_eq!((&p.1, p.2), (&s.1, s.2), "seed {seed}: {}", p.0);
+                // Ranges compare bit for bit (-0 and 0 print alike).
+                let bits = |v: &[(bool, Option<(f64, f64)>)]| -> Vec<_> {
+                    v.iter()
+                        .map(|(varies, r)| (*varies, r.map(|(a, b)| (a.to_bits(), b.to_bits()))))
+                        .collect()
+                };
+                assert_eq!(bits(&p.3), bits(&s.3), "seed {seed}: {}", p.0);
+            }
+            let joined = parsed.iter().filter(|g| g.1.len() > 1).count();
+            assert!(joined * 4 > parsed.len(), "seed {seed}: groups join");
+        }
+    }
+
+    #[test]
+    fn a_scanned_record_reads_as_the_parsed_one() {
+        use crate::analyze::parsed::{Item, ParsedBatch};
+        use crate::analyze::{Filter, Warnings};
+
+        let mut lines = varied_lines(7, 300);
+        lines.push(
+            br#"{"v":1,"ts":"2026-11-21T04:24:06.000001Z","level":"info","msg":"m","rank":1,"size":8,"local_rank":null,"local_size":4,"host":"h","pid":3,"scope":"ranks:0-3","module":"m","file":"f.rs","line":7,"kind":"log_stats"}"#.to_vec(),
+        );
+        let (filter, mut scratch, mut damage) =
+            (Filter::default(), String::new(), Warnings::default());
+        let mut batch = ParsedBatch::default();
+        for line in &lines {
+            batch.push(line, None);
+        }
+        batch.parse(&filter);
+        let mut scanned = 0;
+        batch
+            .for_each_item(&filter, &mut scratch, &mut damage, |item, _| {
+                let Item::Scanned(s) = &item else {
+                    return Ok::<(), ()>(());
+                };
+                scanned += 1;
+                let rec = Record::parse(s.line).unwrap();
+                let whole = Item::Parsed(&rec, s.line);
+                assert_eq!(item.to_owned_record().as_ref(), Some(&rec));
+                assert_eq!((item.ts_us(), item.level()), (whole.ts_us(), whole.level()));
+                assert_eq!((item.msg(), item.size()), (whole.msg(), whole.size()));
+                assert_eq!((item.host(), item.scope()), (whole.host(), whole.scope()));
+                assert_eq!(item.local_rank(), whole.local_rank());
+                for kind in ["log_stats", "train", "x"] {
+                    assert_eq!(item.has_kind(kind), whole.has_kind(kind), "{kind}");
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert!(scanned > 100, "most lines are scanned: {scanned}");
     }
 }

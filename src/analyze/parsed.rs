@@ -1,10 +1,13 @@
-//! [`ParsedBatch`]: lines parsed on one thread and used as records, in their order, on
-//! another (`ranklog merge --collapse` and the live view parse beside the thread that
-//! collapses).
+//! [`ParsedBatch`]: lines scanned on one thread and used as records ([`Item`]), in their
+//! order, on another (`ranklog merge --collapse` and the live view scan beside the thread
+//! that collapses).
+
+use std::borrow::Cow;
+use std::ops::Range;
 
 use super::reader::parse_lossy;
 use super::record::spans::{SpanFields, Spans};
-use super::record::Record;
+use super::record::{Record, Value};
 use super::{Filter, Warnings};
 
 /// Parses `line` and applies the filter's conditions on contents; `None` for a line that
@@ -29,13 +32,137 @@ pub(crate) fn parse_filtered<'a>(
 
 /// What a parsing thread made of one line.
 enum Parsed {
-    /// Not a record (counted in the batch's damage), or one the filter rejects.
+    /// A record the filter rejects.
     Skip,
     /// The record as ranges of its line, with its rank.
     Record(Spans, Option<u32>),
-    /// A record with text that is not a slice of its line (escapes, a repaired line):
-    /// the thread that uses it parses it again.
+    /// A line the flat parser does not read (escapes, nested values, whitespace, invalid
+    /// UTF-8, not a record): the thread that uses it parses it whole (and counts the
+    /// damage).
     Again,
+}
+
+/// A record of a batch as the thread that uses it gets it.
+pub(crate) enum Item<'a> {
+    /// Scanned: ranges of its line, its key-values not converted yet.
+    Scanned(Scanned<'a>),
+    /// Parsed whole (a line the scan left), with its line.
+    Parsed(&'a Record<'a>, &'a [u8]),
+}
+
+impl<'a> Item<'a> {
+    /// Time of the record, microseconds since the Unix epoch.
+    pub(crate) fn ts_us(&self) -> i64 {
+        match self {
+            Item::Scanned(s) => s.spans.ts_us,
+            Item::Parsed(rec, _) => rec.ts_us,
+        }
+    }
+
+    /// Severity.
+    pub(crate) fn level(&self) -> slog::Level {
+        match self {
+            Item::Scanned(s) => s.spans.level,
+            Item::Parsed(rec, _) => rec.level,
+        }
+    }
+
+    /// The message.
+    pub(crate) fn msg(&self) -> &str {
+        match self {
+            Item::Scanned(s) => s.msg(),
+            Item::Parsed(rec, _) => &rec.msg,
+        }
+    }
+
+    /// World size.
+    pub(crate) fn size(&self) -> Option<u32> {
+        match self {
+            Item::Scanned(s) => s.spans.size,
+            Item::Parsed(rec, _) => rec.size,
+        }
+    }
+
+    /// Host name.
+    pub(crate) fn host(&self) -> &str {
+        match self {
+            Item::Scanned(s) => s.spans.host(s.text()),
+            Item::Parsed(rec, _) => &rec.host,
+        }
+    }
+
+    /// Resolved scope.
+    pub(crate) fn scope(&self) -> &str {
+        match self {
+            Item::Scanned(s) => s.spans.scope(s.text()),
+            Item::Parsed(rec, _) => &rec.scope,
+        }
+    }
+
+    /// Rank on its node.
+    pub(crate) fn local_rank(&self) -> Option<u32> {
+        match self {
+            Item::Scanned(s) => s.spans.local_rank(),
+            Item::Parsed(rec, _) => rec.local_rank,
+        }
+    }
+
+    /// Whether a `kind` key-value of the record is the string `kind`.
+    pub(crate) fn has_kind(&self, kind: &str) -> bool {
+        match self {
+            Item::Scanned(s) => s.fields.iter().any(|(k, v)| {
+                // A scanned string has no escapes: its text between the quotes is it.
+                let text = &s.line[v.clone()];
+                &s.line[k.clone()] == b"kind"
+                    && text.len() == kind.len() + 2
+                    && text.first() == Some(&b'"')
+                    && &text[1..=kind.len()] == kind.as_bytes()
+            }),
+            Item::Parsed(rec, _) => rec
+                .fields
+                .iter()
+                .any(|(k, v)| k == "kind" && v.as_str() == Some(kind)),
+        }
+    }
+
+    /// The whole record, owning its text.
+    pub(crate) fn to_owned_record(&self) -> Option<Record<'static>> {
+        match self {
+            Item::Scanned(s) => s.record(Vec::new()).map(Record::into_owned),
+            Item::Parsed(rec, _) => Some((*rec).clone().into_owned()),
+        }
+    }
+}
+
+/// A scanned record: its line, its ranges and its key-values' ranges. Made only of a line
+/// [`Spans::scan`] read (valid UTF-8, its ranges at character boundaries).
+pub(crate) struct Scanned<'a> {
+    /// The line.
+    pub(crate) line: &'a [u8],
+    /// Its ranges.
+    pub(crate) spans: &'a Spans,
+    /// Its key-values: the ranges of key and value text on `line`.
+    pub(crate) fields: &'a [(Range<usize>, Range<usize>)],
+    all_fields: &'a SpanFields,
+}
+
+impl<'a> Scanned<'a> {
+    /// The line as text.
+    fn text(&self) -> &'a str {
+        // SAFETY: a `Scanned` is made only of a line that `Spans::scan` read, which it
+        // does only when the line is valid UTF-8 (`for_each_item`).
+        unsafe { std::str::from_utf8_unchecked(self.line) }
+    }
+
+    /// The message, as text.
+    pub(crate) fn msg(&self) -> &'a str {
+        self.spans.msg(self.text())
+    }
+
+    /// The whole record, its values converted, its key-values in `list` (emptied first).
+    pub(crate) fn record(&self, list: Vec<(Cow<'a, str>, Value<'a>)>) -> Option<Record<'a>> {
+        self.spans.record(self.text(), self.all_fields, list)
+    }
 }
 
 /// Lines (their bytes one after the other, where each ends, the rank of its file) and,
@@ -47,7 +174,6 @@ pub(crate) struct ParsedBatch {
     lines: Vec<(usize, Option<u32>)>,
     parsed: Vec<Parsed>,
     fields: SpanFields,
-    damage: Warnings,
 }
 
 impl ParsedBatch {
@@ -67,9 +193,10 @@ impl ParsedBatch {
         self.bytes.len()
     }
 
-    /// Moves the later half of the lines (not yet parsed) to `other`, which must be empty.
-    pub(crate) fn split_into(&mut self, other: &mut ParsedBatch) {
-        let keep = self.lines.len() / 2;
+    /// Moves the lines (not yet parsed) after the first `1 / part` of them to `other`,
+    /// which must be empty.
+    pub(crate) fn split_into(&mut self, other: &mut ParsedBatch, part: usize) {
+        let keep = self.lines.len() / part.max(1);
         let cut = keep.checked_sub(1).map_or(0, |i| self.lines[i].0);
         other.bytes.extend_from_slice(&self.bytes[cut..]);
         other.lines.extend(
@@ -81,95 +208,79 @@ impl ParsedBatch {
         self.lines.truncate(keep);
     }
 
-    /// Parses and filters every line (on a parsing thread).
-    pub(crate) fn parse(&mut self, filter: &Filter, scratch: &mut String) {
+    /// Scans and filters every line (on a parsing thread): the lines of the writer's own
+    /// style are found field by field, their values converted only when used; any other
+    /// line is left to the thread that uses it.
+    pub(crate) fn parse(&mut self, filter: &Filter) {
+        // Conditions on contents are tested on the record, converted here.
+        let converts = filter.needs_record() || filter.ranks.is_some();
         let mut start = 0;
-        for &(end, file_rank) in &self.lines {
-            let line = &self.bytes[start..end];
-            start = end;
-            let counted = (self.damage.bad_lines, self.damage.invalid_utf8);
-            let parsed = match parse_filtered(line, file_rank, filter, scratch, &mut self.damage) {
-                None => Parsed::Skip,
-                Some((rec, rank)) => match Spans::of(line, &rec, &mut self.fields) {
-                    Some(spans) => Parsed::Record(spans, rank),
-                    None => {
-                        // Counted again when parsed again.
-                        (self.damage.bad_lines, self.damage.invalid_utf8) = counted;
-                        Parsed::Again
-                    }
-                },
-            };
-            self.parsed.push(parsed);
-        }
-    }
-
-    /// Parses the lines here, handing `f` each record the filter kept, in line order,
-    /// with its rank and line; the damage found goes to `damage`.
-    ///
-    /// # Errors
-    ///
-    /// The first error of `f`, which ends the walk.
-    pub(crate) fn parse_each<E, F>(
-        &self,
-        filter: &Filter,
-        scratch: &mut String,
-        damage: &mut Warnings,
-        mut f: F,
-    ) -> Result<(), E>
-    where
-        F: FnMut(&Record<'_>, Option<u32>, &[u8]) -> Result<(), E>,
-    {
-        let mut start = 0;
-        for &(end, file_rank) in &self.lines {
-            let line = &self.bytes[start..end];
-            start = end;
-            if let Some((rec, rank)) = parse_filtered(line, file_rank, filter, scratch, damage) {
-                f(&rec, rank, line)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Hands `f` each record the filter kept, in line order, with its rank and line
-    /// (after [`parse`](Self::parse); lines it left are parsed here, with `scratch`),
-    /// and adds the damage found to `damage`.
-    ///
-    /// # Errors
-    ///
-    /// The first error of `f`, which ends the walk.
-    pub(crate) fn for_each<E, F>(
-        &self,
-        filter: &Filter,
-        scratch: &mut String,
-        damage: &mut Warnings,
-        mut f: F,
-    ) -> Result<(), E>
-    where
-        F: FnMut(&Record<'_>, Option<u32>, &[u8]) -> Result<(), E>,
-    {
-        damage.bad_lines += self.damage.bad_lines;
-        damage.invalid_utf8 += self.damage.invalid_utf8;
-        let mut start = 0;
-        // One list of key-values for every record of the batch.
         let mut spare = Vec::new();
+        for &(end, file_rank) in &self.lines {
+            let line = &self.bytes[start..end];
+            start = end;
+            let Some(spans) = Spans::scan(line, &mut self.fields) else {
+                self.parsed.push(Parsed::Again);
+                continue;
+            };
+            let rank = spans.rank.or(file_rank);
+            let kept = !converts || {
+                let text = std::str::from_utf8(line).unwrap_or_default();
+                let rec = spans.record(text, &self.fields, std::mem::take(&mut spare));
+                let kept = rec
+                    .as_ref()
+                    .is_some_and(|rec| filter.accepts_rank(rank) && filter.accepts(rec));
+                spare = rec.map(|rec| rec.fields).unwrap_or_default();
+                spare.clear();
+                kept
+            };
+            self.parsed.push(if kept {
+                Parsed::Record(spans, rank)
+            } else {
+                Parsed::Skip
+            });
+        }
+    }
+
+    /// Hands `f` each record the filter kept, in line order, with its rank: scanned
+    /// where [`parse`](Self::parse) scanned it, else parsed here (with `scratch`, adding
+    /// the damage found to `damage`).
+    ///
+    /// # Errors
+    ///
+    /// The first error of `f`, which ends the walk.
+    pub(crate) fn for_each_item<E, F>(
+        &self,
+        filter: &Filter,
+        scratch: &mut String,
+        damage: &mut Warnings,
+        mut f: F,
+    ) -> Result<(), E>
+    where
+        F: FnMut(Item<'_>, Option<u32>) -> Result<(), E>,
+    {
+        let mut start = 0;
         for (&(end, file_rank), parsed) in self.lines.iter().zip(&self.parsed) {
             let line = &self.bytes[start..end];
             start = end;
-            let ready = match parsed {
-                Parsed::Skip => continue,
-                Parsed::Record(spans, rank) => std::str::from_utf8(line)
-                    .ok()
-                    .and_then(|text| spans.record(text, &self.fields, std::mem::take(&mut spare)))
-                    .map(|rec| (rec, *rank)),
-                Parsed::Again => None,
-            };
-            if let Some((rec, rank)) = ready {
-                f(&rec, rank, line)?;
-                spare = rec.fields;
-            } else if let Some((rec, rank)) =
-                parse_filtered(line, file_rank, filter, scratch, damage)
-            {
-                f(&rec, rank, line)?;
+            match parsed {
+                Parsed::Skip => {}
+                Parsed::Record(spans, rank) => {
+                    let scanned = Scanned {
+                        line,
+                        spans,
+                        fields: spans.fields(&self.fields),
+                        all_fields: &self.fields,
+                    };
+                    f(Item::Scanned(scanned), *rank)?;
+                }
+                Parsed::Again => {
+                    if let Some((rec, rank)) =
+                        parse_filtered(line, file_rank, filter, scratch, damage)
+                    {
+                        f(Item::Parsed(&rec, line), rank)?;
+                    }
+                }
             }
         }
         Ok(())
@@ -181,7 +292,6 @@ impl ParsedBatch {
         self.lines.clear();
         self.parsed.clear();
         self.fields.clear();
-        self.damage = Warnings::default();
     }
 }
 
@@ -207,14 +317,18 @@ mod tests {
             first.push(line.as_bytes(), Some(3));
         }
         let mut second = ParsedBatch::default();
-        first.split_into(&mut second);
+        first.split_into(&mut second, 2);
         assert_eq!((first.len(), second.len()), (4, 4));
         for batch in [&mut first, &mut second] {
-            batch.parse(&filter, &mut scratch);
+            batch.parse(&filter);
             batch
-                .for_each(&filter, &mut scratch, &mut damage, |rec, rank, line| {
-                    assert_eq!(Record::parse(line).ok().as_ref(), Some(rec));
-                    seen.push((rec.msg.to_string(), rank));
+                .for_each_item(&filter, &mut scratch, &mut damage, |item, rank| {
+                    let again = item.to_owned_record();
+                    let Item::Scanned(scanned) = item else {
+                        panic!("a line in the writer's style is scanned");
+                    };
+                    assert_eq!(Record::parse(scanned.line).ok(), again);
+                    seen.push((scanned.msg().to_string(), rank));
                     Ok::<(), ()>(())
                 })
                 .unwrap();

@@ -86,11 +86,9 @@ pub fn print_merged<W: Write>(
         n => n,
     };
     let kept = if options.collapse_window_us.is_some() {
-        if workers > 1 {
-            collapsed_parallel(&mut lines, options, &mut output, &mut damage, workers)?
-        } else {
-            collapsed(&mut lines, options, &mut output, &mut damage)?
-        }
+        // One thread: no other.
+        let others = if workers > 1 { workers } else { 0 };
+        collapsed(&mut lines, options, &mut output, &mut damage, others)?
     } else if options.json && !options.filter.needs_record() {
         lines.each(|line, _| output.extend(line, true))?;
         output.written
@@ -258,6 +256,134 @@ struct Batch {
     damage: Warnings,
 }
 
+/// Lines gathered for another thread ([`in_batches`]).
+trait LineBatch: Default + Send {
+    /// Adds a line (without its `\n`) of a file of rank `file_rank`.
+    fn push_line(&mut self, line: &[u8], file_rank: Option<u32>);
+    /// Number of lines.
+    fn lines(&self) -> usize;
+    /// Empties the batch, keeping its buffers.
+    fn empty(&mut self);
+}
+
+impl LineBatch for Batch {
+    fn push_line(&mut self, line: &[u8], file_rank: Option<u32>) {
+        self.bytes.extend_from_slice(line);
+        self.lines.push((self.bytes.len(), file_rank));
+    }
+
+    fn lines(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn empty(&mut self) {
+        self.bytes.clear();
+        self.lines.clear();
+        self.out.clear();
+    }
+}
+
+impl LineBatch for ParsedBatch {
+    fn push_line(&mut self, line: &[u8], file_rank: Option<u32>) {
+        self.push(line, file_rank);
+    }
+
+    fn lines(&self) -> usize {
+        self.len()
+    }
+
+    fn empty(&mut self) {
+        self.clear();
+    }
+}
+
+/// Gathers the lines in batches of [`BATCH_LINES`] that go round-robin to `workers`
+/// threads (each with its own state, made by `start`), which run `work` on them; the
+/// batches come back in the order they were made and `done` takes each on this thread.
+/// At most [`IN_FLIGHT_PER_WORKER`] batches a worker are out at once. With no workers,
+/// `work` runs on this thread. `what` names the threads in the error when one stops.
+///
+/// # Errors
+///
+/// Those of `lines` and `done`, and [`AnalyzeError::Output`] when a thread stopped.
+fn in_batches<B: LineBatch, S>(
+    lines: &mut Lines<'_, '_>,
+    workers: usize,
+    what: &str,
+    start: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &mut B) + Sync,
+    mut done: impl FnMut(&mut B) -> Result<(), AnalyzeError>,
+) -> Result<(), AnalyzeError> {
+    let mut batch = B::default();
+    if workers == 0 {
+        let mut state = start();
+        let mut take = |batch: &mut B| {
+            work(&mut state, batch);
+            done(batch)?;
+            batch.empty();
+            Ok::<(), AnalyzeError>(())
+        };
+        lines.each(|line, file_rank| {
+            batch.push_line(line, file_rank);
+            if batch.lines() == BATCH_LINES {
+                take(&mut batch)?;
+            }
+            Ok(())
+        })?;
+        return take(&mut batch);
+    }
+    let stopped = || AnalyzeError::Output(std::io::Error::other(format!("{what} stopped")));
+    let (start, work) = (&start, &work);
+    std::thread::scope(|scope| {
+        let mut inputs = Vec::with_capacity(workers);
+        let mut results = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (batch_tx, batch_rx) = mpsc::channel::<B>();
+            let (done_tx, done_rx) = mpsc::channel::<B>();
+            scope.spawn(move || {
+                let mut state = start();
+                for mut batch in batch_rx {
+                    work(&mut state, &mut batch);
+                    if done_tx.send(batch).is_err() {
+                        return;
+                    }
+                }
+            });
+            inputs.push(batch_tx);
+            results.push(done_rx);
+        }
+        let (mut sent, mut taken) = (0usize, 0usize);
+        let mut free: Vec<B> = Vec::new();
+        let mut take_until = |sent: usize, in_flight: usize, free: &mut Vec<B>| {
+            while sent - taken > in_flight {
+                let mut batch = results[taken % workers].recv().map_err(|_| stopped())?;
+                done(&mut batch)?;
+                taken += 1;
+                batch.empty();
+                free.push(batch);
+            }
+            Ok::<(), AnalyzeError>(())
+        };
+        lines.each(|line, file_rank| {
+            batch.push_line(line, file_rank);
+            if batch.lines() == BATCH_LINES {
+                let next = free.pop().unwrap_or_default();
+                let full = std::mem::replace(&mut batch, next);
+                inputs[sent % workers].send(full).map_err(|_| stopped())?;
+                sent += 1;
+                take_until(sent, IN_FLIGHT_PER_WORKER * workers, &mut free)?;
+            }
+            Ok(())
+        })?;
+        if batch.lines() > 0 {
+            inputs[sent % workers].send(batch).map_err(|_| stopped())?;
+            sent += 1;
+        }
+        drop(inputs);
+        take_until(sent, 0, &mut free)
+    })
+}
+
 /// Batches go round-robin to `workers` threads that parse, filter and format them; their
 /// outputs are written in the order the batches were made.
 fn parallel<W: Write>(
@@ -267,115 +393,42 @@ fn parallel<W: Write>(
     damage: &mut Warnings,
     workers: usize,
 ) -> Result<u64, AnalyzeError> {
-    let stopped = || AnalyzeError::Output(std::io::Error::other("a formatting thread stopped"));
-    std::thread::scope(|scope| {
-        let mut inputs = Vec::with_capacity(workers);
-        let mut results = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let (batch_tx, batch_rx) = mpsc::channel::<Batch>();
-            let (done_tx, done_rx) = mpsc::channel::<Batch>();
-            scope.spawn(move || {
-                let mut printer = Printer::new(options);
-                for mut batch in batch_rx {
-                    let mut start = 0;
-                    for &(end, file_rank) in &batch.lines {
-                        printer.print(&batch.bytes[start..end], file_rank, &mut batch.out);
-                        start = end;
-                    }
-                    batch.kept = std::mem::take(&mut printer.kept);
-                    batch.damage = std::mem::take(&mut printer.damage);
-                    if done_tx.send(batch).is_err() {
-                        return;
-                    }
-                }
-            });
-            inputs.push(batch_tx);
-            results.push(done_rx);
-        }
-        let (mut sent, mut written, mut kept) = (0usize, 0usize, 0u64);
-        let mut free: Vec<Batch> = Vec::new();
-        let mut write_until = |sent: usize, in_flight: usize, free: &mut Vec<Batch>| {
-            while sent - written > in_flight {
-                let mut done = results[written % workers].recv().map_err(|_| stopped())?;
-                kept += done.kept;
-                damage.bad_lines += done.damage.bad_lines;
-                damage.invalid_utf8 += done.damage.invalid_utf8;
-                output.written += done.kept;
-                output
-                    .out
-                    .write_all(&done.out)
-                    .map_err(AnalyzeError::Output)?;
-                written += 1;
-                done.bytes.clear();
-                done.lines.clear();
-                done.out.clear();
-                free.push(done);
-            }
-            Ok::<(), AnalyzeError>(())
-        };
-        let mut batch = Batch::default();
-        lines.each(|line, file_rank| {
-            batch.bytes.extend_from_slice(line);
-            batch.lines.push((batch.bytes.len(), file_rank));
-            if batch.lines.len() == BATCH_LINES {
-                let next = free.pop().unwrap_or_default();
-                let full = std::mem::replace(&mut batch, next);
-                inputs[sent % workers].send(full).map_err(|_| stopped())?;
-                sent += 1;
-                write_until(sent, IN_FLIGHT_PER_WORKER * workers, &mut free)?;
-            }
-            Ok(())
-        })?;
-        if !batch.lines.is_empty() {
-            inputs[sent % workers].send(batch).map_err(|_| stopped())?;
-            sent += 1;
-        }
-        drop(inputs);
-        write_until(sent, 0, &mut free)?;
-        Ok(kept)
-    })
-}
-
-/// `--collapse`: records grouped by level and message, one line per group.
-fn collapsed<W: Write>(
-    lines: &mut Lines<'_, '_>,
-    options: &MergeOptions,
-    output: &mut Output<'_, W>,
-    damage: &mut Warnings,
-) -> Result<u64, AnalyzeError> {
-    let window = options.collapse_window_us.unwrap_or(0);
-    let mut collapser = Collapser::new(window, options.json);
-    let mut format = LineFormat::new(options.time_zone, options.color);
-    let mut scratch = String::new();
     let mut kept = 0;
-    let mut sink = |group: Group| -> Result<(), AnalyzeError> {
-        write_group(&mut output.buf, &mut format, &group, options.json);
-        output.written += 1;
-        output.flush_full()
+    let format = |printer: &mut Printer<'_>, batch: &mut Batch| {
+        let mut start = 0;
+        for &(end, file_rank) in &batch.lines {
+            printer.print(&batch.bytes[start..end], file_rank, &mut batch.out);
+            start = end;
+        }
+        batch.kept = std::mem::take(&mut printer.kept);
+        batch.damage = std::mem::take(&mut printer.damage);
     };
-    lines.each(|line, file_rank| {
-        let parsed = parse_filtered(line, file_rank, &options.filter, &mut scratch, damage);
-        let Some((rec, rank)) = parsed else {
-            return Ok(());
-        };
-        kept += 1;
-        collapser.push(&rec, line, rank, &mut sink)
-    })?;
-    collapser.finish(&mut sink)?;
+    let write = |batch: &mut Batch| {
+        kept += batch.kept;
+        damage.bad_lines += batch.damage.bad_lines;
+        damage.invalid_utf8 += batch.damage.invalid_utf8;
+        output.written += batch.kept;
+        output
+            .out
+            .write_all(&batch.out)
+            .map_err(AnalyzeError::Output)
+    };
+    let start = || Printer::new(options);
+    in_batches(lines, workers, "a formatting thread", start, format, write)?;
     Ok(kept)
 }
 
-/// `--collapse` with the parsing on `workers` other threads: batches of lines go
-/// round-robin to them and come back, parsed, to this thread, which collapses them in
-/// merge order as [`collapsed`] does on one thread (the same output).
-fn collapsed_parallel<W: Write>(
+/// `--collapse`: records grouped by level and message, one line per group. The lines are
+/// scanned in batches ([`ParsedBatch`]) on `workers` other threads (on this one with none)
+/// and collapsed on this thread in merge order: the output is the same on any number of
+/// threads.
+fn collapsed<W: Write>(
     lines: &mut Lines<'_, '_>,
     options: &MergeOptions,
     output: &mut Output<'_, W>,
     damage: &mut Warnings,
     workers: usize,
 ) -> Result<u64, AnalyzeError> {
-    let stopped = || AnalyzeError::Output(std::io::Error::other("a parsing thread stopped"));
     let window = options.collapse_window_us.unwrap_or(0);
     let mut collapser = Collapser::new(window, options.json);
     let mut format = LineFormat::new(options.time_zone, options.color);
@@ -387,58 +440,14 @@ fn collapsed_parallel<W: Write>(
         output.flush_full()
     };
     let filter = &options.filter;
-    std::thread::scope(|scope| {
-        let mut inputs = Vec::with_capacity(workers);
-        let mut results = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let (batch_tx, batch_rx) = mpsc::channel::<ParsedBatch>();
-            let (done_tx, done_rx) = mpsc::channel::<ParsedBatch>();
-            scope.spawn(move || {
-                let mut scratch = String::new();
-                for mut batch in batch_rx {
-                    batch.parse(filter, &mut scratch);
-                    if done_tx.send(batch).is_err() {
-                        return;
-                    }
-                }
-            });
-            inputs.push(batch_tx);
-            results.push(done_rx);
-        }
-        let (mut sent, mut collapsed) = (0usize, 0usize);
-        let mut free: Vec<ParsedBatch> = Vec::new();
-        let mut collapse_until = |sent: usize, in_flight: usize, free: &mut Vec<ParsedBatch>| {
-            while sent - collapsed > in_flight {
-                let mut done = results[collapsed % workers].recv().map_err(|_| stopped())?;
-                done.for_each(filter, &mut scratch, damage, |rec, rank, line| {
-                    kept += 1;
-                    collapser.push(rec, line, rank, &mut sink)
-                })?;
-                collapsed += 1;
-                done.clear();
-                free.push(done);
-            }
-            Ok::<(), AnalyzeError>(())
-        };
-        let mut batch = ParsedBatch::default();
-        lines.each(|line, file_rank| {
-            batch.push(line, file_rank);
-            if batch.len() == BATCH_LINES {
-                let next = free.pop().unwrap_or_default();
-                let full = std::mem::replace(&mut batch, next);
-                inputs[sent % workers].send(full).map_err(|_| stopped())?;
-                sent += 1;
-                collapse_until(sent, IN_FLIGHT_PER_WORKER * workers, &mut free)?;
-            }
-            Ok(())
-        })?;
-        if batch.len() > 0 {
-            inputs[sent % workers].send(batch).map_err(|_| stopped())?;
-            sent += 1;
-        }
-        drop(inputs);
-        collapse_until(sent, 0, &mut free)
-    })?;
+    let scan = |_: &mut (), batch: &mut ParsedBatch| batch.parse(filter);
+    let collapse = |batch: &mut ParsedBatch| {
+        batch.for_each_item(filter, &mut scratch, damage, |item, rank| {
+            kept += 1;
+            collapser.push_item(item, rank, &mut sink)
+        })
+    };
+    in_batches(lines, workers, "a parsing thread", || (), scan, collapse)?;
     collapser.finish(&mut sink)?;
     Ok(kept)
 }

@@ -125,13 +125,12 @@ impl Stream {
             if self.line.capacity() > LINE_KEEP {
                 self.line.shrink_to(READ_BUFFER);
             }
-            let n = open
-                .reader
-                .read_until(b'\n', &mut self.line)
-                .map_err(|source| AnalyzeError::Read {
+            let n = read_line_into(&mut open.reader, &mut self.line).map_err(|source| {
+                AnalyzeError::Read {
                     path: open.path.clone(),
                     source,
-                })?;
+                }
+            })?;
             if n == 0 {
                 self.open = None;
                 continue;
@@ -148,6 +147,34 @@ impl Stream {
             if !self.line.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Some(terminated));
             }
+        }
+    }
+}
+
+/// Appends the next line of `reader`, with its `\n` when it has one, to `line`; the bytes
+/// read (0 at the end). [`BufRead::read_until`] with memchr's vectorized search for the
+/// `\n` (lines are long: a few hundred bytes).
+///
+/// # Errors
+///
+/// The reader's, but for interruptions, which are retried.
+fn read_line_into(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut read = 0;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        let (end, used) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (true, i + 1),
+            None => (buf.is_empty(), buf.len()),
+        };
+        line.extend_from_slice(&buf[..used]);
+        reader.consume(used);
+        read += used;
+        if end {
+            return Ok(read);
         }
     }
 }

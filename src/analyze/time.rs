@@ -1,6 +1,8 @@
 //! Timestamps (microseconds since the Unix epoch, UTC) and durations: parsing, and
 //! printing spans. Times are printed by the writer's own clock ([`crate::sink::clock`]).
 
+use std::cell::Cell;
+
 use chrono::DateTime;
 
 pub use crate::sink::clock::TimeZoneChoice;
@@ -17,6 +19,13 @@ pub(crate) fn parse_rfc3339_us(text: &str) -> Option<i64> {
             .ok()
             .map(|t| t.timestamp_micros())
     })
+}
+
+thread_local! {
+    /// The minute of the last time [`fast_utc_us`] read on this thread (its first 16
+    /// bytes, `YYYY-MM-DDTHH:MM`) and its microseconds since the epoch: a log's
+    /// consecutive records mostly share it, and only seconds and microseconds are read.
+    static LAST_MINUTE: Cell<([u8; 16], i64)> = const { Cell::new(([0; 16], 0)) };
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` exactly, or `None`.
@@ -37,20 +46,33 @@ pub(crate) fn fast_utc_us(b: &[u8]) -> Option<i64> {
             c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
         })
     };
-    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (hour, min, sec, micros) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 26)?);
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if day < 1 || day > days_in_month || hour > 23 || min > 59 || sec > 59 {
+    let (sec, micros) = (num(17, 19)?, num(20, 26)?);
+    if sec > 59 {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    Some(((days * 24 + hour) * 60 + min) * 60 * US_PER_S + sec * US_PER_S + micros)
+    let minute: [u8; 16] = b[..16].try_into().ok()?;
+    let (last, last_us) = LAST_MINUTE.get();
+    let minute_us = if minute == last {
+        last_us
+    } else {
+        let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+        let (hour, min) = (num(11, 13)?, num(14, 16)?);
+        let days_in_month = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if day < 1 || day > days_in_month || hour > 23 || min > 59 {
+            return None;
+        }
+        let days = days_from_civil(year, month, day);
+        let us = ((days * 24 + hour) * 60 + min) * 60 * US_PER_S;
+        LAST_MINUTE.set((minute, us));
+        us
+    };
+    Some(minute_us + sec * US_PER_S + micros)
 }
 
 /// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's

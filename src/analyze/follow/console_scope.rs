@@ -5,22 +5,22 @@
 
 use slog::Level;
 
-use crate::analyze::record::Record;
+use crate::analyze::parsed::Item;
 use crate::identity::rank_list;
 
 /// Whether `rank`'s console would print `rec` (the scope table of [`crate::Scope`] with
 /// the default settings: errors and above print on every rank), and if so how many ranks'
 /// copies make the group whole: `Some(1)` for a `global` record, the list's length for
 /// `ranks:LIST`, `None` for every rank of the job (or an unknown number of node leaders).
-pub(super) fn shown_by(rec: &Record<'_>, rank: u32) -> Option<Option<u64>> {
-    if rec.level.is_at_least(Level::Error) {
+pub(super) fn shown_by(rec: &Item<'_>, rank: u32) -> Option<Option<u64>> {
+    if rec.level().is_at_least(Level::Error) {
         return Some(None);
     }
-    let scope = rec.scope.as_ref();
+    let scope = rec.scope();
     match scope {
         "global" => (rank == 0).then_some(Some(1)),
-        "local" => rec.local_rank.is_none_or(|l| l == 0).then_some(None),
-        _ => match (scope.strip_prefix("ranks:"), rec.size) {
+        "local" => rec.local_rank().is_none_or(|l| l == 0).then_some(None),
+        _ => match (scope.strip_prefix("ranks:"), rec.size()) {
             (Some(list), Some(size)) => match rank_list::contains(list, rank, size) {
                 Ok(true) => Some(Some(listed(list, size))),
                 Ok(false) => None,
@@ -66,7 +66,7 @@ mod tests {
         let rec = parse_lossy(line.as_bytes(), &mut scratch)
             .0
             .expect("a record");
-        shown_by(&rec, rank)
+        shown_by(&Item::Parsed(&rec, line.as_bytes()), rank)
     }
 
     fn line(level: &str, scope: &str, rank: u32, local_rank: &str) -> String {

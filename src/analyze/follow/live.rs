@@ -6,7 +6,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::analyze::collapse::{set_key, Group, KeyMap, OpenGroups};
+use crate::analyze::collapse::{set_key, set_key_of, Group, KeyMap, OpenGroups};
+use crate::analyze::parsed::Item;
 use crate::analyze::record::Record;
 
 /// Open groups of one identity tried before a record starts a new one (as offline).
@@ -83,13 +84,13 @@ impl LiveCollapser {
     /// job; `Some(1)` for a `global` record, which only rank 0's console prints).
     pub(crate) fn push(
         &mut self,
-        rec: &Record<'_>,
+        rec: &Item<'_>,
         rank: Option<u32>,
         expected: Option<u64>,
         now: Instant,
         show: &mut dyn FnMut(Shown),
     ) {
-        set_key(&mut self.key, rec);
+        set_key_of(&mut self.key, rec.level(), rec.msg());
         if let Some(rank) = rank {
             if self.join_shown(rec, rank, show) || self.join_waiting(rec, rank, now) {
                 return;
@@ -97,10 +98,17 @@ impl LiveCollapser {
         }
         if self.waiting.len() >= MAX_PENDING {
             self.pop(show);
-            set_key(&mut self.key, rec);
+            set_key_of(&mut self.key, rec.level(), rec.msg());
         }
         let id = self.front_id + self.waiting.len() as u64;
-        let group = Group::new(rec, Vec::new(), rank);
+        let group = match rec {
+            Item::Scanned(s) => Group::scanned(s, rank),
+            Item::Parsed(rec, _) => Some(Group::new(rec, Vec::new(), rank)),
+        };
+        // A scanned record's values were checked by the scan: they convert.
+        let Some(group) = group else {
+            return;
+        };
         let due = if is_complete(&group, expected) {
             now
         } else {
@@ -117,7 +125,7 @@ impl LiveCollapser {
     }
 
     /// Whether the record is a late rank's, of a group shown without it.
-    fn join_shown(&mut self, rec: &Record<'_>, rank: u32, show: &mut dyn FnMut(Shown)) -> bool {
+    fn join_shown(&mut self, rec: &Item<'_>, rank: u32, show: &mut dyn FnMut(Shown)) -> bool {
         let Some(shown) = self.missing.get_mut(self.key.as_str()) else {
             return false;
         };
@@ -127,11 +135,15 @@ impl LiveCollapser {
         else {
             return false;
         };
+        // A scanned record's values were checked by the scan: they convert.
+        let Some(owned) = rec.to_owned_record() else {
+            return false;
+        };
         let group = &mut shown[at];
         if let Ok(i) = group.ranks.binary_search(&rank) {
             group.ranks.remove(i);
         }
-        let late_us = rec.ts_us - group.first_ts_us;
+        let late_us = rec.ts_us() - group.first_ts_us;
         if group.ranks.is_empty() {
             shown.remove(at);
             self.missing_total -= 1;
@@ -140,7 +152,7 @@ impl LiveCollapser {
             }
         }
         show(Shown::Late {
-            rec: rec.clone().into_owned(),
+            rec: owned,
             rank,
             late_us,
         });
@@ -148,11 +160,14 @@ impl LiveCollapser {
     }
 
     /// Whether the record joined a group still waiting.
-    fn join_waiting(&mut self, rec: &Record<'_>, rank: u32, now: Instant) -> bool {
+    fn join_waiting(&mut self, rec: &Item<'_>, rank: u32, now: Instant) -> bool {
         for id in self.open.ids(&self.key).take(MAX_SCAN) {
             let waiting = &mut self.waiting[(id - self.front_id) as usize];
             if waiting.group.ranks.binary_search(&rank).is_err() {
-                waiting.group.join(rec, rank);
+                match rec {
+                    Item::Scanned(s) => waiting.group.join_scanned(s, rank),
+                    Item::Parsed(rec, _) => waiting.group.join(rec, rank),
+                }
                 if is_complete(&waiting.group, waiting.expected) {
                     waiting.due = now;
                 }
@@ -246,6 +261,13 @@ mod tests {
         .into_bytes()
     }
 
+    /// The record on `line`, parsed whole (leaked: a test's few lines).
+    fn parsed(line: &[u8]) -> Item<'static> {
+        let line: &'static [u8] = Box::leak(line.to_vec().into_boxed_slice());
+        let rec = Box::leak(Box::new(Record::parse(line).unwrap()));
+        Item::Parsed(rec, line)
+    }
+
     fn tags(shown: &[Shown]) -> Vec<String> {
         shown
             .iter()
@@ -266,7 +288,7 @@ mod tests {
         let mut show = |s: Shown| out.borrow_mut().push(s);
         for rank in 0..4 {
             c.push(
-                &Record::parse(&line(rank, 0, "a")).unwrap(),
+                &parsed(&line(rank, 0, "a")),
                 Some(rank),
                 None,
                 t0,
@@ -275,7 +297,7 @@ mod tests {
         }
         for rank in [0, 1, 3] {
             c.push(
-                &Record::parse(&line(rank, 10, "b")).unwrap(),
+                &parsed(&line(rank, 10, "b")),
                 Some(rank),
                 None,
                 t0,
@@ -292,7 +314,7 @@ mod tests {
         );
         c.show_due(t0 + Duration::from_secs(1), &mut show);
         c.push(
-            &Record::parse(&line(2, 4010, "b")).unwrap(),
+            &parsed(&line(2, 4010, "b")),
             Some(2),
             None,
             t0 + Duration::from_secs(4),
@@ -315,16 +337,10 @@ mod tests {
         let t0 = Instant::now();
         let out = std::cell::RefCell::new(Vec::new());
         let mut show = |s: Shown| out.borrow_mut().push(s);
-        c.push(
-            &Record::parse(&line(0, 0, "x")).unwrap(),
-            Some(0),
-            None,
-            t0,
-            &mut show,
-        );
+        c.push(&parsed(&line(0, 0, "x")), Some(0), None, t0, &mut show);
         c.show_due(t0 + Duration::from_secs(2), &mut show);
         c.push(
-            &Record::parse(&line(1, 3000, "x")).unwrap(),
+            &parsed(&line(1, 3000, "x")),
             Some(1),
             None,
             t0 + Duration::from_secs(3),
@@ -343,13 +359,7 @@ mod tests {
         let t0 = Instant::now();
         let out = std::cell::RefCell::new(Vec::new());
         let mut show = |s: Shown| out.borrow_mut().push(s);
-        c.push(
-            &Record::parse(&line(0, 0, "g")).unwrap(),
-            Some(0),
-            Some(1),
-            t0,
-            &mut show,
-        );
+        c.push(&parsed(&line(0, 0, "g")), Some(0), Some(1), t0, &mut show);
         c.show_due(t0, &mut show);
         assert_eq!(tags(&out.borrow()), ["g [ranks 0 of 4]"]);
     }

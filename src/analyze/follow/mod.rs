@@ -46,9 +46,8 @@ use self::ranks::RankWatch;
 use self::tail::Tail;
 use super::console::LineFormat;
 use super::inputs::live_rank_file;
-use super::parsed::ParsedBatch;
+use super::parsed::{Item, ParsedBatch};
 use super::print::write_group;
-use super::record::Record;
 use super::{AnalyzeError, Filter, TimeZoneChoice, Warnings};
 use crate::sink::console::Tag;
 
@@ -62,8 +61,12 @@ const LIST_EVERY: Duration = Duration::from_millis(500);
 const TURN_BYTES: usize = 64 * 1024;
 /// Bytes of lines read before they are parsed and shown, within a round of the files.
 const BATCH_BYTES: usize = 4 << 20;
-/// Lines at which a batch is parsed half on a second thread: a backlog or a burst.
+/// Lines at which a batch is scanned partly on a second thread: a backlog or a burst.
 const PARALLEL_LINES: usize = 512;
+/// This thread scans the first quarter of such a batch and the second thread the rest:
+/// this one also collapses and shows every record (about as much work again as scanning
+/// it: `docs/cli.md`, "Performance").
+const KEEP_PART: usize = 4;
 
 /// How the live view groups and warns (`ranklog run` and `merge --follow` options).
 #[derive(Clone, Debug)]
@@ -121,7 +124,7 @@ pub struct Follower {
     format: LineFormat,
     scratch: String,
     damage: Warnings,
-    /// Lines read and not yet parsed, and the half of them a second thread parses.
+    /// Lines read and not yet scanned, and the part of them a second thread scans.
     batch: ParsedBatch,
     helper: ParsedBatch,
     /// Cores of the machine: one parses alone.
@@ -304,31 +307,31 @@ impl Follower {
         failed.map_or(Ok(more), Err)
     }
 
-    /// Parses the lines read and hands their records to the rank watch and the
-    /// collapser in order. When they are many and there is a second core, a second thread
-    /// parses the later half while this one parses and takes the first.
+    /// Scans the lines read and hands their records to the rank watch and the collapser
+    /// in order. When they are many and there is a second core, a second thread scans
+    /// the later three quarters while this one scans and takes the first quarter.
     fn take_batch(&mut self, now: Instant) {
         let filter = Filter::default();
         let parallel = self.batch.len() >= PARALLEL_LINES && self.cores > 1;
         if parallel {
-            self.batch.split_into(&mut self.helper);
+            self.batch.split_into(&mut self.helper, KEEP_PART);
         }
         let (batch, helper) = (&mut self.batch, &mut self.helper);
         let (scratch, damage) = (&mut self.scratch, &mut self.damage);
         let (collapser, watch, buf) = (&mut self.collapser, &mut self.watch, &mut self.out);
         let (format, stats) = (&mut self.format, &mut self.stats);
         stats.records += (batch.len() + helper.len()) as u64;
-        let mut each = |rec: &Record<'_>, rank: Option<u32>, _: &[u8]| {
+        let mut each = |rec: Item<'_>, rank: Option<u32>| {
             // The record's rank, else its file's: always known here.
             if let Some(rank) = rank {
-                if let Some(notice) = watch.record(rank, rec, now) {
+                if let Some(notice) = watch.record(rank, &rec, now) {
                     buf.extend_from_slice(notice.as_bytes());
                     buf.push(b'\n');
                 }
-                let Some(expected) = console_scope::shown_by(rec, rank) else {
+                let Some(expected) = console_scope::shown_by(&rec, rank) else {
                     return Ok(());
                 };
-                collapser.push(rec, Some(rank), expected, now, &mut |s| {
+                collapser.push(&rec, Some(rank), expected, now, &mut |s| {
                     render(buf, format, s, stats)
                 });
             }
@@ -337,11 +340,12 @@ impl Follower {
         std::thread::scope(|scope| {
             if parallel {
                 let (filter, helper) = (&filter, &mut *helper);
-                scope.spawn(move || helper.parse(filter, &mut String::new()));
+                scope.spawn(move || helper.parse(filter));
             }
-            let _ = batch.parse_each(&filter, scratch, damage, &mut each);
+            batch.parse(&filter);
+            let _ = batch.for_each_item(&filter, scratch, damage, &mut each);
         });
-        let _ = helper.for_each(&filter, scratch, damage, &mut each);
+        let _ = helper.for_each_item(&filter, scratch, damage, &mut each);
         batch.clear();
         helper.clear();
     }

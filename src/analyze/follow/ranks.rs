@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::analyze::record::Record;
+use crate::analyze::parsed::Item;
 use crate::analyze::RankSet;
 
 /// What the watch has to say, as one line of text each.
@@ -55,12 +55,12 @@ impl RankWatch {
     }
 
     /// Notes `rank`'s record, arrived at `now`; a notice when the rank had been quiet.
-    pub(crate) fn record(&mut self, rank: u32, rec: &Record<'_>, now: Instant) -> Option<Notice> {
-        self.size = self.size.max(rec.size);
+    pub(crate) fn record(&mut self, rank: u32, rec: &Item<'_>, now: Instant) -> Option<Notice> {
+        self.size = self.size.max(rec.size());
         self.newest = Some(now);
         let last = self.ranks.entry(rank).or_insert_with(|| Last {
             at: now,
-            ts_us: rec.ts_us,
+            ts_us: rec.ts_us(),
             host: String::new(),
             msg: String::new(),
             quiet_since: None,
@@ -75,16 +75,13 @@ impl RankWatch {
             )
         });
         last.at = now;
-        last.ts_us = rec.ts_us;
-        if last.host != rec.host {
-            last.host = rec.host.to_string();
+        last.ts_us = rec.ts_us();
+        if last.host != rec.host() {
+            last.host = rec.host().to_string();
         }
         last.msg.clear();
-        last.msg.push_str(&rec.msg);
-        last.closed = rec
-            .fields
-            .iter()
-            .any(|(k, v)| k == "kind" && v.as_str() == Some("log_stats"));
+        last.msg.push_str(rec.msg());
+        last.closed = rec.has_kind("log_stats");
         notice
     }
 
@@ -175,6 +172,7 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::record::Record;
     use crate::analyze::TimeZoneChoice;
 
     fn rec(rank: u32, msg: &str, kind: &str) -> Vec<u8> {
@@ -190,7 +188,12 @@ mod tests {
         let s = Duration::from_secs;
         let mut watch = RankWatch::new(s(60), t0);
         let note = |w: &mut RankWatch, rank, msg, kind, at| {
-            w.record(rank, &Record::parse(&rec(rank, msg, kind)).unwrap(), at)
+            let line = rec(rank, msg, kind);
+            w.record(
+                rank,
+                &Item::Parsed(&Record::parse(&line).unwrap(), &line),
+                at,
+            )
         };
         note(&mut watch, 0, "step 1", "x", t0);
         note(&mut watch, 1, "loading", "x", t0);

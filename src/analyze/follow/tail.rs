@@ -93,8 +93,11 @@ impl Tail {
         let result = (&mut *file).take(budget as u64).read_to_end(&mut self.buf);
         let n = self.buf.len() - before;
         self.pos += n as u64;
-        if let Some(last) = self.buf.iter().rposition(|&b| b == b'\n') {
-            for line in self.buf[..last].split(|&b| b == b'\n') {
+        if let Some(last) = memchr::memrchr(b'\n', &self.buf) {
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', &self.buf[..=last]) {
+                let line = &self.buf[start..end];
+                start = end + 1;
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if !line.iter().all(u8::is_ascii_whitespace) {
                     each(line);

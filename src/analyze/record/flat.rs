@@ -4,9 +4,11 @@
 //! [`Record`] wherever this one answers.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use super::{parse_level, Record, Value};
 use crate::analyze::time;
+use crate::schema::RESERVED;
 
 struct Cursor<'a> {
     text: &'a str,
@@ -14,25 +16,83 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.at).copied()
     }
 
+    #[inline]
     fn eat(&mut self, byte: u8) -> Option<()> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
     /// A string without escapes or control characters, borrowed.
+    #[inline]
     fn string(&mut self) -> Option<&'a str> {
-        self.eat(b'"')?;
         let bytes = self.text.as_bytes();
-        let start = self.at;
-        let len = special(&bytes[start..])?;
-        if bytes[start + len] != b'"' {
+        if bytes.get(self.at) != Some(&b'"') {
             return None;
         }
-        self.at = start + len + 1;
-        Some(&self.text[start..start + len])
+        let start = self.at + 1;
+        let end = start + special(bytes.get(start..)?)?;
+        if bytes[end] != b'"' {
+            return None;
+        }
+        self.at = end + 1;
+        // Both ends are next to a `"`: character boundaries.
+        self.text.get(start..end)
+    }
+
+    /// Whether the next string is `key` (which has no `"`, `\\` or control character)
+    /// followed by `:`; if so, moves past both, as [`string`](Self::string) and
+    /// [`eat`](Self::eat) would.
+    #[inline]
+    fn key_is(&mut self, key: &str) -> bool {
+        let rest = &self.text.as_bytes()[self.at..];
+        let n = key.len();
+        // Byte by byte: the keys are short, shorter than a call to `memcmp`.
+        let is = rest.len() > n + 2
+            && rest[0] == b'"'
+            && rest[n + 1] == b'"'
+            && rest[n + 2] == b':'
+            && rest[1..=n].iter().zip(key.as_bytes()).all(|(a, b)| a == b);
+        if is {
+            self.at += n + 3;
+        }
+        is
+    }
+
+    /// A value read as [`value`](Self::value) and then `as_u64`: a non-negative integer
+    /// of up to 18 digits is read here, anything else by `value`.
+    #[inline]
+    fn uint(&mut self) -> Option<Option<u64>> {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let mut at = start;
+        let mut n = 0u64;
+        while at < bytes.len() && bytes[at].is_ascii_digit() {
+            n = n * 10 + u64::from(bytes[at] - b'0');
+            at += 1;
+            if at - start > 18 {
+                return Some(self.value()?.as_u64());
+            }
+        }
+        let len = at - start;
+        let plain = len >= 1
+            && (len == 1 || bytes[start] != b'0')
+            && !matches!(bytes.get(at), Some(b'.' | b'e' | b'E'));
+        if !plain {
+            return Some(self.value()?.as_u64());
+        }
+        self.at = at;
+        Some(Some(n))
+    }
+
+    /// A value read as [`value`](Self::value), then as a `u32` when it is a non-negative
+    /// integer that fits one.
+    #[inline]
+    fn small(&mut self) -> Option<Option<u32>> {
+        Some(self.uint()?.and_then(|v| u32::try_from(v).ok()))
     }
 
     fn word(&mut self, word: &str) -> Option<()> {
@@ -41,17 +101,16 @@ impl<'a> Cursor<'a> {
             .then(|| self.at += word.len())
     }
 
-    /// A JSON number: an integer as `U64` or `I64` (or `F64` past their range, as
-    /// serde_json does), anything with a fraction or exponent as `F64`.
-    fn number(&mut self) -> Option<Value<'a>> {
+    /// Moves past a JSON number (in the grammar serde_json reads: no leading zeros, no
+    /// bare `.` or `e`): where its integer digits start and how many, and whether it has
+    /// a fraction or exponent.
+    fn skip_number(&mut self) -> Option<(usize, usize, bool)> {
         let bytes = self.text.as_bytes();
         let start = self.at;
         let digits = |at: &mut usize| {
-            let from = *at;
-            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
-                *at += 1;
-            }
-            *at - from
+            let run = digit_run(&bytes[*at..]);
+            *at += run;
+            run
         };
         let mut at = start;
         let negative = bytes.get(at) == Some(&b'-');
@@ -80,6 +139,17 @@ impl<'a> Cursor<'a> {
             }
         }
         self.at = at;
+        Some((int_start, int_len, float))
+    }
+
+    /// A JSON number: an integer as `U64` or `I64` (or `F64` past their range, as
+    /// serde_json does), anything with a fraction or exponent as `F64`.
+    fn number(&mut self) -> Option<Value<'a>> {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let (int_start, int_len, float) = self.skip_number()?;
+        let at = self.at;
+        let negative = int_start > start;
         let text = &self.text[start..at];
         // Up to 18 digits fit an `i64` and a `u64`: read them without `str::parse`.
         if !float && int_len <= 18 {
@@ -119,6 +189,21 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Moves past a value as [`value`](Self::value) reads it, without converting it: the
+    /// range of its text on the line (a string's with its quotes).
+    fn skip_value(&mut self) -> Option<Range<usize>> {
+        let start = self.at;
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b't' => self.word("true"),
+            b'f' => self.word("false"),
+            b'n' => self.word("null"),
+            b'-' | b'0'..=b'9' => self.skip_number().map(drop),
+            _ => None,
+        }?;
+        Some(start..self.at)
+    }
+
     /// A string, or `null` read as empty.
     fn text_or_null(&mut self) -> Option<Cow<'a, str>> {
         if self.peek()? == b'n' {
@@ -129,8 +214,35 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// How many ASCII digits `bytes` starts with: eight bytes at a time (a byte is a digit
+/// when its high half is 3 and stays 3 with 6 added), then byte by byte. Carries only go
+/// upwards, into later bytes, so the first byte that is not a digit is found exactly.
+#[inline]
+fn digit_run(bytes: &[u8]) -> usize {
+    const HIGH_HALVES: u64 = u64::from_ne_bytes([0xf0; 8]);
+    const THREES: u64 = u64::from_ne_bytes([0x30; 8]);
+    const SIXES: u64 = u64::from_ne_bytes([0x06; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut run = 0;
+    for chunk in &mut chunks {
+        let v = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let not_digit =
+            ((v & HIGH_HALVES) ^ THREES) | ((v.wrapping_add(SIXES) & HIGH_HALVES) ^ THREES);
+        if not_digit != 0 {
+            return run + not_digit.trailing_zeros() as usize / 8;
+        }
+        run += 8;
+    }
+    run + chunks
+        .remainder()
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count()
+}
+
 /// Where the first `"`, `\\` or control character (below 0x20) of `bytes` is: eight bytes
 /// at a time ("SWAR", the bit tricks of Hacker's Delight 6-1), then byte by byte.
+#[inline]
 fn special(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -155,40 +267,97 @@ fn special(bytes: &[u8]) -> Option<usize> {
         .map(|i| at + i)
 }
 
-fn small(value: Value<'_>) -> Option<u32> {
-    value.as_u64().and_then(|v| u32::try_from(v).ok())
-}
-
 /// The record on `line` when it is a flat object in the writer's style; `None` when
 /// serde_json must decide.
 pub(crate) fn parse(line: &[u8]) -> Option<Record<'_>> {
     let text = std::str::from_utf8(line).ok()?;
+    let mut rec = Record::empty();
+    let mut fields = Vec::new();
+    walk(text, &mut rec, &mut |key, value| {
+        fields.push((Cow::Borrowed(key), value_at(text, value.start)?));
+        Some(())
+    })?;
+    rec.fields = fields;
+    Some(rec)
+}
+
+/// Where `name` is in [`RESERVED`] (at compile time: a name not there does not compile).
+const fn own(name: &str) -> usize {
+    let mut i = 0;
+    while i < RESERVED.len() {
+        let (a, b) = (RESERVED[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a reserved field")
+}
+
+const V: usize = own("v");
+const TS: usize = own("ts");
+const LEVEL: usize = own("level");
+const MSG: usize = own("msg");
+const RANK: usize = own("rank");
+const SIZE: usize = own("size");
+const LOCAL_RANK: usize = own("local_rank");
+const LOCAL_SIZE: usize = own("local_size");
+const HOST: usize = own("host");
+const PID: usize = own("pid");
+const SCOPE: usize = own("scope");
+const MODULE: usize = own("module");
+const FILE: usize = own("file");
+const LINE: usize = own("line");
+
+/// Reads the flat object on `text` as [`parse`] does, the schema's own fields into `rec`,
+/// handing each key-value to `kv` with the range of its value on the line (a string's
+/// with its quotes), not yet converted: [`value_at`] converts it. `None` where [`parse`]
+/// gives `None`, also when `kv` does.
+pub(crate) fn walk<'a>(
+    text: &'a str,
+    rec: &mut Record<'a>,
+    kv: &mut impl FnMut(&'a str, Range<usize>) -> Option<()>,
+) -> Option<()> {
     let mut c = Cursor { text, at: 0 };
     c.eat(b'{')?;
-    let mut rec = Record::empty();
     let (mut ts, mut level) = (None, None);
+    // The writer writes the schema's fields first, in the order of `RESERVED`: each key
+    // (with its `:`) is tried as the one expected next before it is read as any string.
+    let mut expected = 0;
     loop {
-        let key = c.string()?;
-        c.eat(b':')?;
-        match key {
-            "ts" => ts = Some(time::parse_rfc3339_us(c.string()?)?),
-            "level" => level = Some(parse_level(c.string()?)?),
-            "msg" => rec.msg = c.text_or_null()?,
-            "host" => rec.host = c.text_or_null()?,
-            "scope" => rec.scope = c.text_or_null()?,
-            "module" => rec.module = c.text_or_null()?,
-            "file" => rec.file = c.text_or_null()?,
-            "v" => rec.v = c.value()?.as_u64(),
-            "pid" => rec.pid = c.value()?.as_u64(),
-            "rank" => rec.rank = small(c.value()?),
-            "size" => rec.size = small(c.value()?),
-            "local_rank" => rec.local_rank = small(c.value()?),
-            "local_size" => rec.local_size = small(c.value()?),
-            "line" => rec.line = small(c.value()?),
-            _ => {
-                let value = c.value()?;
-                rec.fields.push((Cow::Borrowed(key), value));
+        let (key, own) = match RESERVED.get(expected) {
+            Some(&name) if c.key_is(name) => {
+                expected += 1;
+                (name, Some(expected - 1))
             }
+            _ => {
+                let key = c.string()?;
+                c.eat(b':')?;
+                (key, RESERVED.iter().position(|&name| name == key))
+            }
+        };
+        match own {
+            Some(TS) => ts = Some(time::parse_rfc3339_us(c.string()?)?),
+            Some(LEVEL) => level = Some(parse_level(c.string()?)?),
+            Some(MSG) => rec.msg = c.text_or_null()?,
+            Some(HOST) => rec.host = c.text_or_null()?,
+            Some(SCOPE) => rec.scope = c.text_or_null()?,
+            Some(MODULE) => rec.module = c.text_or_null()?,
+            Some(FILE) => rec.file = c.text_or_null()?,
+            Some(V) => rec.v = c.uint()?,
+            Some(PID) => rec.pid = c.uint()?,
+            Some(RANK) => rec.rank = c.small()?,
+            Some(SIZE) => rec.size = c.small()?,
+            Some(LOCAL_RANK) => rec.local_rank = c.small()?,
+            Some(LOCAL_SIZE) => rec.local_size = c.small()?,
+            Some(LINE) => rec.line = c.small()?,
+            _ => kv(key, c.skip_value()?)?,
         }
         match c.peek()? {
             b',' => c.at += 1,
@@ -201,7 +370,12 @@ pub(crate) fn parse(line: &[u8]) -> Option<Record<'_>> {
     }
     rec.ts_us = ts?;
     rec.level = level?;
-    Some(rec)
+    Some(())
+}
+
+/// The value at `at` of `text` (where [`walk`] found one), as [`parse`] reads it.
+pub(crate) fn value_at(text: &str, at: usize) -> Option<Value<'_>> {
+    Cursor { text, at }.value()
 }
 
 /// The writer's own layout, `{"v":N,"ts":"<27 characters>"...`: the version and the time
@@ -306,6 +480,22 @@ mod tests {
         cases.push("héllo wörld \u{1F600}\"".as_bytes().to_vec());
         for case in cases {
             assert_eq!(special(&case), naive(&case), "{case:?}");
+        }
+    }
+
+    #[test]
+    fn the_eight_byte_digit_run_stops_at_the_first_other_byte() {
+        let naive = |b: &[u8]| b.iter().take_while(|c| c.is_ascii_digit()).count();
+        for len in 0..20 {
+            for at in 0..=len {
+                for other in (0..=255u8).filter(|b| !b.is_ascii_digit()) {
+                    let mut bytes = vec![b'7'; len];
+                    if at < len {
+                        bytes[at] = other;
+                    }
+                    assert_eq!(digit_run(&bytes), naive(&bytes), "{bytes:?}");
+                }
+            }
         }
     }
 

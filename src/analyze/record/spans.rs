@@ -1,35 +1,28 @@
-//! [`Spans`]: a parsed [`Record`] as byte ranges of its line, owning nothing and borrowing
-//! nothing, so that one thread can parse lines that another thread then uses as records
-//! (`ranklog merge --collapse` parses beside the thread that collapses).
+//! [`Spans`]: a scanned [`Record`] as byte ranges of its line, its key-values' values not
+//! converted, owning nothing and borrowing nothing, so that one thread can scan lines
+//! that another thread then uses as records (`ranklog merge --collapse` and the live view
+//! scan beside the thread that collapses).
 
 use std::borrow::Cow;
 use std::ops::Range;
 
 use slog::Level;
 
+use super::flat::{value_at, walk};
 use super::{Record, Value};
 
-/// A key-value's value: as [`Value`], with text as a range of the line.
-#[derive(Clone, Debug)]
-pub(crate) enum SpanValue {
-    Null,
-    Bool(bool),
-    U64(u64),
-    I64(i64),
-    F64(f64),
-    Str(Range<usize>),
-}
-
-/// A record whose text all lies in its line, as ranges of the line. Its key-values are
-/// `fields` of a list shared by many records (one allocation per batch, not per record).
+/// A record in the writer's own style (the lines [`flat`](super::flat) reads) as ranges of
+/// its line. Its key-values are `fields` of a list shared by many records (one
+/// allocation per batch, not per record), each value as the range of its text on the
+/// line, converted only when it is used ([`record`](Self::record)).
 #[derive(Clone, Debug)]
 pub(crate) struct Spans {
     v: Option<u64>,
-    ts_us: i64,
-    level: Level,
+    pub(crate) ts_us: i64,
+    pub(crate) level: Level,
     msg: Range<usize>,
-    rank: Option<u32>,
-    size: Option<u32>,
+    pub(crate) rank: Option<u32>,
+    pub(crate) size: Option<u32>,
     local_rank: Option<u32>,
     local_size: Option<u32>,
     host: Range<usize>,
@@ -41,11 +34,12 @@ pub(crate) struct Spans {
     fields: Range<usize>,
 }
 
-/// The key-values of many [`Spans`], one after the other.
-pub(crate) type SpanFields = Vec<(Range<usize>, SpanValue)>;
+/// The key-values of many [`Spans`], one after the other: the range of the key and that
+/// of the value's text (a string's with its quotes) on the line.
+pub(crate) type SpanFields = Vec<(Range<usize>, Range<usize>)>;
 
 /// Where `text` lies in `line`; empty text anywhere is `0..0`. `None` for text that is
-/// not a slice of the line (unescaped into a copy, which is memory of its own).
+/// not a slice of the line.
 fn range(line: &[u8], text: &str) -> Option<Range<usize>> {
     if text.is_empty() {
         return Some(0..0);
@@ -56,30 +50,19 @@ fn range(line: &[u8], text: &str) -> Option<Range<usize>> {
 }
 
 impl Spans {
-    /// `rec`, parsed from `line`, as ranges of `line`, its key-values appended to
-    /// `fields`; `None` (and `fields` unchanged) when some of its text is not a slice of
-    /// the line (a string with escapes, a repaired line) or a value is an array or object.
-    pub(crate) fn of(line: &[u8], rec: &Record<'_>, fields: &mut SpanFields) -> Option<Spans> {
+    /// The record on `line` as ranges of it, its key-values appended to `fields`, without
+    /// converting their values; `None` (and `fields` unchanged) where the flat parser
+    /// gives none (serde_json must read the line: escapes, nested values, whitespace,
+    /// invalid UTF-8, not a record).
+    pub(crate) fn scan(line: &[u8], fields: &mut SpanFields) -> Option<Spans> {
         let first = fields.len();
-        let mut add = |key: &Cow<'_, str>, value: &Value<'_>| -> Option<()> {
-            let value = match value {
-                Value::Null => SpanValue::Null,
-                Value::Bool(v) => SpanValue::Bool(*v),
-                Value::U64(v) => SpanValue::U64(*v),
-                Value::I64(v) => SpanValue::I64(*v),
-                Value::F64(v) => SpanValue::F64(*v),
-                Value::Str(s) => SpanValue::Str(range(line, s)?),
-                Value::Json(_) => return None,
-            };
-            fields.push((range(line, key)?, value));
-            Some(())
-        };
-        if rec.fields.iter().any(|(k, v)| add(k, v).is_none()) {
-            fields.truncate(first);
-            return None;
-        }
-        let text = |t: &Cow<'_, str>| range(line, t);
-        let spans = (|| {
+        let spans = std::str::from_utf8(line).ok().and_then(|text| {
+            let mut rec = Record::empty();
+            walk(text, &mut rec, &mut |key, value| {
+                fields.push((range(line, key)?, value));
+                Some(())
+            })?;
+            let text = |t: &Cow<'_, str>| range(line, t);
             Some(Spans {
                 v: rec.v,
                 ts_us: rec.ts_us,
@@ -97,11 +80,36 @@ impl Spans {
                 line: rec.line,
                 fields: first..fields.len(),
             })
-        })();
+        });
         if spans.is_none() {
             fields.truncate(first);
         }
         spans
+    }
+
+    /// The host on `line` (the line it was made of).
+    pub(crate) fn host<'l>(&self, line: &'l str) -> &'l str {
+        line.get(self.host.clone()).unwrap_or_default()
+    }
+
+    /// The scope on `line` (the line it was made of).
+    pub(crate) fn scope<'l>(&self, line: &'l str) -> &'l str {
+        line.get(self.scope.clone()).unwrap_or_default()
+    }
+
+    /// The rank on its node.
+    pub(crate) fn local_rank(&self) -> Option<u32> {
+        self.local_rank
+    }
+
+    /// The message on `line` (the line it was made of).
+    pub(crate) fn msg<'l>(&self, line: &'l str) -> &'l str {
+        line.get(self.msg.clone()).unwrap_or_default()
+    }
+
+    /// The key-values' key and value ranges, in `fields` (the list it was made with).
+    pub(crate) fn fields<'f>(&self, fields: &'f SpanFields) -> &'f [(Range<usize>, Range<usize>)] {
+        &fields[self.fields.clone()]
     }
 
     /// The record again, borrowing from `line` (the line it was made of, as text) and
@@ -119,15 +127,7 @@ impl Spans {
         list.clear();
         rec.fields = list;
         for (key, value) in fields.get(self.fields.clone())? {
-            let value = match value {
-                SpanValue::Null => Value::Null,
-                SpanValue::Bool(v) => Value::Bool(*v),
-                SpanValue::U64(v) => Value::U64(*v),
-                SpanValue::I64(v) => Value::I64(*v),
-                SpanValue::F64(v) => Value::F64(*v),
-                SpanValue::Str(r) => Value::Str(text(r)?),
-            };
-            rec.fields.push((text(key)?, value));
+            rec.fields.push((text(key)?, value_at(line, value.start)?));
         }
         rec.v = self.v;
         rec.ts_us = self.ts_us;
@@ -147,6 +147,12 @@ impl Spans {
     }
 }
 
+/// The value whose text is `token` (a range [`Spans::scan`] found), as the full parse
+/// reads it; `None` when `token` is not such a value.
+pub(crate) fn token_value(token: &[u8]) -> Option<Value<'_>> {
+    value_at(std::str::from_utf8(token).ok()?, 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,26 +163,26 @@ mod tests {
             r#"{"v":1,"ts":"2026-11-21T04:24:06.123456Z","level":"warning","msg":"loaded","rank":3,"size":16,"local_rank":null,"local_size":2,"host":"node-a","pid":1,"scope":"global","module":"m","file":"src/m.rs","line":12,"bytes":10,"name":"a b","kv.size":7,"f":1.5,"none":null,"t":true,"n":-4,"e":""}"#,
             r#"{"ts":"2026-11-21T04:24:06.123456Z","level":"info"}"#,
         ];
-        let mut fields = vec![(0..0, SpanValue::Null)];
+        let mut fields = vec![(0..0, 0..0)];
         for line in lines {
             let rec = Record::parse(line.as_bytes()).unwrap();
-            let spans = Spans::of(line.as_bytes(), &rec, &mut fields).unwrap();
+            let spans = Spans::scan(line.as_bytes(), &mut fields).unwrap();
             let again = spans.record(line, &fields, vec![(Cow::Borrowed("old"), Value::Null)]);
             assert_eq!(again, Some(rec), "{line}");
         }
     }
 
     #[test]
-    fn text_that_is_not_a_slice_of_the_line_has_no_spans() {
+    fn lines_the_flat_parser_leaves_to_serde_have_no_spans() {
         let mut fields = Vec::new();
         for line in [
             r#"{"ts":"2026-11-21T04:24:06.123456Z","level":"info","msg":"a\nb"}"#,
             r#"{"ts":"2026-11-21T04:24:06.123456Z","level":"info","k":1,"s":"a\tb"}"#,
             r#"{"ts":"2026-11-21T04:24:06.123456Z","level":"info","k":1,"l":[1]}"#,
         ] {
-            let rec = Record::parse(line.as_bytes()).unwrap();
+            assert!(Record::parse(line.as_bytes()).is_ok());
             assert!(
-                Spans::of(line.as_bytes(), &rec, &mut fields).is_none(),
+                Spans::scan(line.as_bytes(), &mut fields).is_none(),
                 "{line}"
             );
             assert!(fields.is_empty(), "nothing is left behind: {line}");
