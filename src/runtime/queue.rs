@@ -112,6 +112,7 @@ impl Queue {
 
     /// Moves `record` into the queue (and its bytes into the ring); `record` gets a free
     /// slot's buffers back. With the blocking policy, waits for room.
+    #[inline]
     pub(crate) fn push(&self, record: &mut Box<Collected>) -> Push {
         let ring = self.ring.as_deref().zip(record.wire());
         let mut p = self.lock();

@@ -6,7 +6,7 @@ use super::clock::{self, Clock, EpochTime};
 use super::fragments::Fragments;
 use super::record::{causes, Collected, Val};
 use crate::schema::{level_name, RESERVED, SCHEMA_VERSION};
-use crate::RankInfo;
+use crate::{RankInfo, Scope};
 
 /// The identity every record of this process carries, as the JSON text after `msg`:
 /// `,"rank":..,"size":..,"local_rank":..,"local_size":..,"host":..,"pid":..`.
@@ -39,6 +39,11 @@ pub(crate) struct JsonFormat {
     clock: Clock,
     /// Call sites' and keys' escaped JSON.
     fragments: Fragments,
+    /// `","level":"<level>","msg":` for each level, by `Level::as_usize() - 1` (slog's
+    /// levels are 1, critical, to 6, trace).
+    level_fields: Vec<Vec<u8>>,
+    /// `,"scope":"<scope>"` for the three plain scopes, nearly every record's.
+    scope_fields: Vec<(&'static str, Vec<u8>)>,
 }
 
 fn json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
@@ -107,14 +112,29 @@ fn needs_escape(bytes: &[u8]) -> bool {
 /// escaping (no `"`, `\` or control character: almost every key, path and message),
 /// else escaped by serde_json.
 fn json_str(out: &mut Vec<u8>, text: &str) {
-    if !needs_escape(text.as_bytes()) {
-        out.reserve(text.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-    } else {
+    let bytes = text.as_bytes();
+    if needs_escape(bytes) {
         json(out, text);
+        return;
     }
+    let at = out.len();
+    out.reserve(bytes.len() + 2);
+    // SAFETY: `reserve` made room for the text and its two quotes past `at`; the copy's
+    // source is `text`, not the vector, and the new length counts only bytes written.
+    unsafe {
+        let to = out.as_mut_ptr().add(at);
+        *to = b'"';
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), to.add(1), bytes.len());
+        *to.add(1 + bytes.len()) = b'"';
+        out.set_len(at + bytes.len() + 2);
+    }
+}
+
+/// `,"scope":"<scope>"`, made once for each plain scope.
+fn scope_field(scope: &str) -> Vec<u8> {
+    let mut field = b",\"scope\":".to_vec();
+    json_str(&mut field, scope);
+    field
 }
 
 impl JsonFormat {
@@ -131,6 +151,19 @@ impl JsonFormat {
             identity,
             clock: Clock::new(clock::FILE),
             fragments: Fragments::default(),
+            level_fields: (slog::Level::Critical.as_usize()..=slog::Level::Trace.as_usize())
+                .filter_map(slog::Level::from_usize)
+                .map(|level| {
+                    let mut field = b"\",\"level\":".to_vec();
+                    json_str(&mut field, level_name(level));
+                    field.extend_from_slice(b",\"msg\":");
+                    field
+                })
+                .collect(),
+            scope_fields: [Scope::Process, Scope::Local, Scope::Global]
+                .into_iter()
+                .map(|scope| (scope.as_str(), scope_field(scope.as_str())))
+                .collect(),
         }
     }
 
@@ -139,13 +172,16 @@ impl JsonFormat {
     pub(crate) fn format(&mut self, out: &mut Vec<u8>, c: &Collected, scope: &str) {
         out.extend_from_slice(self.head.as_bytes());
         self.clock.write(out, EpochTime::from_nanos(c.ts_nanos));
-        out.extend_from_slice(b"\",\"level\":\"");
-        out.extend_from_slice(level_name(c.level).as_bytes());
-        out.extend_from_slice(b"\",\"msg\":");
+        out.extend_from_slice(&self.level_fields[c.level.as_usize() - 1]);
         json_str(out, c.msg());
         out.extend_from_slice(self.identity.as_bytes());
-        out.extend_from_slice(b",\"scope\":");
-        json_str(out, scope);
+        match self.scope_fields.iter().find(|(name, _)| *name == scope) {
+            Some((_, field)) => out.extend_from_slice(field),
+            None => {
+                out.extend_from_slice(b",\"scope\":");
+                json_str(out, scope);
+            }
+        }
         let location = &c.location;
         out.extend_from_slice(self.fragments.site(location, |site| {
             site.extend_from_slice(b",\"module\":");
@@ -271,5 +307,47 @@ mod tests {
         assert_eq!(v["ok"], true);
         assert_eq!(v["job"], "j");
         assert!(v["ts"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn every_level_and_scope_reads_back_by_its_name() {
+        let mut fmt = JsonFormat::new(&crate::RankInfo::new(0, 1, 0, 1).unwrap());
+        let levels = [
+            Level::Critical,
+            Level::Error,
+            Level::Warning,
+            Level::Info,
+            Level::Debug,
+            Level::Trace,
+        ];
+        for (level, scope) in levels.into_iter().zip(
+            [
+                "process",
+                "local",
+                "global",
+                "group:tp",
+                "ranks:0-3",
+                "\"odd\"",
+            ]
+            .into_iter()
+            .cycle(),
+        ) {
+            let kv = o!("scope" => scope);
+            let out = with_collected(
+                level,
+                format_args!("m"),
+                &kv,
+                &OwnedKVList::from(o!()),
+                |c| {
+                    let mut out = Vec::new();
+                    fmt.format(&mut out, c, c.scope().unwrap());
+                    out
+                },
+            );
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(v["level"], crate::schema::level_name(level));
+            assert_eq!(v["scope"], scope);
+            assert_eq!(v["msg"], "m");
+        }
     }
 }
