@@ -55,6 +55,16 @@ pub(crate) fn level_from_name(name: &str) -> Option<Level> {
     Some(level)
 }
 
+/// Every level, from the most severe: slog's `Level::as_usize` 1 (critical) to 6 (trace).
+pub(crate) const LEVELS: [Level; 6] = [
+    Level::Critical,
+    Level::Error,
+    Level::Warning,
+    Level::Info,
+    Level::Debug,
+    Level::Trace,
+];
+
 /// The lowercase level name used in files and in `RANKLOG_LEVEL`.
 pub(crate) fn level_name(level: Level) -> &'static str {
     match level {

@@ -4,17 +4,8 @@ use slog::{Drain, Level, Logger, OwnedKVList, Record};
 
 use super::drain::Pipeline;
 use super::registry::current;
+use crate::schema::LEVELS;
 use crate::{Scope, SCOPE_KEY};
-
-/// Every level, from the most severe.
-const LEVELS: [Level; 6] = [
-    Level::Critical,
-    Level::Error,
-    Level::Warning,
-    Level::Info,
-    Level::Debug,
-    Level::Trace,
-];
 
 /// Passes on to the caller's logger only records at or above the ungated level: what a
 /// scope-bound logger keeps on a rank that does not print that scope, when ranklog's

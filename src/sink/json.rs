@@ -5,7 +5,7 @@ use std::io::Write as _;
 use super::clock::{self, Clock, EpochTime};
 use super::fragments::Fragments;
 use super::record::{causes, Collected, Val};
-use crate::schema::{level_name, RESERVED, SCHEMA_VERSION};
+use crate::schema::{level_name, LEVELS, RESERVED, SCHEMA_VERSION};
 use crate::{RankInfo, Scope};
 
 /// The identity every record of this process carries, as the JSON text after `msg`:
@@ -39,8 +39,8 @@ pub(crate) struct JsonFormat {
     clock: Clock,
     /// Call sites' and keys' escaped JSON.
     fragments: Fragments,
-    /// `","level":"<level>","msg":` for each level, by `Level::as_usize() - 1` (slog's
-    /// levels are 1, critical, to 6, trace).
+    /// `","level":"<level>","msg":` for each level, in [`LEVELS`]' order: by
+    /// `Level::as_usize() - 1`.
     level_fields: Vec<Vec<u8>>,
     /// `,"scope":"<scope>"` for the three plain scopes, nearly every record's.
     scope_fields: Vec<(&'static str, Vec<u8>)>,
@@ -151,8 +151,8 @@ impl JsonFormat {
             identity,
             clock: Clock::new(clock::FILE),
             fragments: Fragments::default(),
-            level_fields: (slog::Level::Critical.as_usize()..=slog::Level::Trace.as_usize())
-                .filter_map(slog::Level::from_usize)
+            level_fields: LEVELS
+                .into_iter()
                 .map(|level| {
                     let mut field = b"\",\"level\":".to_vec();
                     json_str(&mut field, level_name(level));
@@ -312,15 +312,7 @@ mod tests {
     #[test]
     fn every_level_and_scope_reads_back_by_its_name() {
         let mut fmt = JsonFormat::new(&crate::RankInfo::new(0, 1, 0, 1).unwrap());
-        let levels = [
-            Level::Critical,
-            Level::Error,
-            Level::Warning,
-            Level::Info,
-            Level::Debug,
-            Level::Trace,
-        ];
-        for (level, scope) in levels.into_iter().zip(
+        for (level, scope) in LEVELS.into_iter().zip(
             [
                 "process",
                 "local",

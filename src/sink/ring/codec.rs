@@ -236,11 +236,10 @@ pub(crate) fn put_text(
     };
     put_raw(wire, key, &[tag, 0, 0, 0, 0, 0, 0, 0, 0], 5);
     let start = wire.len();
-    write(&mut TextWriter(wire));
-    if wire.len() - start > TEXT_MAX {
-        let end = start + cut_len(&wire[start..], TEXT_MAX);
-        wire.truncate(end);
-    }
+    let mut text = TextWriter(wire);
+    write(&mut text);
+    let cut_at = start + cut(text.since(start), TEXT_MAX).len();
+    text.truncate(cut_at);
     let len = (wire.len() - start) as u32;
     wire[start - 4..start].copy_from_slice(&len.to_le_bytes());
     start..wire.len()
@@ -263,16 +262,6 @@ pub(crate) fn put_str(wire: &mut Vec<u8>, key: &str, text: &str) -> Range<usize>
         wire.set_len(start + text.len());
     }
     start..wire.len()
-}
-
-/// The length of valid UTF-8 `text` cut to at most `max` bytes at a char boundary.
-fn cut_len(text: &[u8], max: usize) -> usize {
-    let mut end = max;
-    // A char boundary is any byte that is not a continuation byte (0b10xx_xxxx).
-    while end > 0 && text.get(end).is_some_and(|b| b & 0xc0 == 0x80) {
-        end -= 1;
-    }
-    end
 }
 
 /// Writes text (only text: `wire`'s text ranges stay valid UTF-8) at the end of a record.
