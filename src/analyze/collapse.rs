@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use super::filter::RankSet;
 use super::parsed::{Item, Scanned};
-use super::record::spans::token_value;
+use super::record::spans::{token_value, SpanFields, Spans};
 use super::record::{Record, Value};
 
 /// Open groups of one level and message tried before a record starts a new one.
@@ -15,7 +15,7 @@ const MAX_SCAN: usize = 64;
 
 /// Most groups held at once; past this the oldest is printed before its window closes, so
 /// memory stays bounded even when every record of a busy window is different.
-const MAX_PENDING: usize = 50_000;
+const MAX_PENDING: usize = 200_000;
 
 /// How a key-value of the group's first record compares across the group.
 #[derive(Clone, Debug)]
@@ -24,12 +24,6 @@ pub(crate) struct Spread {
     pub(crate) varies: bool,
     /// Smallest and largest value, when every value is a number.
     pub(crate) range: Option<(f64, f64)>,
-    /// Where the first record's value lies in the group's `raw` line, when the group was
-    /// made from a scanned record: a value of the same text is the same value.
-    token: Option<Range<usize>>,
-    /// An earlier key-value of the first record has the same key (a record's value of the
-    /// key is that of its first key-value of the key).
-    repeated: bool,
 }
 
 impl Spread {
@@ -46,100 +40,218 @@ impl Spread {
     }
 }
 
-/// Records of one level and message from different ranks, the first at `first.ts_us`,
-/// the others within the window after it.
+/// A group's first record: parsed whole and owned, or scanned (ranges of the group's
+/// `raw` line, converted when it is printed).
+enum First {
+    Owned(Record<'static>),
+    Scanned { spans: Spans, fields: SpanFields },
+}
+
+/// Records of one level and message from different ranks, the first at
+/// [`ts_us`](Self::ts_us), the others within the window after it.
 pub(crate) struct Group {
     /// The first record, printed for all.
-    pub(crate) first: Record<'static>,
-    /// The first record's line, kept for `--json`, and when the first record was scanned
-    /// (its values' text, which the others' is compared with).
+    first: First,
+    /// The first record's line: kept for `--json`, and always when the first record was
+    /// scanned (the ranges of `first` are on it).
     pub(crate) raw: Vec<u8>,
     /// The ranks that said it, sorted.
     pub(crate) ranks: Vec<u32>,
     /// The largest world size among the records.
     pub(crate) size: Option<u32>,
-    /// One entry per key-value of `first`.
-    pub(crate) spread: Vec<Spread>,
+    /// One entry per key-value of the first record, made when a record of the group first
+    /// differs from it in one: empty while none does (the common case, which then costs
+    /// no allocation).
+    spread: Vec<Spread>,
 }
 
 impl Group {
     /// A group of one record, `rank`'s (`raw` is its line, kept for `--json` only).
     pub(crate) fn new(rec: &Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
-        Group::of(rec.clone(), raw, rank)
+        Group::of(First::Owned(rec.clone().into_owned()), raw, rank, rec.size)
     }
 
-    /// [`new`](Self::new), taking the record.
-    fn of(rec: Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
-        let spread = rec
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(i, (key, v))| Spread {
-                varies: false,
-                range: v.as_f64().map(|x| (x, x)),
-                token: None,
-                repeated: rec.fields[..i].iter().any(|(k, _)| k == key),
-            })
-            .collect();
+    /// A group of one scanned record, `rank`'s: its line and ranges, nothing converted.
+    pub(crate) fn scanned(rec: &Scanned<'_>, rank: Option<u32>) -> Group {
+        let first = First::Scanned {
+            spans: rec.spans.rebased(),
+            fields: rec.fields.to_vec(),
+        };
+        Group::of(first, rec.line.to_vec(), rank, rec.spans.size)
+    }
+
+    fn of(first: First, raw: Vec<u8>, rank: Option<u32>, size: Option<u32>) -> Group {
         // Room for the job's ranks (up to a point): a group grows to them.
-        let mut ranks = Vec::with_capacity(rec.size.map_or(1, |n| n.clamp(1, 256)) as usize);
+        let mut ranks = Vec::with_capacity(size.map_or(1, |n| n.clamp(1, 256)) as usize);
         ranks.extend(rank);
         Group {
-            ranks,
-            size: rec.size,
-            spread,
+            first,
             raw,
-            first: rec.into_owned(),
+            ranks,
+            size,
+            spread: Vec::new(),
         }
     }
 
-    /// A group of one scanned record, `rank`'s; `None` when its values do not convert.
-    pub(crate) fn scanned(rec: &Scanned<'_>, rank: Option<u32>) -> Option<Group> {
-        let first = rec.record(Vec::new())?;
-        let mut group = Group::of(first, rec.line.to_vec(), rank);
-        for (spread, (_, token)) in group.spread.iter_mut().zip(rec.fields) {
-            spread.token = Some(token.clone());
+    /// The first record's line as text (a scanned one: `Spans::scan` read it, so it is
+    /// valid UTF-8).
+    fn text(&self) -> &str {
+        match self.first {
+            // SAFETY: `raw` of a scanned first record is the line `Spans::scan` read,
+            // which it does only when the line is valid UTF-8.
+            First::Scanned { .. } => unsafe { std::str::from_utf8_unchecked(&self.raw) },
+            First::Owned(_) => "",
         }
-        Some(group)
+    }
+
+    /// Time of the first record, microseconds since the Unix epoch.
+    pub(crate) fn ts_us(&self) -> i64 {
+        match &self.first {
+            First::Owned(rec) => rec.ts_us,
+            First::Scanned { spans, .. } => spans.ts_us,
+        }
+    }
+
+    /// Severity of the group's records.
+    pub(crate) fn level(&self) -> slog::Level {
+        match &self.first {
+            First::Owned(rec) => rec.level,
+            First::Scanned { spans, .. } => spans.level,
+        }
+    }
+
+    /// Message of the group's records.
+    pub(crate) fn msg(&self) -> &str {
+        match &self.first {
+            First::Owned(rec) => &rec.msg,
+            First::Scanned { spans, .. } => spans.msg(self.text()),
+        }
+    }
+
+    /// Hands `f` the first record (a scanned one converted here, borrowing its line).
+    pub(crate) fn with_first<R>(&self, f: impl FnOnce(&Record<'_>) -> R) -> R {
+        match &self.first {
+            First::Owned(rec) => f(rec),
+            First::Scanned { spans, fields } => {
+                let rec = spans.record(self.text(), fields, Vec::new());
+                f(&rec.expect("a scanned line's ranges convert"))
+            }
+        }
+    }
+
+    /// How the first record's `i`-th key-value compares across the group: `None` when
+    /// every record of the group has its value.
+    pub(crate) fn spread(&self, i: usize) -> Option<&Spread> {
+        self.spread.get(i).filter(|s| s.varies)
+    }
+
+    /// The first record's `i`-th value.
+    fn first_value(&self, i: usize) -> Option<Value<'_>> {
+        match &self.first {
+            First::Owned(rec) => rec.fields.get(i).map(|(_, v)| v.clone()),
+            First::Scanned { fields, .. } => token_value(&self.raw[fields.get(i)?.1.clone()]),
+        }
+    }
+
+    /// How many key-values the first record has.
+    fn first_len(&self) -> usize {
+        match &self.first {
+            First::Owned(rec) => rec.fields.len(),
+            First::Scanned { fields, .. } => fields.len(),
+        }
+    }
+
+    /// Takes in `other` (`None`: the record lacks the key), a record's value of the first
+    /// record's `i`-th key, whose value there is `first`.
+    fn add_value(&mut self, i: usize, first: &Value<'_>, other: Option<&Value<'_>>) {
+        if other == Some(first) {
+            return;
+        }
+        if self.spread.is_empty() {
+            // The first difference: every key-value so far had the first record's value.
+            let spread: Vec<Spread> = (0..self.first_len())
+                .map(|j| Spread {
+                    varies: false,
+                    range: self.first_value(j).and_then(|v| v.as_f64()).map(|x| (x, x)),
+                })
+                .collect();
+            self.spread = spread;
+        }
+        self.spread[i].add(first, other);
     }
 
     /// Adds `rank`'s record of the same identity.
     pub(crate) fn join(&mut self, rec: &Record<'_>, rank: u32) {
         self.add_rank(rank, rec.size);
-        for ((key, value), spread) in self.first.fields.iter().zip(&mut self.spread) {
+        for i in 0..self.first_len() {
+            let key = match &self.first {
+                First::Owned(first) => first.fields[i].0.as_ref(),
+                First::Scanned { fields, .. } => &self.text()[fields[i].0.clone()],
+            };
             let other = rec.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-            spread.add(value, other);
+            let first = self.first_value(i).map(Value::into_owned);
+            let first = first.expect("the first record's values convert");
+            self.add_value(i, &first, other);
         }
     }
 
     /// Adds `rank`'s scanned record of the same identity, as [`join`](Self::join) adds it
-    /// parsed: a value whose text is the first record's is the same value, and only the
-    /// others are converted.
+    /// parsed: where the text of its key-values is the first record's, nothing is
+    /// converted; else only the values whose text differs are.
     pub(crate) fn join_scanned(&mut self, rec: &Scanned<'_>, rank: u32) {
         self.add_rank(rank, rec.spans.size);
+        if let First::Scanned { fields, .. } = &self.first {
+            // The same text from the first key-value to the end of the line: the same
+            // key-values (a key's kind does not depend on what comes before it).
+            let same = match (fields.first(), rec.fields.first()) {
+                (None, _) => true,
+                (Some((mine, _)), Some((theirs, _))) => {
+                    self.raw[mine.start..] == rec.line[theirs.start..]
+                }
+                (Some(_), None) => false,
+            };
+            if same {
+                return;
+            }
+        }
         let key_of = |(k, _): &(Range<usize>, Range<usize>)| &rec.line[k.clone()];
         // Whether the record's keys so far are the first record's, in the same order.
         let mut aligned = true;
-        for (i, ((key, value), spread)) in
-            self.first.fields.iter().zip(&mut self.spread).enumerate()
-        {
-            let key = key.as_bytes();
+        for i in 0..self.first_len() {
+            let (key, first_text) = match &self.first {
+                First::Owned(first) => (first.fields[i].0.as_bytes(), None),
+                First::Scanned { fields, .. } => {
+                    let (k, v) = &fields[i];
+                    (&self.raw[k.clone()], Some(&self.raw[v.clone()]))
+                }
+            };
             let same_place = rec.fields.get(i).filter(|f| key_of(f) == key);
             aligned &= same_place.is_some();
             // The first key-value of the key: at the same place when the keys before it
-            // are the first record's and none of those is this key.
-            let found = if aligned && !spread.repeated {
-                same_place
-            } else {
-                rec.fields.iter().find(|f| key_of(f) == key)
+            // are the first record's (so none of them is this key, or the record's
+            // first key-value of the key would be that earlier one).
+            let found = match same_place {
+                Some(f) if aligned && !rec.fields[..i].iter().any(|g| key_of(g) == key) => Some(f),
+                _ => rec.fields.iter().find(|f| key_of(f) == key),
             };
             let other = found.map(|(_, v)| &rec.line[v.clone()]);
-            let first_text = spread.token.as_ref().map(|t| &self.raw[t.clone()]);
             if other.is_some() && other == first_text {
                 continue;
             }
-            spread.add(value, other.and_then(token_value).as_ref());
+            let other = other.and_then(token_value).map(Value::into_owned);
+            let first = self.first_value(i).map(Value::into_owned);
+            let first = first.expect("the first record's values convert");
+            self.add_value(i, &first, other.as_ref());
         }
+    }
+
+    /// Every rank of the job said it (ranks `0..size`, distinct): no record of the job can
+    /// join it any more, since a rank that says it again starts a new group. (One of a rank
+    /// outside the job, from a directory mixing jobs of other sizes, could have.)
+    pub(crate) fn complete(&self) -> bool {
+        self.size.is_some_and(|size| {
+            self.ranks.len() == size as usize && self.ranks.last() < Some(&size)
+        })
     }
 
     fn add_rank(&mut self, rank: u32, size: Option<u32>) {
@@ -152,13 +264,11 @@ impl Group {
     /// did, with `, missing 4,6-7` when more than half did.
     pub(crate) fn ranks_tag(&self) -> String {
         // Every rank of the job (the ranks are sorted and distinct): the common case.
-        if let Some(last) = self.size.and_then(|size| size.checked_sub(1)) {
-            if self.ranks.len() == last as usize + 1 && self.ranks.last() == Some(&last) {
-                return match last {
-                    0 => "[ranks 0]".to_owned(),
-                    _ => format!("[ranks 0-{last}]"),
-                };
-            }
+        if let Some(last) = self.size.filter(|_| self.complete()).map(|size| size - 1) {
+            return match last {
+                0 => "[ranks 0]".to_owned(),
+                _ => format!("[ranks 0-{last}]"),
+            };
         }
         let said = RankSet::from_ranks(self.ranks.iter().copied());
         match self.size {
@@ -177,11 +287,11 @@ impl Group {
     }
 }
 
-/// Collapse identities ([`set_key`]) to `V`, hashed with FxHash: the keys are the
+/// Collapse identities ([`set_key_of`]) to `V`, hashed with FxHash: the keys are the
 /// job's own messages, and SipHash's resistance to chosen keys costs more than it buys here.
 pub(crate) type KeyMap<V> = HashMap<String, V, rustc_hash::FxBuildHasher>;
 
-/// The groups still open to more ranks, by identity ([`set_key`]): their ids, oldest
+/// The groups still open to more ranks, by identity ([`set_key_of`]): their ids, oldest
 /// first (ids count up in the order the groups were made). Shared by the offline and the
 /// live collapser.
 #[derive(Default)]
@@ -257,7 +367,7 @@ impl Collapser {
             || self
                 .groups
                 .front()
-                .is_some_and(|g| ts_us - g.first.ts_us > self.window_us)
+                .is_some_and(|g| g.complete() || ts_us - g.ts_us() > self.window_us)
         {
             self.pop(emit)?;
         }
@@ -285,12 +395,8 @@ impl Collapser {
                 } else {
                     Vec::new()
                 };
-                Some(Group::new(rec, raw, rank))
+                Group::new(rec, raw, rank)
             }
-        };
-        // A scanned record's values were checked by the scan: they convert.
-        let Some(group) = group else {
-            return Ok(());
         };
         self.groups.push_back(group);
         if rank.is_some() {
@@ -314,21 +420,17 @@ impl Collapser {
         let Some(group) = self.groups.pop_front() else {
             return Ok(());
         };
-        set_key(&mut self.key, &group.first);
+        set_key_of(&mut self.key, group.level(), group.msg());
         self.open.close_oldest(&self.key, self.front_id);
         self.front_id += 1;
         emit(group)
     }
 }
 
-/// The collapse identity of a record, `"<level>\t<msg>"`, into `key`: records with the
-/// same identity from different ranks are "the same record". One contract for `merge
-/// --collapse` and the live view of `ranklog run` / `merge --follow`.
-pub(crate) fn set_key(key: &mut String, rec: &Record<'_>) {
-    set_key_of(key, rec.level, &rec.msg);
-}
-
-/// [`set_key`] of a record of level `level` and message `msg`.
+/// The collapse identity of a record of level `level` and message `msg`,
+/// `"<level>\t<msg>"`, into `key`: records with the same identity from different ranks
+/// are "the same record". One contract for `merge --collapse` and the live view of
+/// `ranklog run` / `merge --follow`.
 pub(crate) fn set_key_of(key: &mut String, level: slog::Level, msg: &str) {
     key.clear();
     key.push_str(level.as_short_str());
@@ -377,10 +479,57 @@ mod tests {
         assert_eq!(groups.len(), 3);
         assert_eq!(groups[0].ranks, (0..8).collect::<Vec<_>>());
         assert_eq!(groups[0].ranks_tag(), "[ranks 0-7]");
-        assert!(groups[0].spread[0].varies && !groups[0].spread[1].varies);
-        assert_eq!(groups[0].spread[0].range, Some((0.0, 7.0)));
-        assert_eq!(groups[1].first.level, slog::Level::Warning);
-        assert_eq!(groups[2].first.msg, "other");
+        assert!(groups[0].spread(0).is_some() && groups[0].spread(1).is_none());
+        assert_eq!(groups[0].spread(0).unwrap().range, Some((0.0, 7.0)));
+        assert_eq!(groups[1].level(), slog::Level::Warning);
+        assert_eq!(groups[2].msg(), "other");
+    }
+
+    #[test]
+    fn a_group_every_rank_joined_is_handed_out_before_its_window_ends() {
+        // Ranks far apart in time: steps of a fast loop, the last rank a whole window
+        // behind. Complete groups go at once, an incomplete one waits for its window, and
+        // the order stays that of the first records.
+        let mut c = Collapser::new(1_000_000, false);
+        let line = |ms: i64, rank: u32, size: u32, msg: &str| {
+            format!(
+                r#"{{"ts":"2026-11-21T04:24:{:02}.{:03}000Z","level":"info","msg":"{msg}","rank":{rank},"size":{size}}}"#,
+                ms / 1000,
+                ms % 1000
+            )
+        };
+        // The groups handed out when the line is added.
+        let mut push = |text: String| -> Vec<(String, Vec<u32>)> {
+            let rec = Record::parse(text.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            let mut emit = |g: Group| -> Result<(), ()> {
+                out.push((g.msg().to_owned(), g.ranks.clone()));
+                Ok(())
+            };
+            c.push_item(Item::Parsed(&rec, text.as_bytes()), rec.rank, &mut emit)
+                .unwrap();
+            out
+        };
+        let group = |msg: &str, ranks: &[u32]| vec![(msg.to_owned(), ranks.to_vec())];
+        assert!(push(line(0, 0, 2, "a")).is_empty());
+        assert!(push(line(1, 1, 2, "a")).is_empty());
+        assert_eq!(
+            push(line(2, 0, 3, "b")),
+            group("a", &[0, 1]),
+            "complete: out at once"
+        );
+        assert!(push(line(3, 0, 2, "c")).is_empty());
+        assert!(
+            push(line(4, 1, 2, "c")).is_empty(),
+            "c waits behind b, incomplete"
+        );
+        let late = push(line(1500, 1, 3, "b"));
+        let order: Vec<_> = late.iter().map(|(m, r)| (m.as_str(), r.clone())).collect();
+        assert_eq!(
+            order,
+            [("b", vec![0]), ("c", vec![0, 1])],
+            "b's window passed"
+        );
     }
 
     #[test]
@@ -530,8 +679,8 @@ mod tests {
         lines
     }
 
-    /// A group as printed (console and JSON lines), its ranks, its world size and its
-    /// spread.
+    /// A group as printed (console and JSON lines), its ranks, its world size and, for
+    /// each key-value that varies, its spread.
     type View = (
         String,
         Vec<u32>,
@@ -554,7 +703,9 @@ mod tests {
             let mut text = Vec::new();
             write_group(&mut text, &mut format, &g, false);
             write_group(&mut text, &mut format, &g, true);
-            let spread = g.spread.iter().map(|s| (s.varies, s.range)).collect();
+            let spread = (0..g.first_len())
+                .map(|i| g.spread(i).map_or((false, None), |s| (s.varies, s.range)))
+                .collect();
             out.push((String::from_utf8(text).unwrap(), g.ranks, g.size, spread));
             Ok(())
         };

@@ -65,7 +65,7 @@ pub struct MergeStats {
 /// threads parse and this one collapses, in merge order: the output is the same on any
 /// number of threads. Memory stays bounded by the number of files (and
 /// the batches in flight), except with collapsing, which holds the records of one window
-/// (at most 50,000 groups).
+/// (at most 200,000 groups).
 ///
 /// # Errors
 ///
@@ -469,34 +469,34 @@ pub(crate) fn write_group(buf: &mut Vec<u8>, format: &mut LineFormat, group: &Gr
         buf.push(b'\n');
         return;
     }
-    if !collapsed {
-        format.record(buf, &group.first);
-        return;
-    }
-    let tag = group.ranks_tag();
-    format.head(buf, &group.first, Tag::Text(&tag));
-    for ((key, value), spread) in group.first.fields.iter().zip(&group.spread) {
-        match (spread.varies, spread.range) {
-            (false, _) => format.field(buf, key, value),
-            (true, Some((lo, hi))) => format.field_text(buf, key, &format!("{lo}..{hi}")),
-            (true, None) => format.field_text(buf, key, "(varies)"),
+    group.with_first(|first| {
+        if !collapsed {
+            format.record(buf, first);
+            return;
         }
-    }
-    format.tail(buf, &group.first);
+        let tag = group.ranks_tag();
+        format.head(buf, first, Tag::Text(&tag));
+        for (i, (key, value)) in first.fields.iter().enumerate() {
+            match group.spread(i).map(|s| s.range) {
+                None => format.field(buf, key, value),
+                Some(Some((lo, hi))) => format.field_text(buf, key, &format!("{lo}..{hi}")),
+                Some(None) => format.field_text(buf, key, "(varies)"),
+            }
+        }
+        format.tail(buf, first);
+    });
 }
 
 /// `{"ranks":"0-3,5","count":5,"size":8,"missing":"4,6-7","varies":["ms"]}`.
 fn collapsed_json(group: &Group) -> String {
     let said = super::RankSet::from_ranks(group.ranks.iter().copied());
     let missing = group.size.map(|size| said.complement(size).to_string());
-    let varies: Vec<&str> = group
-        .first
-        .fields
-        .iter()
-        .zip(&group.spread)
-        .filter(|(_, s)| s.varies)
-        .map(|((k, _), _)| super::record::display_key(k))
-        .collect();
+    let varies: Vec<String> = group.with_first(|first| {
+        (first.fields.iter().enumerate())
+            .filter(|(i, _)| group.spread(*i).is_some())
+            .map(|(_, (k, _))| super::record::display_key(k).to_owned())
+            .collect()
+    });
     serde_json::json!({
         "ranks": said.to_string(),
         "count": group.ranks.len(),

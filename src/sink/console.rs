@@ -62,10 +62,16 @@ impl RankTag<'_> {
                     .saturating_sub(1)
                     .checked_ilog10()
                     .map_or(1, |d| d as usize + 1);
-                let _ = write!(out, "{rank:0width$}/{size}");
+                let mut digits = itoa::Buffer::new();
+                let rank = digits.format(rank);
+                out.resize(out.len() + width.saturating_sub(rank.len()), b'0');
+                out.extend_from_slice(rank.as_bytes());
+                out.push(b'/');
+                out.extend_from_slice(itoa::Buffer::new().format(size).as_bytes());
             }
             (Some(rank), None) => {
-                let _ = write!(out, "{rank}/?");
+                out.extend_from_slice(itoa::Buffer::new().format(rank).as_bytes());
+                out.extend_from_slice(b"/?");
             }
             (None, _) => out.push(b'?'),
         }
@@ -79,7 +85,9 @@ impl RankTag<'_> {
         }
         match self.local_rank {
             Some(local) => {
-                let _ = write!(out, ":{local}]");
+                out.push(b':');
+                out.extend_from_slice(itoa::Buffer::new().format(local).as_bytes());
+                out.push(b']');
             }
             None => out.extend_from_slice(b":?]"),
         }
@@ -182,7 +190,8 @@ impl LineWriter {
             self.dim(out, true);
             escape::message_line(out, head.file);
             if let Some(line) = head.line {
-                let _ = write!(out, ":{line}");
+                out.push(b':');
+                out.extend_from_slice(itoa::Buffer::new().format(line).as_bytes());
             }
             self.dim(out, false);
             out.push(b' ');
@@ -203,12 +212,8 @@ impl LineWriter {
         out.push(b'=');
         match value {
             Shown::Text(text) => escape::word(out, text),
-            Shown::U64(v) => {
-                let _ = write!(out, "{v}");
-            }
-            Shown::I64(v) => {
-                let _ = write!(out, "{v}");
-            }
+            Shown::U64(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+            Shown::I64(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
             Shown::F64(v) => {
                 let _ = write!(out, "{v}");
             }

@@ -27,8 +27,17 @@ fn escape_char(out: &mut Vec<u8>, c: char) {
 /// Appends one line of a message: hostile characters escaped, tabs kept (they cannot start
 /// a record). The caller splits the message at `\n`.
 pub(crate) fn message_line(out: &mut Vec<u8>, line: &str) {
-    let mut start = 0;
-    for (i, c) in line.char_indices() {
+    // Printable ASCII and tabs pass as they are: the common case, byte by byte.
+    let plain = line
+        .bytes()
+        .position(|b| !(b' '..=b'~').contains(&b) && b != b'\t');
+    let Some(mut start) = plain else {
+        out.extend_from_slice(line.as_bytes());
+        return;
+    };
+    out.extend_from_slice(&line.as_bytes()[..start]);
+    let from = start;
+    for (i, c) in line[from..].char_indices().map(|(i, c)| (from + i, c)) {
         if c != '\t' && is_hostile(c) {
             out.extend_from_slice(&line.as_bytes()[start..i]);
             escape_char(out, c);
@@ -42,10 +51,14 @@ pub(crate) fn message_line(out: &mut Vec<u8>, line: &str) {
 /// `"` and `\` escaped; hostile characters (newlines included) are always escaped, so the
 /// result is one line.
 pub(crate) fn word(out: &mut Vec<u8>, text: &str) {
+    // Printable ASCII but for space, `"`, `=` and `\`, byte by byte (the common case);
+    // anything else character by character.
+    let bare = |b: u8| (b'!'..=b'~').contains(&b) && !matches!(b, b'"' | b'=' | b'\\');
     let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| !is_hostile(c) && !matches!(c, ' ' | '"' | '=' | '\\'));
+        && (text.bytes().all(bare)
+            || text
+                .chars()
+                .all(|c| !is_hostile(c) && !matches!(c, ' ' | '"' | '=' | '\\')));
     if plain {
         out.extend_from_slice(text.as_bytes());
         return;

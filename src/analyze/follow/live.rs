@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::analyze::collapse::{set_key, set_key_of, Group, KeyMap, OpenGroups};
+use crate::analyze::collapse::{set_key_of, Group, KeyMap, OpenGroups};
 use crate::analyze::parsed::Item;
 use crate::analyze::record::Record;
 
@@ -51,7 +51,7 @@ struct Missing {
 }
 
 /// Groups records as they arrive, by the identity `merge --collapse` uses
-/// ([`set_key`]): a rank's n-th record of an identity goes with the other ranks' n-th.
+/// ([`set_key_of`]): a rank's n-th record of an identity goes with the other ranks' n-th.
 pub(crate) struct LiveCollapser {
     window: Duration,
     waiting: VecDeque<Waiting>,
@@ -103,11 +103,7 @@ impl LiveCollapser {
         let id = self.front_id + self.waiting.len() as u64;
         let group = match rec {
             Item::Scanned(s) => Group::scanned(s, rank),
-            Item::Parsed(rec, _) => Some(Group::new(rec, Vec::new(), rank)),
-        };
-        // A scanned record's values were checked by the scan: they convert.
-        let Some(group) = group else {
-            return;
+            Item::Parsed(rec, _) => Group::new(rec, Vec::new(), rank),
         };
         let due = if is_complete(&group, expected) {
             now
@@ -197,11 +193,11 @@ impl LiveCollapser {
         let Some(Waiting { group, .. }) = self.waiting.pop_front() else {
             return;
         };
-        set_key(&mut self.key, &group.first);
+        set_key_of(&mut self.key, group.level(), group.msg());
         self.open.close_oldest(&self.key, self.front_id);
         self.front_id += 1;
         if let Some(ranks) = missing_ranks(&group) {
-            self.wait_for_late(ranks, group.first.ts_us);
+            self.wait_for_late(ranks, group.ts_us());
         }
         show(Shown::Group(group));
     }
@@ -272,7 +268,7 @@ mod tests {
         shown
             .iter()
             .map(|s| match s {
-                Shown::Group(g) => format!("{} {}", g.first.msg, g.ranks_tag()),
+                Shown::Group(g) => format!("{} {}", g.msg(), g.ranks_tag()),
                 Shown::Late { rec, rank, late_us } => {
                     format!("{} late {rank} {late_us}", rec.msg)
                 }

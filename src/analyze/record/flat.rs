@@ -43,21 +43,19 @@ impl<'a> Cursor<'a> {
         self.text.get(start..end)
     }
 
-    /// Whether the next string is `key` (which has no `"`, `\\` or control character)
-    /// followed by `:`; if so, moves past both, as [`string`](Self::string) and
-    /// [`eat`](Self::eat) would.
+    /// Whether the next string is [`RESERVED`]`[i]` followed by `:`; if so, moves past
+    /// both, as [`string`](Self::string) and [`eat`](Self::eat) would.
     #[inline]
-    fn key_is(&mut self, key: &str) -> bool {
+    fn key_is(&mut self, i: usize) -> bool {
         let rest = &self.text.as_bytes()[self.at..];
-        let n = key.len();
-        // Byte by byte: the keys are short, shorter than a call to `memcmp`.
-        let is = rest.len() > n + 2
-            && rest[0] == b'"'
-            && rest[n + 1] == b'"'
-            && rest[n + 2] == b':'
-            && rest[1..=n].iter().zip(key.as_bytes()).all(|(a, b)| a == b);
+        let (pattern, n) = KEY_PATTERNS[i];
+        // `"<name>":` in one comparison where 16 bytes can be read, else byte by byte.
+        let is = match low_bytes(rest, n) {
+            Some(head) => head == pattern,
+            None => rest.len() > n && rest[..n] == pattern.to_le_bytes()[..n],
+        };
         if is {
-            self.at += n + 3;
+            self.at += n;
         }
         is
     }
@@ -281,6 +279,88 @@ pub(crate) fn parse(line: &[u8]) -> Option<Record<'_>> {
     Some(rec)
 }
 
+/// The first `n` bytes of `bytes` as one little-endian number, the others zero, when
+/// `bytes` has 16 to read (`n` at most 16).
+#[inline]
+fn low_bytes(bytes: &[u8], n: usize) -> Option<u128> {
+    let word = u128::from_le_bytes(bytes.get(..16)?.try_into().ok()?);
+    Some(word & LOW_MASKS[n.min(16)])
+}
+
+/// `LOW_MASKS[n]`: the low `n` bytes set (a table: a shift of a `u128` by a variable
+/// amount costs branches).
+const LOW_MASKS: [u128; 17] = {
+    let mut out = [0u128; 17];
+    let mut n = 1;
+    while n < 17 {
+        out[n] = (out[n - 1] << 8) | 0xff;
+        n += 1;
+    }
+    out
+};
+
+/// `text` (at most 16 bytes) as [`low_bytes`] reads it.
+const fn packed(text: &[u8]) -> u128 {
+    assert!(
+        text.len() <= 16,
+        "a schema field's key pattern fits 16 bytes"
+    );
+    let mut v = 0u128;
+    let mut i = 0;
+    while i < text.len() {
+        v |= (text[i] as u128) << (8 * i);
+        i += 1;
+    }
+    v
+}
+
+/// Each [`RESERVED`] name as its key on a line, `"<name>":`, packed ([`packed`]), and
+/// that key's length in bytes.
+const KEY_PATTERNS: [(u128, usize); RESERVED.len()] = {
+    let mut out = [(0u128, 0usize); RESERVED.len()];
+    let mut i = 0;
+    while i < RESERVED.len() {
+        let name = RESERVED[i].as_bytes();
+        let mut key = [0u8; 16];
+        key[0] = b'"';
+        let mut j = 0;
+        while j < name.len() {
+            key[j + 1] = name[j];
+            j += 1;
+        }
+        key[name.len() + 1] = b'"';
+        key[name.len() + 2] = b':';
+        out[i] = (packed(&key), name.len() + 3);
+        i += 1;
+    }
+    out
+};
+
+/// Each [`RESERVED`] name packed ([`packed`]).
+const NAMES: [u128; RESERVED.len()] = {
+    let mut out = [0u128; RESERVED.len()];
+    let mut i = 0;
+    while i < RESERVED.len() {
+        out[i] = packed(RESERVED[i].as_bytes());
+        i += 1;
+    }
+    out
+};
+
+/// Where the key of `len` bytes at the start of `key` (the rest of the line after it) is
+/// in [`RESERVED`]: as comparing the names one by one, each in one step where 16 bytes
+/// can be read. (A key here has no zero byte, as no string the scan reads has a control
+/// character: its packed first `len` bytes equal a name's only when it is that name.)
+#[inline]
+fn reserved_index(key: &[u8], len: usize) -> Option<usize> {
+    match low_bytes(key, len).filter(|_| len <= 16) {
+        Some(head) => NAMES.iter().position(|&name| name == head),
+        None => RESERVED
+            .iter()
+            .position(|name| name.as_bytes() == &key[..len]),
+    }
+}
+
 /// Where `name` is in [`RESERVED`] (at compile time: a name not there does not compile).
 const fn own(name: &str) -> usize {
     let mut i = 0;
@@ -332,14 +412,15 @@ pub(crate) fn walk<'a>(
     let mut expected = 0;
     loop {
         let (key, own) = match RESERVED.get(expected) {
-            Some(&name) if c.key_is(name) => {
+            Some(&name) if c.key_is(expected) => {
                 expected += 1;
                 (name, Some(expected - 1))
             }
             _ => {
+                let start = c.at + 1;
                 let key = c.string()?;
                 c.eat(b':')?;
-                (key, RESERVED.iter().position(|&name| name == key))
+                (key, reserved_index(&text.as_bytes()[start..], key.len()))
             }
         };
         match own {
@@ -543,5 +624,31 @@ mod tests {
             }
         }
         assert!(flat > 300, "the fast path reads the writer's lines: {flat}");
+    }
+
+    #[test]
+    fn schema_keys_are_told_apart_in_one_step_as_by_name() {
+        // Each key with 16 bytes or more after its start (one step) and at the line's end
+        // (byte by byte); names, their prefixes and extensions, and keys past 16 bytes.
+        let mut keys: Vec<String> = RESERVED.iter().map(|n| n.to_string()).collect();
+        for name in RESERVED {
+            keys.push(format!("{name}x"));
+            keys.push(name[..name.len() - 1].to_string());
+            keys.push(format!("kv.{name}"));
+        }
+        keys.extend(["", "local_rank_of_the_node", "a_key_of_exactly16", "é"].map(String::from));
+        for key in &keys {
+            let expected = RESERVED.iter().position(|n| n == key);
+            for tail in ["\":1,\"more\":\"0123456789abcdef\"}", "\":1}"] {
+                let line = format!("\"{key}{tail}");
+                assert_eq!(
+                    reserved_index(&line.as_bytes()[1..], key.len()),
+                    expected,
+                    "{key}"
+                );
+                let found = (0..RESERVED.len()).find(|&i| Cursor { text: &line, at: 0 }.key_is(i));
+                assert_eq!(found, expected, "{key} as the next key");
+            }
+        }
     }
 }

@@ -87,6 +87,15 @@ impl Spans {
         spans
     }
 
+    /// The same record with its key-values at the start of their list: for a record
+    /// that keeps its own copy of them (`fields(all).to_vec()`).
+    pub(crate) fn rebased(&self) -> Spans {
+        Spans {
+            fields: 0..self.fields.len(),
+            ..self.clone()
+        }
+    }
+
     /// The host on `line` (the line it was made of).
     pub(crate) fn host<'l>(&self, line: &'l str) -> &'l str {
         line.get(self.host.clone()).unwrap_or_default()
