@@ -91,12 +91,9 @@ fn short_word(bytes: &[u8]) -> u64 {
     let len = bytes.len();
     let u16_at = |i: usize| u64::from(u16::from_le_bytes([bytes[i], bytes[i + 1]]));
     let u32_at = |i: usize| {
-        u64::from(u32::from_le_bytes([
-            bytes[i],
-            bytes[i + 1],
-            bytes[i + 2],
-            bytes[i + 3],
-        ]))
+        u64::from(u32::from_le_bytes(
+            bytes[i..i + 4].try_into().expect("4 bytes"),
+        ))
     };
     match len {
         4.. => u32_at(0) | u32_at(len - 4) << 32,
