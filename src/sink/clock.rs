@@ -33,6 +33,16 @@ impl EpochTime {
         }
     }
 
+    /// Whole seconds since the epoch.
+    pub(crate) fn secs(self) -> i64 {
+        self.secs
+    }
+
+    /// Whole microseconds into the second (truncated, as `%.6f` truncates).
+    pub(crate) fn micros(self) -> u32 {
+        self.nanos / 1000
+    }
+
     /// `ts_us` microseconds since the epoch (before 1970 when negative), as the reader
     /// parses records.
     #[cfg(feature = "cli")]
@@ -65,6 +75,15 @@ pub(crate) const FILE: Layout = Layout {
     suffix: "Z",
     zone: TimeZoneChoice::Utc,
 };
+
+/// What [`FILE`] writes after the seconds of `time`: `.`, six digits of microseconds and
+/// `Z`, as one 8-byte word (the writer thread writes it on every record; see
+/// [`Clock::seconds`] for the part before).
+pub(crate) fn file_fraction(time: EpochTime) -> [u8; 8] {
+    const _: () = assert!(FILE.fraction_digits == 6 && FILE.suffix.len() == 1);
+    let [a, b, c, d, e, f] = super::numbers::six_digits(time.micros());
+    [b'.', a, b, c, d, e, f, FILE.suffix.as_bytes()[0]]
+}
 
 /// slog-term's console layout in local time, with milliseconds: `Nov 21 04:24:06.123`.
 pub(crate) const CONSOLE: Layout = Layout {
@@ -124,21 +143,7 @@ impl Clock {
     /// Appends `time` in this clock's layout. A second chrono cannot represent (beyond
     /// the year 262,000) is written `@<seconds since the epoch>s`.
     pub(crate) fn write(&mut self, out: &mut Vec<u8>, time: EpochTime) {
-        if self.second != Some(time.secs) {
-            self.text.clear();
-            let formatted = match DateTime::<Utc>::from_timestamp(time.secs, 0) {
-                Some(utc) => match self.layout.zone {
-                    TimeZoneChoice::Utc => utc.format(self.layout.seconds).to_string(),
-                    TimeZoneChoice::Local => DateTime::<Local>::from(utc)
-                        .format(self.layout.seconds)
-                        .to_string(),
-                },
-                None => format!("@{}s", time.secs),
-            };
-            self.text.push_str(&formatted);
-            self.second = Some(time.secs);
-        }
-        out.extend_from_slice(self.text.as_bytes());
+        out.extend_from_slice(self.seconds(time.secs).as_bytes());
         let n = self.layout.fraction_digits as usize;
         if n > 0 {
             out.push(b'.');
@@ -151,6 +156,27 @@ impl Clock {
             out.extend_from_slice(&digits[..n]);
         }
         out.extend_from_slice(self.layout.suffix.as_bytes());
+    }
+
+    /// The layout's part down to the second of the time `secs` seconds after the epoch:
+    /// what [`write`](Self::write) writes before the fraction. A second chrono cannot
+    /// represent (beyond the year 262,000) is `@<secs>s`.
+    pub(crate) fn seconds(&mut self, secs: i64) -> &str {
+        if self.second != Some(secs) {
+            self.text.clear();
+            let formatted = match DateTime::<Utc>::from_timestamp(secs, 0) {
+                Some(utc) => match self.layout.zone {
+                    TimeZoneChoice::Utc => utc.format(self.layout.seconds).to_string(),
+                    TimeZoneChoice::Local => DateTime::<Local>::from(utc)
+                        .format(self.layout.seconds)
+                        .to_string(),
+                },
+                None => format!("@{secs}s"),
+            };
+            self.text.push_str(&formatted);
+            self.second = Some(secs);
+        }
+        &self.text
     }
 }
 

@@ -1,5 +1,6 @@
 //! Escaped JSON of the `'static` texts a record carries, cached by their addresses: a call
-//! site's `,"module":..,"file":..,"line":N` and each key's `,"key":`. A call site's
+//! site's `,"module":..,"file":..,"line":N` (with what the formatter puts before it, by
+//! variant) and each key's `,"key":`. A call site's
 //! location and a key are the same `'static` text on every record it makes, so the writer
 //! thread escapes each once, not once a record.
 //!
@@ -27,6 +28,10 @@ fn slot(word: usize) -> usize {
         >> (usize::BITS - SLOTS.trailing_zeros())
 }
 
+/// What a call site's fragment is made from: its file, module and line, and the
+/// formatter's variant.
+type Site = (Addr, Addr, u32, u8);
+
 /// One cached fragment: what it was made from and its bytes.
 struct Cached<K> {
     of: K,
@@ -35,7 +40,7 @@ struct Cached<K> {
 
 /// The caches of one formatter.
 pub(crate) struct Fragments {
-    sites: Vec<Option<Cached<(Addr, Addr, u32)>>>,
+    sites: Vec<Option<Cached<Site>>>,
     keys: Vec<Option<Cached<Addr>>>,
 }
 
@@ -50,36 +55,53 @@ impl Default for Fragments {
 
 /// The fragment cached in `slot` for `of`, made by `make` (into an emptied buffer) when
 /// the slot holds another's.
+#[inline]
 fn get<K: PartialEq + Copy>(
     slot: &mut Option<Cached<K>>,
     of: K,
     make: impl FnOnce(&mut Vec<u8>),
 ) -> &[u8] {
-    match slot {
-        Some(cached) if cached.of == of => {}
-        _ => {
-            let mut json = slot.take().map(|c| c.json).unwrap_or_default();
-            json.clear();
-            make(&mut json);
-            *slot = Some(Cached { of, json });
-        }
+    if !matches!(slot, Some(cached) if cached.of == of) {
+        fill(slot, of, make);
     }
     slot.as_ref().map_or(&[], |c| &c.json)
 }
 
+/// Makes `slot`'s fragment for `of` (a miss: once per text, out of the hot path).
+#[cold]
+#[inline(never)]
+fn fill<K>(slot: &mut Option<Cached<K>>, of: K, make: impl FnOnce(&mut Vec<u8>)) {
+    let mut json = slot.take().map(|c| c.json).unwrap_or_default();
+    json.clear();
+    make(&mut json);
+    *slot = Some(Cached { of, json });
+}
+
 impl Fragments {
-    /// The fragment of the call site `location`; `make` writes it on a miss.
+    /// The fragment of the call site `location` in variant `variant` (what else the
+    /// fragment holds besides the location: the caller's choice); `make` writes it on a
+    /// miss.
+    #[inline]
     pub(crate) fn site(
         &mut self,
         location: &RecordLocation,
+        variant: u8,
         make: impl FnOnce(&mut Vec<u8>),
     ) -> &[u8] {
-        let of = (addr(location.file), addr(location.module), location.line);
-        let at = slot(of.0 .0 ^ (location.line as usize).rotate_left(17) ^ of.1 .0);
+        let of: Site = (
+            addr(location.file),
+            addr(location.module),
+            location.line,
+            variant,
+        );
+        let at = slot(
+            of.0 .0 ^ (location.line as usize).rotate_left(17) ^ of.1 .0 ^ usize::from(variant),
+        );
         get(&mut self.sites[at], of, make)
     }
 
     /// The fragment of `key`; `make` writes it on a miss.
+    #[inline]
     pub(crate) fn key(&mut self, key: &'static str, make: impl FnOnce(&mut Vec<u8>)) -> &[u8] {
         let of = addr(key);
         get(&mut self.keys[slot(of.0 ^ of.1)], of, make)
@@ -119,8 +141,17 @@ mod tests {
             function: "",
             module: "a",
         };
-        let one = f.site(&at(1), |out| out.extend_from_slice(b"1")).to_vec();
-        let two = f.site(&at(2), |out| out.extend_from_slice(b"2")).to_vec();
+        let one = f
+            .site(&at(1), 0, |out| out.extend_from_slice(b"1"))
+            .to_vec();
+        let two = f
+            .site(&at(2), 0, |out| out.extend_from_slice(b"2"))
+            .to_vec();
+        let other = f
+            .site(&at(1), 1, |out| out.extend_from_slice(b"1b"))
+            .to_vec();
         assert_eq!((one.as_slice(), two.as_slice()), (&b"1"[..], &b"2"[..]));
+        assert_eq!(other, b"1b");
+        assert_eq!(f.site(&at(1), 0, |out| out.extend_from_slice(b"1")), b"1");
     }
 }

@@ -4,12 +4,14 @@
 //! JSONL record ([`json`], by the contract in [`crate::schema`]), times ([`clock`]) and
 //! escaping ([`escape`]).
 
+mod bytes;
 pub(crate) mod clock;
 pub(crate) mod console;
 pub(crate) mod escape;
 mod file;
 mod fragments;
 pub(crate) mod json;
+mod numbers;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp;
 pub(crate) mod record;

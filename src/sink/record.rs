@@ -79,8 +79,12 @@ pub(crate) struct Collected {
     /// Leading collected key-values that belong to the record (the rest are its logger's).
     record_entries: usize,
     /// Which of `collected` the sinks show, in order (see [`pairs`](Self::pairs)). Empty
-    /// until [`read_pairs`](Self::read_pairs).
+    /// until [`read_pairs`](Self::read_pairs), and when `natural`.
     shown: Vec<u32>,
+    /// Whether the sinks show every collected key-value, the record's and then its
+    /// logger's, each in reverse order (no key is repeated, the common case): `shown` is
+    /// then not filled.
+    natural: bool,
     /// Whether `shown` is resolved.
     pairs_read: bool,
     /// Number of leading `shown` that belong to the record.
@@ -108,6 +112,7 @@ impl Default for Collected {
             collected: Vec::new(),
             record_entries: 0,
             shown: Vec::new(),
+            natural: false,
             pairs_read: true,
             record_pairs: 0,
             extra: String::new(),
@@ -129,6 +134,7 @@ impl Collected {
         self.ring_end = 0;
         self.collected.clear();
         self.shown.clear();
+        self.natural = false;
         self.pairs_read = false;
         self.extra.clear();
         let start = codec::start(&mut self.wire, &self.location);
@@ -199,19 +205,43 @@ impl Collected {
             return;
         }
         self.pairs_read = true;
-        self.record_pairs = codec::resolve(&self.collected, self.record_entries, &mut self.shown);
+        self.natural = !codec::has_repeats(&self.collected);
+        self.record_pairs = if self.natural {
+            self.shown.clear();
+            self.record_entries.min(self.collected.len())
+        } else {
+            codec::resolve(&self.collected, self.record_entries, &mut self.shown)
+        };
     }
 
     /// The key-values as the sinks show them: the record's in the order written, then the
     /// logger's from the root, each key once (the record's value over its logger's).
     /// Empty until [`read_pairs`](Self::read_pairs).
     pub(crate) fn pairs(&self) -> impl Iterator<Item = &(Key, Val)> {
-        self.shown.iter().map(|&i| &self.collected[i as usize])
+        let natural = if self.natural {
+            self.collected.len()
+        } else {
+            0
+        };
+        let (record, logger) = self.collected[..natural].split_at(self.record_pairs.min(natural));
+        record
+            .iter()
+            .rev()
+            .chain(logger.iter().rev())
+            .chain(self.shown.iter().map(|&i| &self.collected[i as usize]))
     }
 
     /// Adds a key-value after those shown (a mark the writer's side adds, e.g. to a
     /// recovered record).
     pub(crate) fn add_pair(&mut self, key: Key, val: Val) {
+        if self.natural {
+            // Those shown so far, as `shown` lists them.
+            let (all, record) = (self.collected.len() as u32, self.record_pairs as u32);
+            self.shown.clear();
+            self.shown
+                .extend((0..record).rev().chain((record..all).rev()));
+            self.natural = false;
+        }
         self.shown.push(self.collected.len() as u32);
         self.collected.push((key, val));
     }
@@ -428,6 +458,19 @@ pub(crate) fn with_collected<R>(
     values: &OwnedKVList,
     f: impl FnOnce(&Collected) -> R,
 ) -> R {
+    with_collected_at(now_nanos(), level, msg, kv, values, f)
+}
+
+/// [`with_collected`] for a record made `ts_nanos` nanoseconds after the epoch.
+#[cfg(test)]
+pub(crate) fn with_collected_at<R>(
+    ts_nanos: u64,
+    level: slog::Level,
+    msg: fmt::Arguments<'_>,
+    kv: &dyn KV,
+    values: &OwnedKVList,
+    f: impl FnOnce(&Collected) -> R,
+) -> R {
     static LOCATION: slog::RecordLocation = slog::RecordLocation {
         file: file!(),
         line: line!(),
@@ -442,7 +485,7 @@ pub(crate) fn with_collected<R>(
     };
     let record = Record::new(&rs, &msg, slog::BorrowedKV(kv));
     let mut c = Collected::default();
-    c.fill(&record, values, now_nanos());
+    c.fill(&record, values, ts_nanos);
     c.read_pairs();
     f(&c)
 }
@@ -468,6 +511,44 @@ mod tests {
                 other => panic!("expected text, got {other:?}"),
             }
         });
+    }
+
+    #[test]
+    fn without_repeated_keys_pairs_come_in_the_order_resolve_gives() {
+        let values = OwnedKVList::from(o!("job" => "a", "size" => 3u32, "tp" => 2u8));
+        let kv = o!("x" => 1u8, "y" => "b", "z" => 2.5f64);
+        with_collected(Level::Info, format_args!("m"), &kv, &values, |c| {
+            assert!(c.natural);
+            let mut shown = Vec::new();
+            let record = codec::resolve(&c.collected, c.record_entries, &mut shown);
+            let resolved: Vec<_> = shown.iter().map(|&i| c.collected[i as usize].0).collect();
+            let keys: Vec<_> = c.pairs().map(|(k, _)| *k).collect();
+            assert_eq!(keys, resolved);
+            assert_eq!(keys, ["x", "y", "z", "job", "size", "tp"]);
+            assert_eq!(c.record_pairs, record);
+        });
+        // A mark added after them keeps their order and its own place.
+        let kv = o!("x" => 1u8);
+        let values = OwnedKVList::from(o!("job" => "a", "size" => 3u32));
+        let mut c = Collected::default();
+        with_collected(Level::Info, format_args!("m"), &kv, &values, |from| {
+            let rs = slog::RecordStatic {
+                location: &NOWHERE,
+                tag: "",
+                level: Level::Info,
+            };
+            let kv = o!("k" => 1u8);
+            c.fill(
+                &Record::new(&rs, &format_args!("w"), slog::BorrowedKV(&kv)),
+                &OwnedKVList::from(o!()),
+                0,
+            );
+            c.read_pairs();
+            c.push_logger_pairs(from);
+        });
+        c.add_pair("recovered", Val::Bool(true));
+        let keys: Vec<_> = c.pairs().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["k", "job", "size", "recovered"]);
     }
 
     #[test]

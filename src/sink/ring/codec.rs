@@ -19,6 +19,7 @@ use std::ops::Range;
 
 use slog::{Key, Level, RecordLocation};
 
+use super::super::bytes::{copy, put};
 use super::super::value::Val;
 
 /// Bytes of a record's header.
@@ -56,51 +57,6 @@ pub(crate) fn start(wire: &mut Vec<u8>, location: &RecordLocation) -> usize {
         wire.set_len(len);
     }
     len
-}
-
-/// Copies `src` to `to`, short texts (keys, paths: up to 32 bytes) without a call to
-/// `memcpy`, as two overlapping loads and stores of a word.
-///
-/// # Safety
-///
-/// `to` must be valid for `src.len()` bytes of writes and not overlap `src`.
-#[inline(always)]
-unsafe fn copy(src: &[u8], to: *mut u8) {
-    // SAFETY (each arm): `n` is at least the word's size and the caller's guarantee
-    // holds; see `two_words`.
-    unsafe {
-        match src.len() {
-            16..=32 => two_words::<u128>(src, to),
-            8..=15 => two_words::<u64>(src, to),
-            4..=7 => two_words::<u32>(src, to),
-            2..=3 => two_words::<u16>(src, to),
-            1 => *to = src[0],
-            0 => {}
-            n => std::ptr::copy_nonoverlapping(src.as_ptr(), to, n),
-        }
-    }
-}
-
-/// Copies `src` (at least one `W` long, at most two) to `to` as its first and its last
-/// `W`-sized word, which overlap when `src` is shorter than two words.
-///
-/// # Safety
-///
-/// `size_of::<W>() <= src.len()`; `to` valid for `src.len()` bytes of writes, apart from
-/// `src`. The loads read `src` only, the stores write `to..to + src.len()` only.
-#[inline(always)]
-unsafe fn two_words<W: Copy>(src: &[u8], to: *mut u8) {
-    let (n, w, from) = (src.len(), std::mem::size_of::<W>(), src.as_ptr());
-    debug_assert!(w <= n && n <= 2 * w);
-    // SAFETY: see the function's contract.
-    unsafe {
-        let (first, last) = (
-            from.cast::<W>().read_unaligned(),
-            from.add(n - w).cast::<W>().read_unaligned(),
-        );
-        to.cast::<W>().write_unaligned(first);
-        to.add(n - w).cast::<W>().write_unaligned(last);
-    }
 }
 
 /// `text` cut to at most `max` bytes, at a char boundary.
@@ -276,14 +232,7 @@ impl TextWriter<'_> {
     /// Appends `text`.
     #[inline]
     pub(crate) fn push_str(&mut self, text: &str) {
-        let (text, at) = (text.as_bytes(), self.0.len());
-        self.0.reserve(text.len());
-        // SAFETY: `reserve` made room for `text.len()` bytes past `at`, which `copy`
-        // fills from `text` (not part of the vector's spare capacity).
-        unsafe {
-            copy(text, self.0.as_mut_ptr().add(at));
-            self.0.set_len(at + text.len());
-        }
+        put(self.0, text.as_bytes());
     }
 
     /// The text written since `from` (a length of the record before some writes).
@@ -381,25 +330,36 @@ pub(crate) fn resolve(
     shown: &mut Vec<u32>,
 ) -> usize {
     shown.clear();
+    shown.reserve(collected.len());
     let record_entries = record_entries.min(collected.len());
     let first = |i: usize| {
         let key = collected[i].0;
         !collected[..i].iter().any(|(seen, _)| same_key(seen, key))
     };
-    shown.extend(
-        (0..record_entries)
-            .rev()
-            .filter(|&i| first(i))
-            .map(|i| i as u32),
-    );
+    // Plain loops, not `extend` over a filter: this runs on every record.
+    for i in (0..record_entries).rev() {
+        if first(i) {
+            shown.push(i as u32);
+        }
+    }
     let record_shown = shown.len();
-    shown.extend(
-        (record_entries..collected.len())
-            .rev()
-            .filter(|&i| first(i))
-            .map(|i| i as u32),
-    );
+    for i in (record_entries..collected.len()).rev() {
+        if first(i) {
+            shown.push(i as u32);
+        }
+    }
     record_shown
+}
+
+/// Whether some key of `collected` is repeated (by [`same_key`]): when none is,
+/// [`resolve`] shows every key-value, in reverse order within the record's and within its
+/// logger's, and a caller may skip it.
+#[inline]
+pub(crate) fn has_repeats(collected: &[(Key, Val)]) -> bool {
+    (1..collected.len()).any(|i| {
+        let key = collected[i].0;
+        collected[..i].iter().any(|(seen, _)| same_key(seen, key))
+    })
 }
 
 /// The `N` bytes of `wire` at `at`; `None` past its end.
