@@ -10,6 +10,7 @@ use slog::Level;
 
 use super::clock::{self, Clock, EpochTime, Layout};
 use super::escape;
+use super::numbers;
 use super::record::{causes, Collected, Val};
 use crate::RankInfo;
 
@@ -62,15 +63,15 @@ impl RankTag<'_> {
                     .saturating_sub(1)
                     .checked_ilog10()
                     .map_or(1, |d| d as usize + 1);
-                let mut digits = itoa::Buffer::new();
-                let rank = digits.format(rank);
-                out.resize(out.len() + width.saturating_sub(rank.len()), b'0');
-                out.extend_from_slice(rank.as_bytes());
+                let start = out.len();
+                numbers::put_u64(out, rank.into());
+                let pad = width.saturating_sub(out.len() - start);
+                out.splice(start..start, std::iter::repeat_n(b'0', pad));
                 out.push(b'/');
-                out.extend_from_slice(itoa::Buffer::new().format(size).as_bytes());
+                numbers::put_u64(out, size.into());
             }
             (Some(rank), None) => {
-                out.extend_from_slice(itoa::Buffer::new().format(rank).as_bytes());
+                numbers::put_u64(out, rank.into());
                 out.extend_from_slice(b"/?");
             }
             (None, _) => out.push(b'?'),
@@ -86,7 +87,7 @@ impl RankTag<'_> {
         match self.local_rank {
             Some(local) => {
                 out.push(b':');
-                out.extend_from_slice(itoa::Buffer::new().format(local).as_bytes());
+                numbers::put_u64(out, local.into());
                 out.push(b']');
             }
             None => out.extend_from_slice(b":?]"),
@@ -191,7 +192,7 @@ impl LineWriter {
             escape::message_line(out, head.file);
             if let Some(line) = head.line {
                 out.push(b':');
-                out.extend_from_slice(itoa::Buffer::new().format(line).as_bytes());
+                numbers::put_u64(out, line.into());
             }
             self.dim(out, false);
             out.push(b' ');
@@ -212,8 +213,8 @@ impl LineWriter {
         out.push(b'=');
         match value {
             Shown::Text(text) => escape::word(out, text),
-            Shown::U64(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
-            Shown::I64(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+            Shown::U64(v) => numbers::put_u64(out, v),
+            Shown::I64(v) => numbers::put_i64(out, v),
             Shown::F64(v) => {
                 let _ = write!(out, "{v}");
             }
