@@ -2,6 +2,7 @@
 //! time, become one [`Group`].
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hasher as _;
 
 use std::ops::Range;
 
@@ -44,7 +45,13 @@ impl Spread {
 /// `raw` line, converted when it is printed).
 enum First {
     Owned(Record<'static>),
-    Scanned { spans: Spans, fields: SpanFields },
+    /// `tail`: where the first key-value's key starts on the line (the line's length when
+    /// it has none), kept here so that a join compares lines without reading `fields`.
+    Scanned {
+        spans: Spans,
+        fields: SpanFields,
+        tail: usize,
+    },
 }
 
 /// Records of one level and message from different ranks, the first at
@@ -57,6 +64,9 @@ pub(crate) struct Group {
     pub(crate) raw: Vec<u8>,
     /// The ranks that said it, sorted.
     pub(crate) ranks: Vec<u32>,
+    /// Bit `r` set for each rank `r` below 64 in `ranks`: joins and the complete check
+    /// of small jobs test it without reading `ranks`.
+    low_ranks: u64,
     /// The largest world size among the records.
     pub(crate) size: Option<u32>,
     /// One entry per key-value of the first record, made when a record of the group first
@@ -76,21 +86,25 @@ impl Group {
         let first = First::Scanned {
             spans: rec.spans.rebased(),
             fields: rec.fields.to_vec(),
+            tail: rec.fields.first().map_or(rec.line.len(), |(k, _)| k.start),
         };
         Group::of(first, rec.line.to_vec(), rank, rec.spans.size)
     }
 
     fn of(first: First, raw: Vec<u8>, rank: Option<u32>, size: Option<u32>) -> Group {
         // Room for the job's ranks (up to a point): a group grows to them.
-        let mut ranks = Vec::with_capacity(size.map_or(1, |n| n.clamp(1, 256)) as usize);
-        ranks.extend(rank);
-        Group {
+        let mut group = Group {
             first,
             raw,
-            ranks,
+            ranks: Vec::with_capacity(size.map_or(1, |n| n.clamp(1, 256)) as usize),
+            low_ranks: 0,
             size,
             spread: Vec::new(),
+        };
+        if let Some(rank) = rank {
+            group.add_rank(rank, size);
         }
+        group
     }
 
     /// The first record's line as text (a scanned one: `Spans::scan` read it, so it is
@@ -132,7 +146,7 @@ impl Group {
     pub(crate) fn with_first<R>(&self, f: impl FnOnce(&Record<'_>) -> R) -> R {
         match &self.first {
             First::Owned(rec) => f(rec),
-            First::Scanned { spans, fields } => {
+            First::Scanned { spans, fields, .. } => {
                 let rec = spans.record(self.text(), fields, Vec::new());
                 f(&rec.expect("a scanned line's ranges convert"))
             }
@@ -200,16 +214,15 @@ impl Group {
     /// converted; else only the values whose text differs are.
     pub(crate) fn join_scanned(&mut self, rec: &Scanned<'_>, rank: u32) {
         self.add_rank(rank, rec.spans.size);
-        if let First::Scanned { fields, .. } = &self.first {
+        if let First::Scanned { tail, .. } = self.first {
             // The same text from the first key-value to the end of the line: the same
-            // key-values (a key's kind does not depend on what comes before it).
-            let same = match (fields.first(), rec.fields.first()) {
-                (None, _) => true,
-                (Some((mine, _)), Some((theirs, _))) => {
-                    self.raw[mine.start..] == rec.line[theirs.start..]
-                }
-                (Some(_), None) => false,
-            };
+            // key-values (a key's kind does not depend on what comes before it). A first
+            // record without key-values has nothing to compare.
+            let same = tail == self.raw.len()
+                || rec
+                    .fields
+                    .first()
+                    .is_some_and(|(theirs, _)| self.raw[tail..] == rec.line[theirs.start..]);
             if same {
                 return;
             }
@@ -245,17 +258,39 @@ impl Group {
         }
     }
 
+    /// Whether the group's records have level `level` and message `msg`.
+    pub(crate) fn is(&self, level: slog::Level, msg: &str) -> bool {
+        self.level() == level && self.msg() == msg
+    }
+
+    /// Whether `rank` said it.
+    pub(crate) fn has_rank(&self, rank: u32) -> bool {
+        match 1u64.checked_shl(rank) {
+            Some(bit) => self.low_ranks & bit != 0,
+            None => self.ranks.binary_search(&rank).is_ok(),
+        }
+    }
+
     /// Every rank of the job said it (ranks `0..size`, distinct): no record of the job can
     /// join it any more, since a rank that says it again starts a new group. (One of a rank
     /// outside the job, from a directory mixing jobs of other sizes, could have.)
     pub(crate) fn complete(&self) -> bool {
-        self.size.is_some_and(|size| {
-            self.ranks.len() == size as usize && self.ranks.last() < Some(&size)
-        })
+        match self.size {
+            Some(size @ 1..=64) => self.low_ranks == u64::MAX >> (64 - size),
+            Some(size) => self.ranks.len() == size as usize && self.ranks.last() < Some(&size),
+            None => false,
+        }
     }
 
     fn add_rank(&mut self, rank: u32, size: Option<u32>) {
-        let at = self.ranks.partition_point(|&r| r < rank);
+        let at = match 1u64.checked_shl(rank) {
+            // Ranks below 64 come first: those below this one give its place.
+            Some(bit) => {
+                self.low_ranks |= bit;
+                (self.low_ranks & (bit - 1)).count_ones() as usize
+            }
+            None => self.ranks.partition_point(|&r| r < rank),
+        };
         self.ranks.insert(at, rank);
         self.size = self.size.max(size);
     }
@@ -291,37 +326,62 @@ impl Group {
 /// job's own messages, and SipHash's resistance to chosen keys costs more than it buys here.
 pub(crate) type KeyMap<V> = HashMap<String, V, rustc_hash::FxBuildHasher>;
 
-/// The groups still open to more ranks, by identity ([`set_key_of`]): their ids, oldest
-/// first (ids count up in the order the groups were made). Shared by the offline and the
-/// live collapser.
+/// The groups still open to more ranks, by the hash of their identity
+/// ([`identity_hash`]): their ids, oldest first (ids count up in the order the groups were
+/// made). Two identities may share a hash: the caller checks each group's identity.
+/// Shared by the offline and the live collapser.
 #[derive(Default)]
-pub(crate) struct OpenGroups(KeyMap<VecDeque<u64>>);
+pub(crate) struct OpenGroups(HashMap<u64, Ids, rustc_hash::FxBuildHasher>);
+
+/// The ids of one identity's open groups, oldest first: one, the common case, held in the
+/// map itself; more in a queue.
+enum Ids {
+    One(u64),
+    Many(VecDeque<u64>),
+}
 
 impl OpenGroups {
-    /// The open groups of identity `key`, oldest first.
-    pub(crate) fn ids(&self, key: &str) -> impl Iterator<Item = u64> + '_ {
-        self.0.get(key).into_iter().flatten().copied()
+    /// The open groups whose identity hashes to `key`, oldest first.
+    pub(crate) fn ids(&self, key: u64) -> impl Iterator<Item = u64> + '_ {
+        let (one, many) = match self.0.get(&key) {
+            Some(Ids::One(id)) => (Some(*id), None),
+            Some(Ids::Many(ids)) => (None, Some(ids)),
+            None => (None, None),
+        };
+        one.into_iter().chain(many.into_iter().flatten().copied())
     }
 
-    /// Group `id`, the newest, of identity `key` is open.
-    pub(crate) fn add(&mut self, key: &str, id: u64) {
-        match self.0.get_mut(key) {
-            Some(ids) => ids.push_back(id),
+    /// Group `id`, the newest, of an identity hashing to `key`, is open.
+    pub(crate) fn add(&mut self, key: u64, id: u64) {
+        match self.0.get_mut(&key) {
+            Some(Ids::Many(ids)) => ids.push_back(id),
+            Some(ids @ Ids::One(_)) => {
+                let Ids::One(first) = *ids else {
+                    unreachable!("matched as one")
+                };
+                *ids = Ids::Many(VecDeque::from([first, id]));
+            }
             None => {
-                self.0.insert(key.to_owned(), VecDeque::from([id]));
+                self.0.insert(key, Ids::One(id));
             }
         }
     }
 
-    /// Group `id`, the oldest of all, of identity `key` is shown: it is open no more.
-    pub(crate) fn close_oldest(&mut self, key: &str, id: u64) {
-        if let Some(ids) = self.0.get_mut(key) {
-            if ids.front() == Some(&id) {
-                ids.pop_front();
+    /// Group `id`, the oldest of all, of an identity hashing to `key`, is shown: it is
+    /// open no more.
+    pub(crate) fn close_oldest(&mut self, key: u64, id: u64) {
+        let empty = match self.0.get_mut(&key) {
+            Some(Ids::One(first)) => *first == id,
+            Some(Ids::Many(ids)) => {
+                if ids.front() == Some(&id) {
+                    ids.pop_front();
+                }
+                ids.is_empty()
             }
-            if ids.is_empty() {
-                self.0.remove(key);
-            }
+            None => false,
+        };
+        if empty {
+            self.0.remove(&key);
         }
     }
 }
@@ -335,9 +395,8 @@ pub(crate) struct Collapser {
     groups: VecDeque<Group>,
     /// Id of `groups[0]`; ids count up in creation order.
     front_id: u64,
-    /// Level and message (`"<level>\t<msg>"`) to the ids of their groups, oldest first.
+    /// Identity hash to the ids of the open groups, oldest first.
     open: OpenGroups,
-    key: String,
 }
 
 impl Collapser {
@@ -348,7 +407,6 @@ impl Collapser {
             groups: VecDeque::new(),
             front_id: 0,
             open: OpenGroups::default(),
-            key: String::new(),
         }
     }
 
@@ -371,13 +429,14 @@ impl Collapser {
         {
             self.pop(emit)?;
         }
-        set_key_of(&mut self.key, item.level(), item.msg());
+        let (level, msg) = (item.level(), item.msg());
+        let key = identity_hash(level, msg);
         if let Some(rank) = rank {
             // The oldest group of this level and message that the rank has not joined yet:
             // the n-th repeat of a message on each rank goes with the others' n-th.
-            for id in self.open.ids(&self.key).take(MAX_SCAN) {
+            for id in self.open.ids(key).take(MAX_SCAN) {
                 let group = &mut self.groups[(id - self.front_id) as usize];
-                if group.ranks.binary_search(&rank).is_err() {
+                if group.is(level, msg) && !group.has_rank(rank) {
                     match &item {
                         Item::Scanned(s) => group.join_scanned(s, rank),
                         Item::Parsed(rec, _) => group.join(rec, rank),
@@ -400,7 +459,7 @@ impl Collapser {
         };
         self.groups.push_back(group);
         if rank.is_some() {
-            self.open.add(&self.key, id);
+            self.open.add(key, id);
         }
         Ok(())
     }
@@ -420,8 +479,8 @@ impl Collapser {
         let Some(group) = self.groups.pop_front() else {
             return Ok(());
         };
-        set_key_of(&mut self.key, group.level(), group.msg());
-        self.open.close_oldest(&self.key, self.front_id);
+        let key = identity_hash(group.level(), group.msg());
+        self.open.close_oldest(key, self.front_id);
         self.front_id += 1;
         emit(group)
     }
@@ -429,8 +488,16 @@ impl Collapser {
 
 /// The collapse identity of a record of level `level` and message `msg`,
 /// `"<level>\t<msg>"`, into `key`: records with the same identity from different ranks
-/// are "the same record". One contract for `merge --collapse` and the live view of
-/// `ranklog run` / `merge --follow`.
+/// are "the same record" ([`Group::is`] compares it, [`identity_hash`] hashes it). One
+/// contract for `merge --collapse` and the live view of `ranklog run` / `merge --follow`.
+/// The hash (FxHash) of the collapse identity of [`set_key_of`], without making its text.
+pub(crate) fn identity_hash(level: slog::Level, msg: &str) -> u64 {
+    let mut hash = rustc_hash::FxHasher::default();
+    hash.write_u8(level.as_usize() as u8);
+    hash.write(msg.as_bytes());
+    hash.finish()
+}
+
 pub(crate) fn set_key_of(key: &mut String, level: slog::Level, msg: &str) {
     key.clear();
     key.push_str(level.as_short_str());
@@ -530,6 +597,45 @@ mod tests {
             [("b", vec![0]), ("c", vec![0, 1])],
             "b's window passed"
         );
+    }
+
+    #[test]
+    fn ranks_past_64_join_sort_and_complete_as_the_ones_below() {
+        for size in [64, 65, 130] {
+            // Odd ranks from the top down, then even ones from the bottom up.
+            let mut order: Vec<u32> = (0..size).rev().filter(|r| r % 2 == 1).collect();
+            order.extend((0..size).filter(|r| r % 2 == 0));
+            let lines: Vec<_> = order
+                .iter()
+                .map(|&r| {
+                    format!(
+                        r#"{{"ts":"2026-11-21T04:24:00.000000Z","level":"info","msg":"m","rank":{r},"size":{size}}}"#
+                    )
+                    .into_bytes()
+                })
+                .collect();
+            let groups = run(&lines, 1000);
+            assert_eq!(groups.len(), 1, "size {size}");
+            assert_eq!(
+                groups[0].ranks,
+                (0..size).collect::<Vec<_>>(),
+                "size {size}"
+            );
+            assert!(groups[0].complete(), "size {size}");
+            assert_eq!(groups[0].ranks_tag(), format!("[ranks 0-{}]", size - 1));
+            let again = run(
+                &[lines[0].clone(), lines[1].clone(), lines[0].clone()],
+                1000,
+            );
+            let ranks: Vec<_> = again.iter().map(|g| g.ranks.clone()).collect();
+            let (a, b) = (order[0], order[1]);
+            assert_eq!(
+                ranks,
+                [vec![b, a], vec![a]],
+                "size {size}: a repeat starts a group"
+            );
+            assert!(!again[0].complete() && !again[0].has_rank(size));
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::analyze::collapse::{set_key_of, Group, KeyMap, OpenGroups};
+use crate::analyze::collapse::{identity_hash, set_key_of, Group, KeyMap, OpenGroups};
 use crate::analyze::parsed::Item;
 use crate::analyze::record::Record;
 
@@ -116,7 +116,7 @@ impl LiveCollapser {
             expected,
         });
         if rank.is_some() {
-            self.open.add(&self.key, id);
+            self.open.add(identity_hash(rec.level(), rec.msg()), id);
         }
     }
 
@@ -157,9 +157,10 @@ impl LiveCollapser {
 
     /// Whether the record joined a group still waiting.
     fn join_waiting(&mut self, rec: &Item<'_>, rank: u32, now: Instant) -> bool {
-        for id in self.open.ids(&self.key).take(MAX_SCAN) {
+        let (level, msg) = (rec.level(), rec.msg());
+        for id in self.open.ids(identity_hash(level, msg)).take(MAX_SCAN) {
             let waiting = &mut self.waiting[(id - self.front_id) as usize];
-            if waiting.group.ranks.binary_search(&rank).is_err() {
+            if waiting.group.is(level, msg) && !waiting.group.has_rank(rank) {
                 match rec {
                     Item::Scanned(s) => waiting.group.join_scanned(s, rank),
                     Item::Parsed(rec, _) => waiting.group.join(rec, rank),
@@ -194,7 +195,8 @@ impl LiveCollapser {
             return;
         };
         set_key_of(&mut self.key, group.level(), group.msg());
-        self.open.close_oldest(&self.key, self.front_id);
+        let key = identity_hash(group.level(), group.msg());
+        self.open.close_oldest(key, self.front_id);
         self.front_id += 1;
         if let Some(ranks) = missing_ranks(&group) {
             self.wait_for_late(ranks, group.ts_us());
