@@ -57,7 +57,7 @@ print(f"lines {lines}; of every 4th line tagged [ranks 0...], {len(lags)} measur
 print(f"behind, s: p50 {pick(0.5):.3f}  p99 {pick(0.99):.3f}  max {pick(1.0):.3f}")
 PY
 mkfifo "$work/fifo"
-/usr/bin/time -f '%U %S' -o "$work/lag.time" python3 "$work/lag.py" <"$work/fifo" >"$work/lag.out" &
+python3 "$work/lag.py" <"$work/fifo" >"$work/lag.out" &
 lagger=$!
 if [[ ${BENCH_LIVE_LOGGERS:-0} == 1 ]]; then
     target/release/examples/make_bench_logs "$dir" "$ranks" "$records" "$rate" >"$work/gen.out" &
@@ -74,7 +74,7 @@ target/release/ranklog merge --follow --utc --color never "$dir" \
 follower=$!
 start=$(date +%s.%N)
 wait "$gen"
-gen_s=$(echo "$(date +%s.%N) - $start" | bc)
+gen_s=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN { printf "%.1f", a - b }')
 sleep 2
 read -r utime stime < <(awk '{print $14, $15}' "/proc/$follower/stat")
 kill -INT "$follower"
@@ -82,6 +82,7 @@ wait "$follower" || true
 wait "$lagger"
 tick=$(getconf CLK_TCK)
 say "writers done in ${gen_s} s after the follower started: $(cat "$work/gen.out")"
-say "follower CPU: $(echo "scale=2; $utime / $tick" | bc) s user, $(echo "scale=2; $stime / $tick" | bc) s system"
-say "this script's reader CPU: $(cat "$work/lag.time") (user, system s)"
+say "$(awk -v u="$utime" -v s="$stime" -v t="$tick" \
+    'BEGIN { printf "follower CPU: %.2f s user, %.2f s system", u / t, s / t }')"
+if [[ -s $work/follow.err ]]; then cat "$work/follow.err" >&2; fi
 cat "$work/lag.out"
