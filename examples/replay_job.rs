@@ -47,14 +47,21 @@ fn main() -> Result<()> {
     let dst = PathBuf::from(args.next().context(usage)?);
     let rate: f64 = args.next().context(usage)?.parse().context(usage)?;
     let seconds: f64 = args.next().context(usage)?.parse().context(usage)?;
-    ensure!(rate > 0.0 && seconds > 0.0, "{usage}: RATE and SECONDS must be above 0");
+    ensure!(
+        rate > 0.0 && seconds > 0.0,
+        "{usage}: RATE and SECONDS must be above 0"
+    );
     let mut names: Vec<_> = fs::read_dir(&src)
         .with_context(|| format!("reading {}", src.display()))?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.starts_with("rank-") && n.ends_with(".jsonl"))
         .collect();
     names.sort();
-    ensure!(!names.is_empty(), "no rank-NNNNN.jsonl files in {}", src.display());
+    ensure!(
+        !names.is_empty(),
+        "no rank-NNNNN.jsonl files in {}",
+        src.display()
+    );
     fs::create_dir_all(&dst).with_context(|| format!("creating {}", dst.display()))?;
     let mut ranks = names
         .iter()
