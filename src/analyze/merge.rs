@@ -9,6 +9,9 @@ use super::reader::Stream;
 use super::record::Record;
 use super::{AnalyzeError, Warnings};
 
+/// Most files of a merge read ahead on threads of their own (`reader::Stream`).
+const MAX_READ_AHEAD: usize = 16;
+
 /// A line handed out by [`Merge::next_line`].
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
@@ -35,8 +38,9 @@ pub struct Progress {
 /// Every rank's records in time order, read as they are needed.
 ///
 /// One reader per rank (its rotated segments read one after the other, oldest first) and
-/// a binary heap of each rank's next record: memory is one read buffer (256 KiB) and one
-/// line per rank, whatever the size of the files. Records with the same time come in rank
+/// a binary heap of each rank's next record: memory is one read buffer (256 KiB; with 16
+/// ranks or fewer, each is read ahead on a thread of its own: three) and one line per
+/// rank, whatever the size of the files. Records with the same time come in rank
 /// order; a rank's records keep their file order.
 pub struct Merge {
     streams: Vec<Stream>,
@@ -66,7 +70,13 @@ impl Merge {
             .flat_map(|s| &s.segments)
             .map(|s| s.bytes)
             .sum();
-        let mut streams: Vec<Stream> = sources.into_iter().map(Stream::new).collect();
+        // A thread per file reads ahead of the merge for a few files; for many, the
+        // threads and their buffers would cost more than the reads they take over.
+        let read_ahead = sources.len() <= MAX_READ_AHEAD;
+        let mut streams: Vec<Stream> = sources
+            .into_iter()
+            .map(|source| Stream::new(source, read_ahead))
+            .collect();
         let mut heap = BinaryHeap::with_capacity(streams.len());
         for (i, stream) in streams.iter_mut().enumerate() {
             if let Some(ts) = stream.advance(&mut warnings)? {

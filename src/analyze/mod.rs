@@ -57,6 +57,7 @@ mod merge;
 mod parsed;
 mod plot;
 mod print;
+mod read_ahead;
 mod reader;
 mod record;
 mod summary;

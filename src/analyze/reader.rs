@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use super::inputs::{self, Segment, Source};
+use super::read_ahead::ReadAhead;
 use super::record::{quick_head, Record};
 use super::{AnalyzeError, Warnings};
 
@@ -16,12 +17,12 @@ const LINE_KEEP: usize = 1 << 20;
 
 struct Open {
     path: PathBuf,
-    reader: BufReader<File>,
+    reader: Box<dyn BufRead>,
     line_no: u64,
 }
 
 /// One rank's segments, oldest first, as one sequence of record lines. Memory: one read
-/// buffer and the current line.
+/// buffer (three with read-ahead) and the current line.
 pub(crate) struct Stream {
     /// The rank from the file name.
     pub(crate) rank: Option<u32>,
@@ -30,16 +31,21 @@ pub(crate) struct Stream {
     /// The current record's line, without its `\n`.
     pub(crate) line: Vec<u8>,
     bytes_read: u64,
+    /// Whether files are read on a thread of their own ([`ReadAhead`]).
+    read_ahead: bool,
 }
 
 impl Stream {
-    pub(crate) fn new(source: Source) -> Stream {
+    /// The stream of `source`'s segments; with `read_ahead`, each is read on a thread of
+    /// its own a chunk ahead ([`ReadAhead`]; if the thread cannot start, here).
+    pub(crate) fn new(source: Source, read_ahead: bool) -> Stream {
         Stream {
             rank: source.rank,
             segments: source.segments.into_iter(),
             open: None,
             line: Vec::new(),
             bytes_read: 0,
+            read_ahead,
         }
     }
 
@@ -103,9 +109,16 @@ impl Stream {
                 };
                 match File::open(&segment.path) {
                     Ok(file) => {
+                        let reader: Box<dyn BufRead> = match self.read_ahead {
+                            true => match file.try_clone().and_then(ReadAhead::new) {
+                                Ok(ahead) => Box::new(ahead),
+                                Err(_) => Box::new(BufReader::with_capacity(READ_BUFFER, file)),
+                            },
+                            false => Box::new(BufReader::with_capacity(READ_BUFFER, file)),
+                        };
                         self.open = Some(Open {
                             path: segment.path,
-                            reader: BufReader::with_capacity(READ_BUFFER, file),
+                            reader,
                             line_no: 0,
                         });
                     }
@@ -207,7 +220,7 @@ pub(crate) fn for_each_record(
     f: &mut dyn FnMut(Option<u32>, &Record<'_>),
 ) -> Result<(), AnalyzeError> {
     for source in inputs::discover(inputs, &|_| true, warnings)? {
-        let mut stream = Stream::new(source);
+        let mut stream = Stream::new(source, true);
         let mut scratch = String::new();
         while stream.advance(warnings)?.is_some() {
             let (rec, repaired) = parse_lossy(&stream.line, &mut scratch);
