@@ -11,7 +11,8 @@ use super::parsed::{Item, Scanned};
 use super::record::spans::{token_value, SpanFields, Spans};
 use super::record::{Record, Value};
 
-/// Open groups of one level and message tried before a record starts a new one.
+/// Open groups of one level and message tried before a record starts a new one
+/// ([`OpenGroups::to_join`]).
 const MAX_SCAN: usize = 64;
 
 /// Most groups held at once; past this the oldest is printed before its window closes, so
@@ -159,6 +160,22 @@ impl Group {
         self.spread.get(i).filter(|s| s.varies)
     }
 
+    /// The first record's `i`-th key.
+    fn first_key(&self, i: usize) -> &str {
+        match &self.first {
+            First::Owned(rec) => &rec.fields[i].0,
+            First::Scanned { fields, .. } => &self.text()[fields[i].0.clone()],
+        }
+    }
+
+    /// The keys of the first record's key-values that vary across the group, as the
+    /// application wrote them ([`display_key`](super::record::display_key)).
+    pub(crate) fn varying_keys(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.first_len())
+            .filter(|&i| self.spread(i).is_some())
+            .map(|i| super::record::display_key(self.first_key(i)))
+    }
+
     /// The first record's `i`-th value.
     fn first_value(&self, i: usize) -> Option<Value<'_>> {
         match &self.first {
@@ -198,10 +215,7 @@ impl Group {
     pub(crate) fn join(&mut self, rec: &Record<'_>, rank: u32) {
         self.add_rank(rank, rec.size);
         for i in 0..self.first_len() {
-            let key = match &self.first {
-                First::Owned(first) => first.fields[i].0.as_ref(),
-                First::Scanned { fields, .. } => &self.text()[fields[i].0.clone()],
-            };
+            let key = self.first_key(i);
             let other = rec.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
             let first = self.first_value(i).map(Value::into_owned);
             let first = first.expect("the first record's values convert");
@@ -255,6 +269,15 @@ impl Group {
             let first = self.first_value(i).map(Value::into_owned);
             let first = first.expect("the first record's values convert");
             self.add_value(i, &first, other.as_ref());
+        }
+    }
+
+    /// Adds `rank`'s record of the same identity, scanned or parsed.
+    #[inline]
+    pub(crate) fn join_item(&mut self, item: &Item<'_>, rank: u32) {
+        match item {
+            Item::Scanned(s) => self.join_scanned(s, rank),
+            Item::Parsed(rec, _) => self.join(rec, rank),
         }
     }
 
@@ -341,14 +364,26 @@ enum Ids {
 }
 
 impl OpenGroups {
-    /// The open groups whose identity hashes to `key`, oldest first.
-    pub(crate) fn ids(&self, key: u64) -> impl Iterator<Item = u64> + '_ {
-        let (one, many) = match self.0.get(&key) {
-            Some(Ids::One(id)) => (Some(*id), None),
-            Some(Ids::Many(ids)) => (None, Some(ids)),
-            None => (None, None),
+    /// The group `rank`'s record of level `level` and message `msg` (hashing to `key`)
+    /// joins: the oldest open group of that identity the rank has not joined yet, among
+    /// the first [`MAX_SCAN`], so that the n-th repeat of a message on each rank goes with
+    /// the others' n-th. `group` gives a group by its id.
+    #[inline]
+    pub(crate) fn to_join<'g>(
+        &self,
+        key: u64,
+        (level, msg): (slog::Level, &str),
+        rank: u32,
+        group: impl Fn(u64) -> &'g Group,
+    ) -> Option<u64> {
+        let joins = |&id: &u64| {
+            let g = group(id);
+            g.is(level, msg) && !g.has_rank(rank)
         };
-        one.into_iter().chain(many.into_iter().flatten().copied())
+        match self.0.get(&key)? {
+            Ids::One(id) => Some(*id).filter(joins),
+            Ids::Many(ids) => ids.iter().take(MAX_SCAN).copied().find(joins),
+        }
     }
 
     /// Group `id`, the newest, of an identity hashing to `key`, is open.
@@ -432,17 +467,13 @@ impl Collapser {
         let (level, msg) = (item.level(), item.msg());
         let key = identity_hash(level, msg);
         if let Some(rank) = rank {
-            // The oldest group of this level and message that the rank has not joined yet:
-            // the n-th repeat of a message on each rank goes with the others' n-th.
-            for id in self.open.ids(key).take(MAX_SCAN) {
-                let group = &mut self.groups[(id - self.front_id) as usize];
-                if group.is(level, msg) && !group.has_rank(rank) {
-                    match &item {
-                        Item::Scanned(s) => group.join_scanned(s, rank),
-                        Item::Parsed(rec, _) => group.join(rec, rank),
-                    }
-                    return Ok(());
-                }
+            let (groups, front) = (&self.groups, self.front_id);
+            let found = self
+                .open
+                .to_join(key, (level, msg), rank, |id| &groups[(id - front) as usize]);
+            if let Some(id) = found {
+                self.groups[(id - front) as usize].join_item(&item, rank);
+                return Ok(());
             }
         }
         let id = self.front_id + self.groups.len() as u64;

@@ -491,12 +491,7 @@ pub(crate) fn write_group(buf: &mut Vec<u8>, format: &mut LineFormat, group: &Gr
 fn collapsed_json(group: &Group) -> String {
     let said = super::RankSet::from_ranks(group.ranks.iter().copied());
     let missing = group.size.map(|size| said.complement(size).to_string());
-    let varies: Vec<String> = group.with_first(|first| {
-        (first.fields.iter().enumerate())
-            .filter(|(i, _)| group.spread(*i).is_some())
-            .map(|(_, (k, _))| super::record::display_key(k).to_owned())
-            .collect()
-    });
+    let varies: Vec<&str> = group.varying_keys().collect();
     serde_json::json!({
         "ranks": said.to_string(),
         "count": group.ranks.len(),

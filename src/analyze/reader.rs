@@ -109,12 +109,11 @@ impl Stream {
                 };
                 match File::open(&segment.path) {
                     Ok(file) => {
-                        let reader: Box<dyn BufRead> = match self.read_ahead {
-                            true => match file.try_clone().and_then(ReadAhead::new) {
-                                Ok(ahead) => Box::new(ahead),
-                                Err(_) => Box::new(BufReader::with_capacity(READ_BUFFER, file)),
-                            },
-                            false => Box::new(BufReader::with_capacity(READ_BUFFER, file)),
+                        let ahead = self.read_ahead.then(|| file.try_clone());
+                        let ahead = ahead.and_then(|f| f.and_then(ReadAhead::new).ok());
+                        let reader: Box<dyn BufRead> = match ahead {
+                            Some(ahead) => Box::new(ahead),
+                            None => Box::new(BufReader::with_capacity(READ_BUFFER, file)),
                         };
                         self.open = Some(Open {
                             path: segment.path,

@@ -11,7 +11,6 @@ use crate::analyze::parsed::Item;
 use crate::analyze::record::Record;
 
 /// Open groups of one identity tried before a record starts a new one (as offline).
-const MAX_SCAN: usize = 64;
 /// Most groups waiting at once; past this the oldest is shown before its window ends.
 const MAX_PENDING: usize = 50_000;
 /// Shown groups that still wait for late ranks, per identity and in all; past these the
@@ -91,14 +90,14 @@ impl LiveCollapser {
         show: &mut dyn FnMut(Shown),
     ) {
         set_key_of(&mut self.key, rec.level(), rec.msg());
+        let key = identity_hash(rec.level(), rec.msg());
         if let Some(rank) = rank {
-            if self.join_shown(rec, rank, show) || self.join_waiting(rec, rank, now) {
+            if self.join_shown(rec, rank, show) || self.join_waiting(key, rec, rank, now) {
                 return;
             }
         }
         if self.waiting.len() >= MAX_PENDING {
             self.pop(show);
-            set_key_of(&mut self.key, rec.level(), rec.msg());
         }
         let id = self.front_id + self.waiting.len() as u64;
         let group = match rec {
@@ -116,7 +115,7 @@ impl LiveCollapser {
             expected,
         });
         if rank.is_some() {
-            self.open.add(identity_hash(rec.level(), rec.msg()), id);
+            self.open.add(key, id);
         }
     }
 
@@ -155,23 +154,23 @@ impl LiveCollapser {
         true
     }
 
-    /// Whether the record joined a group still waiting.
-    fn join_waiting(&mut self, rec: &Item<'_>, rank: u32, now: Instant) -> bool {
-        let (level, msg) = (rec.level(), rec.msg());
-        for id in self.open.ids(identity_hash(level, msg)).take(MAX_SCAN) {
-            let waiting = &mut self.waiting[(id - self.front_id) as usize];
-            if waiting.group.is(level, msg) && !waiting.group.has_rank(rank) {
-                match rec {
-                    Item::Scanned(s) => waiting.group.join_scanned(s, rank),
-                    Item::Parsed(rec, _) => waiting.group.join(rec, rank),
-                }
-                if is_complete(&waiting.group, waiting.expected) {
-                    waiting.due = now;
-                }
-                return true;
-            }
+    /// Whether the record (its identity hashing to `key`) joined a group still waiting.
+    fn join_waiting(&mut self, key: u64, rec: &Item<'_>, rank: u32, now: Instant) -> bool {
+        let (waiting, front) = (&self.waiting, self.front_id);
+        let found = self
+            .open
+            .to_join(key, (rec.level(), rec.msg()), rank, |id| {
+                &waiting[(id - front) as usize].group
+            });
+        let Some(id) = found else {
+            return false;
+        };
+        let waiting = &mut self.waiting[(id - front) as usize];
+        waiting.group.join_item(rec, rank);
+        if is_complete(&waiting.group, waiting.expected) {
+            waiting.due = now;
         }
-        false
+        true
     }
 
     /// Shows, in order of their first records' arrival, the groups due by `now`: complete,
@@ -194,17 +193,20 @@ impl LiveCollapser {
         let Some(Waiting { group, .. }) = self.waiting.pop_front() else {
             return;
         };
-        set_key_of(&mut self.key, group.level(), group.msg());
         let key = identity_hash(group.level(), group.msg());
         self.open.close_oldest(key, self.front_id);
         self.front_id += 1;
         if let Some(ranks) = missing_ranks(&group) {
-            self.wait_for_late(ranks, group.ts_us());
+            let mut identity = String::new();
+            set_key_of(&mut identity, group.level(), group.msg());
+            self.wait_for_late(identity, ranks, group.ts_us());
         }
         show(Shown::Group(group));
     }
 
-    fn wait_for_late(&mut self, ranks: Vec<u32>, first_ts_us: i64) {
+    /// `ranks` are missing from the group of identity `identity` ([`set_key_of`]) shown
+    /// with its first record at `first_ts_us`: their records, when they come, are late.
+    fn wait_for_late(&mut self, identity: String, ranks: Vec<u32>, first_ts_us: i64) {
         if self.missing_total >= MAX_LATE {
             // The oldest of the identity with the most waiting groups stops waiting.
             if let Some(list) = self.missing.values_mut().max_by_key(|l| l.len()) {
@@ -213,7 +215,7 @@ impl LiveCollapser {
             }
             self.missing.retain(|_, l| !l.is_empty());
         }
-        let list = self.missing.entry(self.key.clone()).or_default();
+        let list = self.missing.entry(identity).or_default();
         if list.len() >= MAX_LATE_PER_KEY {
             list.pop_front();
             self.missing_total -= 1;
