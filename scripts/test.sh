@@ -20,6 +20,12 @@ fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+# Disk: every integration test is a binary linking all ~200 dependencies, twice (all
+# features, then none). With full debug info and cargo's incremental cache a fresh run
+# filled about 15 GB; line tables (backtraces keep file:line) and no incremental cache
+# keep it to a few. Set either variable to override.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
 
 names=()
 results=()
@@ -67,8 +73,17 @@ multinode_smoke() {
 step "multinode smoke" multinode_smoke
 step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --all-targets --all-features -- -D warnings
+# The test and example binaries of one feature set are not reused by the next: they go
+# once they have run (proc-macro libraries, also executable, stay).
+drop_test_binaries() {
+    local dir=${CARGO_TARGET_DIR:-target}/debug
+    find "$dir/deps" "$dir/examples" -maxdepth 1 -type f -perm -u+x ! -name '*.so' -delete 2>/dev/null
+    return 0
+}
 step "test (all features)" cargo test --all-features
+drop_test_binaries
 step "test (no default features)" cargo test --no-default-features
+drop_test_binaries
 # The Python package (python/): `pip install ./python` into a fresh venv (a release build
 # of the crate through maturin), then its pytest tests, real `mpirun -np 4` jobs among
 # them, which call the `ranklog` CLI built here.
