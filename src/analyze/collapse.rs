@@ -2,18 +2,16 @@
 //! time, become one [`Group`].
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::Hasher as _;
 
 use std::ops::Range;
 
 use super::filter::RankSet;
-use super::parsed::{Item, Scanned};
+use super::identity::identity_hash;
+use super::open_groups::OpenGroups;
+use super::parsed::{Ahead, Item, Scanned};
+use super::prefetch::{prefetch, prefetch_bytes};
 use super::record::spans::{token_value, SpanFields, Spans};
 use super::record::{Record, Value};
-
-/// Open groups of one level and message tried before a record starts a new one
-/// ([`OpenGroups::to_join`]).
-const MAX_SCAN: usize = 64;
 
 /// Most groups held at once; past this the oldest is printed before its window closes, so
 /// memory stays bounded even when every record of a busy window is different.
@@ -60,6 +58,8 @@ enum First {
 pub(crate) struct Group {
     /// The first record, printed for all.
     first: First,
+    /// The hash of the group's identity ([`identity_hash`]).
+    identity: u64,
     /// The first record's line: kept for `--json`, and always when the first record was
     /// scanned (the ranges of `first` are on it).
     pub(crate) raw: Vec<u8>,
@@ -79,7 +79,9 @@ pub(crate) struct Group {
 impl Group {
     /// A group of one record, `rank`'s (`raw` is its line, kept for `--json` only).
     pub(crate) fn new(rec: &Record<'_>, raw: Vec<u8>, rank: Option<u32>) -> Group {
-        Group::of(First::Owned(rec.clone().into_owned()), raw, rank, rec.size)
+        let identity = identity_hash(rec.level, &rec.msg);
+        let first = First::Owned(rec.clone().into_owned());
+        Group::of(first, identity, raw, rank, rec.size)
     }
 
     /// A group of one scanned record, `rank`'s: its line and ranges, nothing converted.
@@ -89,13 +91,20 @@ impl Group {
             fields: rec.fields.to_vec(),
             tail: rec.fields.first().map_or(rec.line.len(), |(k, _)| k.start),
         };
-        Group::of(first, rec.line.to_vec(), rank, rec.spans.size)
+        Group::of(first, rec.identity, rec.line.to_vec(), rank, rec.spans.size)
     }
 
-    fn of(first: First, raw: Vec<u8>, rank: Option<u32>, size: Option<u32>) -> Group {
+    fn of(
+        first: First,
+        identity: u64,
+        raw: Vec<u8>,
+        rank: Option<u32>,
+        size: Option<u32>,
+    ) -> Group {
         // Room for the job's ranks (up to a point): a group grows to them.
         let mut group = Group {
             first,
+            identity,
             raw,
             ranks: Vec::with_capacity(size.map_or(1, |n| n.clamp(1, 256)) as usize),
             low_ranks: 0,
@@ -117,6 +126,11 @@ impl Group {
             First::Scanned { .. } => unsafe { std::str::from_utf8_unchecked(&self.raw) },
             First::Owned(_) => "",
         }
+    }
+
+    /// The hash of the group's identity ([`identity_hash`]).
+    pub(crate) fn identity(&self) -> u64 {
+        self.identity
     }
 
     /// Time of the first record, microseconds since the Unix epoch.
@@ -286,6 +300,22 @@ impl Group {
         self.level() == level && self.msg() == msg
     }
 
+    /// [`prefetch`]es what a join or printing reads beyond the struct: the first record's
+    /// line (up to 512 bytes), its key-values' ranges and the ranks.
+    fn prefetch_contents(&self) {
+        prefetch_bytes(&self.raw, 512);
+        prefetch(self.ranks.as_ptr());
+        if let First::Scanned { fields, .. } = &self.first {
+            prefetch(fields.as_ptr());
+        }
+    }
+
+    /// Whether `rank`'s record of level `level` and message `msg` may join the group: the
+    /// same identity, and a rank that has not joined it yet.
+    pub(crate) fn joins(&self, level: slog::Level, msg: &str, rank: u32) -> bool {
+        self.is(level, msg) && !self.has_rank(rank)
+    }
+
     /// Whether `rank` said it.
     pub(crate) fn has_rank(&self, rank: u32) -> bool {
         match 1u64.checked_shl(rank) {
@@ -349,75 +379,14 @@ impl Group {
 /// job's own messages, and SipHash's resistance to chosen keys costs more than it buys here.
 pub(crate) type KeyMap<V> = HashMap<String, V, rustc_hash::FxBuildHasher>;
 
-/// The groups still open to more ranks, by the hash of their identity
-/// ([`identity_hash`]): their ids, oldest first (ids count up in the order the groups were
-/// made). Two identities may share a hash: the caller checks each group's identity.
-/// Shared by the offline and the live collapser.
-#[derive(Default)]
-pub(crate) struct OpenGroups(HashMap<u64, Ids, rustc_hash::FxBuildHasher>);
+/// Groups a pop asks for ahead of their own pop (see `Collapser::pop`).
+const POP_AHEAD: usize = 4;
 
-/// The ids of one identity's open groups, oldest first: one, the common case, held in the
-/// map itself; more in a queue.
-enum Ids {
-    One(u64),
-    Many(VecDeque<u64>),
-}
-
-impl OpenGroups {
-    /// The group `rank`'s record of level `level` and message `msg` (hashing to `key`)
-    /// joins: the oldest open group of that identity the rank has not joined yet, among
-    /// the first [`MAX_SCAN`], so that the n-th repeat of a message on each rank goes with
-    /// the others' n-th. `group` gives a group by its id.
-    #[inline]
-    pub(crate) fn to_join<'g>(
-        &self,
-        key: u64,
-        (level, msg): (slog::Level, &str),
-        rank: u32,
-        group: impl Fn(u64) -> &'g Group,
-    ) -> Option<u64> {
-        let joins = |&id: &u64| {
-            let g = group(id);
-            g.is(level, msg) && !g.has_rank(rank)
-        };
-        match self.0.get(&key)? {
-            Ids::One(id) => Some(*id).filter(joins),
-            Ids::Many(ids) => ids.iter().take(MAX_SCAN).copied().find(joins),
-        }
-    }
-
-    /// Group `id`, the newest, of an identity hashing to `key`, is open.
-    pub(crate) fn add(&mut self, key: u64, id: u64) {
-        match self.0.get_mut(&key) {
-            Some(Ids::Many(ids)) => ids.push_back(id),
-            Some(ids @ Ids::One(_)) => {
-                let Ids::One(first) = *ids else {
-                    unreachable!("matched as one")
-                };
-                *ids = Ids::Many(VecDeque::from([first, id]));
-            }
-            None => {
-                self.0.insert(key, Ids::One(id));
-            }
-        }
-    }
-
-    /// Group `id`, the oldest of all, of an identity hashing to `key`, is shown: it is
-    /// open no more.
-    pub(crate) fn close_oldest(&mut self, key: u64, id: u64) {
-        let empty = match self.0.get_mut(&key) {
-            Some(Ids::One(first)) => *first == id,
-            Some(Ids::Many(ids)) => {
-                if ids.front() == Some(&id) {
-                    ids.pop_front();
-                }
-                ids.is_empty()
-            }
-            None => false,
-        };
-        if empty {
-            self.0.remove(&key);
-        }
+/// [`prefetch`]es the memory of the struct `g`.
+fn prefetch_group(g: &Group) {
+    let at = (g as *const Group).cast::<u8>();
+    for offset in (0..std::mem::size_of::<Group>()).step_by(64) {
+        prefetch(at.wrapping_add(offset));
     }
 }
 
@@ -453,8 +422,10 @@ impl Collapser {
         &mut self,
         item: Item<'_>,
         rank: Option<u32>,
+        ahead: Ahead,
         emit: &mut impl FnMut(Group) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.prefetch(ahead);
         let ts_us = item.ts_us();
         while self.groups.len() >= MAX_PENDING
             || self
@@ -464,13 +435,13 @@ impl Collapser {
         {
             self.pop(emit)?;
         }
-        let (level, msg) = (item.level(), item.msg());
-        let key = identity_hash(level, msg);
+        let key = item.identity();
         if let Some(rank) = rank {
+            let (level, msg) = (item.level(), item.msg());
             let (groups, front) = (&self.groups, self.front_id);
-            let found = self
-                .open
-                .to_join(key, (level, msg), rank, |id| &groups[(id - front) as usize]);
+            let found = self.open.to_join(key, |id| {
+                groups[(id - front) as usize].joins(level, msg, rank)
+            });
             if let Some(id) = found {
                 self.groups[(id - front) as usize].join_item(&item, rank);
                 return Ok(());
@@ -495,6 +466,28 @@ impl Collapser {
         Ok(())
     }
 
+    /// Asks for the memory that the records `ahead` will need, a stage for each
+    /// ([`AHEAD`](super::parsed::AHEAD)): the table slot of the farthest; the group the
+    /// next most likely joins; the line and ranks of the nearest's group (their addresses
+    /// are in the group, asked for a stage before). With many groups open, each is
+    /// otherwise a wait for main memory.
+    fn prefetch(&self, [far, next, near]: Ahead) {
+        if let Some(key) = far {
+            self.open.prefetch(key);
+        }
+        let group = |key: Option<u64>| {
+            let id = self.open.oldest(key?)?;
+            self.groups
+                .get(usize::try_from(id.checked_sub(self.front_id)?).ok()?)
+        };
+        if let Some(g) = group(next) {
+            prefetch_group(g);
+        }
+        if let Some(g) = group(near) {
+            g.prefetch_contents();
+        }
+    }
+
     /// Hands out every group left.
     pub(crate) fn finish<E>(
         &mut self,
@@ -510,30 +503,19 @@ impl Collapser {
         let Some(group) = self.groups.pop_front() else {
             return Ok(());
         };
-        let key = identity_hash(group.level(), group.msg());
-        self.open.close_oldest(key, self.front_id);
+        // Groups go in order: ask for those a few places behind, in two stages, as
+        // `prefetch` does for joins (the struct, then its slot and what printing reads).
+        if let Some(g) = self.groups.get(2 * POP_AHEAD) {
+            prefetch_group(g);
+        }
+        if let Some(g) = self.groups.get(POP_AHEAD) {
+            self.open.prefetch(g.identity());
+            g.prefetch_contents();
+        }
+        self.open.close_oldest(group.identity(), self.front_id);
         self.front_id += 1;
         emit(group)
     }
-}
-
-/// The collapse identity of a record of level `level` and message `msg`,
-/// `"<level>\t<msg>"`, into `key`: records with the same identity from different ranks
-/// are "the same record" ([`Group::is`] compares it, [`identity_hash`] hashes it). One
-/// contract for `merge --collapse` and the live view of `ranklog run` / `merge --follow`.
-/// The hash (FxHash) of the collapse identity of [`set_key_of`], without making its text.
-pub(crate) fn identity_hash(level: slog::Level, msg: &str) -> u64 {
-    let mut hash = rustc_hash::FxHasher::default();
-    hash.write_u8(level.as_usize() as u8);
-    hash.write(msg.as_bytes());
-    hash.finish()
-}
-
-pub(crate) fn set_key_of(key: &mut String, level: slog::Level, msg: &str) {
-    key.clear();
-    key.push_str(level.as_short_str());
-    key.push('\t');
-    key.push_str(msg);
 }
 
 #[cfg(test)]
@@ -559,7 +541,7 @@ mod tests {
         for line in lines {
             let r = Record::parse(line).unwrap();
             let rank = r.rank;
-            c.push_item(Item::Parsed(&r, line), rank, &mut emit)
+            c.push_item(Item::Parsed(&r, line), rank, [None; 3], &mut emit)
                 .unwrap();
         }
         c.finish(&mut emit).unwrap();
@@ -604,8 +586,13 @@ mod tests {
                 out.push((g.msg().to_owned(), g.ranks.clone()));
                 Ok(())
             };
-            c.push_item(Item::Parsed(&rec, text.as_bytes()), rec.rank, &mut emit)
-                .unwrap();
+            c.push_item(
+                Item::Parsed(&rec, text.as_bytes()),
+                rec.rank,
+                [None; 3],
+                &mut emit,
+            )
+            .unwrap();
             out
         };
         let group = |msg: &str, ranks: &[u32]| vec![(msg.to_owned(), ranks.to_vec())];
@@ -855,14 +842,14 @@ mod tests {
             batch.parse(&filter);
             let mut damage = Warnings::default();
             batch
-                .for_each_item(&filter, &mut scratch, &mut damage, |item, rank| {
-                    c.push_item(item, rank, &mut emit)
+                .for_each_item(&filter, &mut scratch, &mut damage, |item, rank, ahead| {
+                    c.push_item(item, rank, ahead, &mut emit)
                 })
                 .unwrap();
         } else {
             for line in lines {
                 if let Ok(rec) = Record::parse(line) {
-                    c.push_item(Item::Parsed(&rec, line), rec.rank, &mut emit)
+                    c.push_item(Item::Parsed(&rec, line), rec.rank, [None; 3], &mut emit)
                         .unwrap();
                 }
             }
@@ -912,7 +899,7 @@ mod tests {
         batch.parse(&filter);
         let mut scanned = 0;
         batch
-            .for_each_item(&filter, &mut scratch, &mut damage, |item, _| {
+            .for_each_item(&filter, &mut scratch, &mut damage, |item, _, _| {
                 let Item::Scanned(s) = &item else {
                     return Ok::<(), ()>(());
                 };

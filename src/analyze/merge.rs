@@ -38,10 +38,11 @@ pub struct Progress {
 /// Every rank's records in time order, read as they are needed.
 ///
 /// One reader per rank (its rotated segments read one after the other, oldest first) and
-/// a binary heap of each rank's next record: memory is one read buffer (256 KiB; with 16
-/// ranks or fewer, each is read ahead on a thread of its own: three) and one line per
-/// rank, whatever the size of the files. Records with the same time come in rank
-/// order; a rank's records keep their file order.
+/// a binary heap of each rank's next record: memory is one chunk of whole lines per rank
+/// (256 KiB, or the longest line; with 16 ranks or fewer, each is read and split into
+/// lines on a thread of its own, a chunk ahead: three), whatever the size of the files.
+/// Records with the same time come in rank order; a rank's records keep their file
+/// order.
 pub struct Merge {
     streams: Vec<Stream>,
     heap: BinaryHeap<Reverse<(i64, usize)>>,
@@ -103,7 +104,7 @@ impl Merge {
     pub fn world_size(&self) -> Option<u32> {
         self.streams
             .iter()
-            .filter_map(|s| Record::parse(&s.line).ok()?.size)
+            .filter_map(|s| Record::parse(s.line()).ok()?.size)
             .max()
     }
 
@@ -132,7 +133,7 @@ impl Merge {
         Ok(Some(MergedLine {
             ts_us,
             file_rank: stream.rank,
-            line: &stream.line,
+            line: stream.line(),
         }))
     }
 

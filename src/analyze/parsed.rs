@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::identity::identity_hash;
 use super::reader::parse_lossy;
 use super::record::spans::{SpanFields, Spans};
 use super::record::{Record, Value};
@@ -30,12 +31,23 @@ pub(crate) fn parse_filtered<'a>(
     (filter.accepts_rank(rank) && filter.accepts(&rec)).then_some((rec, rank))
 }
 
+/// How many lines ahead of the record it hands out [`ParsedBatch::for_each_item`] tells
+/// the identities of records: a collapser asks for the memory of their groups in three
+/// stages, the farthest first (see `Collapser::prefetch`). A stage is a few records' time,
+/// about the wait for main memory.
+pub(crate) const AHEAD: [usize; 3] = [12, 6, 3];
+
+/// The identities ([`identity_hash`]) of the records [`AHEAD`] lines after one: `None`
+/// past the batch's end, and for a line not scanned.
+pub(crate) type Ahead = [Option<u64>; 3];
+
 /// What a parsing thread made of one line.
 enum Parsed {
     /// A record the filter rejects.
     Skip,
-    /// The record as ranges of its line, with its rank.
-    Record(Spans, Option<u32>),
+    /// The record as ranges of its line, with its rank and the hash of its collapse
+    /// identity ([`identity_hash`]).
+    Record(Spans, Option<u32>, u64),
     /// A line the flat parser does not read (escapes, nested values, whitespace, invalid
     /// UTF-8, not a record): the thread that uses it parses it whole (and counts the
     /// damage).
@@ -56,6 +68,15 @@ impl<'a> Item<'a> {
         match self {
             Item::Scanned(s) => s.spans.ts_us,
             Item::Parsed(rec, _) => rec.ts_us,
+        }
+    }
+
+    /// The hash of the record's collapse identity ([`identity_hash`]): made on the parsing
+    /// thread for a scanned record.
+    pub(crate) fn identity(&self) -> u64 {
+        match self {
+            Item::Scanned(s) => s.identity,
+            Item::Parsed(rec, _) => identity_hash(rec.level, &rec.msg),
         }
     }
 
@@ -144,6 +165,8 @@ pub(crate) struct Scanned<'a> {
     /// Its key-values: the ranges of key and value text on `line`.
     pub(crate) fields: &'a [(Range<usize>, Range<usize>)],
     all_fields: &'a SpanFields,
+    /// The hash of its collapse identity ([`identity_hash`]).
+    pub(crate) identity: u64,
 }
 
 impl<'a> Scanned<'a> {
@@ -235,16 +258,20 @@ impl ParsedBatch {
                 kept
             };
             self.parsed.push(if kept {
-                Parsed::Record(spans, rank)
+                // SAFETY: `Spans::scan` reads only valid UTF-8 lines.
+                let text = unsafe { std::str::from_utf8_unchecked(line) };
+                let identity = identity_hash(spans.level, spans.msg(text));
+                Parsed::Record(spans, rank, identity)
             } else {
                 Parsed::Skip
             });
         }
     }
 
-    /// Hands `f` each record the filter kept, in line order, with its rank: scanned
-    /// where [`parse`](Self::parse) scanned it, else parsed here (with `scratch`, adding
-    /// the damage found to `damage`).
+    /// Hands `f` each record the filter kept, in line order, with its rank and the
+    /// identities of the records [`AHEAD`] lines after it: scanned where
+    /// [`parse`](Self::parse) scanned it, else parsed here (with `scratch`, adding the
+    /// damage found to `damage`).
     ///
     /// # Errors
     ///
@@ -257,28 +284,34 @@ impl ParsedBatch {
         mut f: F,
     ) -> Result<(), E>
     where
-        F: FnMut(Item<'_>, Option<u32>) -> Result<(), E>,
+        F: FnMut(Item<'_>, Option<u32>, Ahead) -> Result<(), E>,
     {
+        let identity = |i: usize| match self.parsed.get(i) {
+            Some(Parsed::Record(_, _, identity)) => Some(*identity),
+            _ => None,
+        };
         let mut start = 0;
-        for (&(end, file_rank), parsed) in self.lines.iter().zip(&self.parsed) {
+        for (i, (&(end, file_rank), parsed)) in self.lines.iter().zip(&self.parsed).enumerate() {
             let line = &self.bytes[start..end];
             start = end;
+            let ahead = AHEAD.map(|d| identity(i + d));
             match parsed {
                 Parsed::Skip => {}
-                Parsed::Record(spans, rank) => {
+                Parsed::Record(spans, rank, identity) => {
                     let scanned = Scanned {
                         line,
                         spans,
                         fields: spans.fields(&self.fields),
                         all_fields: &self.fields,
+                        identity: *identity,
                     };
-                    f(Item::Scanned(scanned), *rank)?;
+                    f(Item::Scanned(scanned), *rank, ahead)?;
                 }
                 Parsed::Again => {
                     if let Some((rec, rank)) =
                         parse_filtered(line, file_rank, filter, scratch, damage)
                     {
-                        f(Item::Parsed(&rec, line), rank)?;
+                        f(Item::Parsed(&rec, line), rank, ahead)?;
                     }
                 }
             }
@@ -322,7 +355,7 @@ mod tests {
         for batch in [&mut first, &mut second] {
             batch.parse(&filter);
             batch
-                .for_each_item(&filter, &mut scratch, &mut damage, |item, rank| {
+                .for_each_item(&filter, &mut scratch, &mut damage, |item, rank, _| {
                     let again = item.to_owned_record();
                     let Item::Scanned(scanned) = item else {
                         panic!("a line in the writer's style is scanned");

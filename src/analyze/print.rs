@@ -442,9 +442,9 @@ fn collapsed<W: Write>(
     let filter = &options.filter;
     let scan = |_: &mut (), batch: &mut ParsedBatch| batch.parse(filter);
     let collapse = |batch: &mut ParsedBatch| {
-        batch.for_each_item(filter, &mut scratch, damage, |item, rank| {
+        batch.for_each_item(filter, &mut scratch, damage, |item, rank, ahead| {
             kept += 1;
-            collapser.push_item(item, rank, &mut sink)
+            collapser.push_item(item, rank, ahead, &mut sink)
         })
     };
     in_batches(lines, workers, "a parsing thread", || (), scan, collapse)?;

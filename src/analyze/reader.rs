@@ -2,34 +2,42 @@
 //! damaged lines.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use super::inputs::{self, Segment, Source};
-use super::read_ahead::ReadAhead;
-use super::record::{quick_head, Record};
+use super::prefetch::prefetch_bytes;
+use super::read_ahead::{Chunk, Framer, Head, Line, ReadAhead};
+use super::record::Record;
 use super::{AnalyzeError, Warnings};
 
-/// Read buffer per open file, bytes.
-const READ_BUFFER: usize = 256 * 1024;
-/// A line buffer grown past this (a huge record) is given back after use, bytes.
-const LINE_KEEP: usize = 1 << 20;
+/// Where an open segment's chunks of lines come from.
+enum Chunks {
+    /// A thread of its own, a chunk ahead.
+    Ahead(ReadAhead),
+    /// This thread, when asked.
+    Here(Framer),
+}
 
 struct Open {
     path: PathBuf,
-    reader: Box<dyn BufRead>,
-    line_no: u64,
+    chunks: Chunks,
 }
 
-/// One rank's segments, oldest first, as one sequence of record lines. Memory: one read
-/// buffer (three with read-ahead) and the current line.
+/// One rank's segments, oldest first, as one sequence of record lines. Memory: one chunk
+/// of lines (256 KiB; three with read-ahead).
 pub(crate) struct Stream {
     /// The rank from the file name.
     pub(crate) rank: Option<u32>,
     segments: std::vec::IntoIter<Segment>,
     open: Option<Open>,
-    /// The current record's line, without its `\n`.
-    pub(crate) line: Vec<u8>,
+    /// The open segment's current chunk, and its next line.
+    chunk: Chunk,
+    next: usize,
+    /// The current record's line in `chunk` (`start..end`), or in `repaired`.
+    line: std::ops::Range<usize>,
+    /// A copy of the current line with U+FFFD in place of invalid UTF-8, when it needed
+    /// one to parse.
+    repaired: Option<Vec<u8>>,
     bytes_read: u64,
     /// Whether files are read on a thread of their own ([`ReadAhead`]).
     read_ahead: bool,
@@ -43,9 +51,21 @@ impl Stream {
             rank: source.rank,
             segments: source.segments.into_iter(),
             open: None,
-            line: Vec::new(),
+            chunk: Chunk::default(),
+            next: 0,
+            line: 0..0,
+            repaired: None,
             bytes_read: 0,
             read_ahead,
+        }
+    }
+
+    /// The current record's line (the one [`advance`](Self::advance) last read), without
+    /// its `\n`.
+    pub(crate) fn line(&self) -> &[u8] {
+        match &self.repaired {
+            Some(repaired) => repaired,
+            None => &self.chunk.bytes()[self.line.clone()],
         }
     }
 
@@ -54,29 +74,32 @@ impl Stream {
         self.bytes_read
     }
 
-    /// Reads the next record into [`line`](Self::line) and returns its time; `None` at
-    /// the end of the last segment. Lines that are not records are skipped and counted in
-    /// `warnings`. A line the writer framed (`{"v":..,"ts":"..",...}` ending in `\n`) is
-    /// taken on its framing and time alone; any other line is parsed whole.
+    /// Reads the next record (its line is then [`line`](Self::line)) and returns its time;
+    /// `None` at the end of the last segment. Lines that are not records are skipped and
+    /// counted in `warnings`. A line the writer framed (`{"v":..,"ts":"..",...}` ending in
+    /// `\n`) is taken on its framing and time alone; any other line is parsed whole.
     ///
     /// # Errors
     ///
     /// [`AnalyzeError::Read`] when a segment cannot be opened or read.
     pub(crate) fn advance(&mut self, warnings: &mut Warnings) -> Result<Option<i64>, AnalyzeError> {
-        while let Some(terminated) = self.read_line(warnings)? {
-            if terminated && self.line.last() == Some(&b'}') {
-                if let Some((v, ts)) = quick_head(&self.line) {
+        self.repaired = None;
+        while let Some(line) = self.next_line(warnings)? {
+            self.line = line.range();
+            let terminated = match line.head {
+                Head::Framed { v, ts_us } => {
                     warnings.schema(v);
-                    return Ok(Some(ts));
+                    return Ok(Some(ts_us));
                 }
-            }
-            let mut parsed = Record::parse(&self.line).map(|r| (r.v, r.ts_us));
-            if parsed.is_err() && std::str::from_utf8(&self.line).is_err() {
-                self.line = String::from_utf8_lossy(&self.line)
-                    .into_owned()
-                    .into_bytes();
+                Head::Other { terminated } => terminated,
+            };
+            let text = self.chunk.text(&line);
+            let mut parsed = Record::parse(text).map(|r| (r.v, r.ts_us));
+            if parsed.is_err() && std::str::from_utf8(text).is_err() {
+                let repaired = String::from_utf8_lossy(text).into_owned().into_bytes();
                 warnings.invalid_utf8 += 1;
-                parsed = Record::parse(&self.line).map(|r| (r.v, r.ts_us));
+                parsed = Record::parse(&repaired).map(|r| (r.v, r.ts_us));
+                self.repaired = Some(repaired);
             }
             match parsed {
                 Ok((v, ts)) => {
@@ -84,13 +107,11 @@ impl Stream {
                     return Ok(Some(ts));
                 }
                 Err(_) => {
-                    let (path, line_no) = self
-                        .open
-                        .as_ref()
-                        .map(|o| (o.path.clone(), o.line_no))
-                        .unwrap_or_default();
+                    self.repaired = None;
+                    let path = self.open.as_ref().map(|o| o.path.clone());
+                    let path = path.unwrap_or_default();
                     if terminated {
-                        warnings.bad_line(&path, line_no);
+                        warnings.bad_line(&path, line.number);
                     } else {
                         warnings.truncated.push(path);
                     }
@@ -100,9 +121,19 @@ impl Stream {
         Ok(None)
     }
 
-    /// Reads the next non-blank line; `Some(true)` when it ended with `\n`.
-    fn read_line(&mut self, warnings: &mut Warnings) -> Result<Option<bool>, AnalyzeError> {
+    /// The next non-blank line of the current chunk, opening segments and reading chunks
+    /// as needed; `None` after the last segment.
+    fn next_line(&mut self, warnings: &mut Warnings) -> Result<Option<Line>, AnalyzeError> {
         loop {
+            if let Some(&line) = self.chunk.lines().get(self.next) {
+                self.next += 1;
+                // This stream's next line is used after one line of every other stream:
+                // its bytes, framed on another core, are asked for now.
+                if let Some(after) = self.chunk.lines().get(self.next) {
+                    prefetch_bytes(self.chunk.text(after), 1024);
+                }
+                return Ok(Some(line));
+            }
             let Some(open) = self.open.as_mut() else {
                 let Some(segment) = self.segments.next() else {
                     return Ok(None);
@@ -111,14 +142,13 @@ impl Stream {
                     Ok(file) => {
                         let ahead = self.read_ahead.then(|| file.try_clone());
                         let ahead = ahead.and_then(|f| f.and_then(ReadAhead::new).ok());
-                        let reader: Box<dyn BufRead> = match ahead {
-                            Some(ahead) => Box::new(ahead),
-                            None => Box::new(BufReader::with_capacity(READ_BUFFER, file)),
+                        let chunks = match ahead {
+                            Some(ahead) => Chunks::Ahead(ahead),
+                            None => Chunks::Here(Framer::new(file)),
                         };
                         self.open = Some(Open {
                             path: segment.path,
-                            reader,
-                            line_no: 0,
+                            chunks,
                         });
                     }
                     Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -133,60 +163,19 @@ impl Stream {
                 }
                 continue;
             };
-            self.line.clear();
-            if self.line.capacity() > LINE_KEEP {
-                self.line.shrink_to(READ_BUFFER);
-            }
-            let n = read_line_into(&mut open.reader, &mut self.line).map_err(|source| {
-                AnalyzeError::Read {
-                    path: open.path.clone(),
-                    source,
-                }
+            let read = match &mut open.chunks {
+                Chunks::Ahead(ahead) => ahead.next(&mut self.chunk),
+                Chunks::Here(framer) => framer.next(&mut self.chunk),
+            };
+            read.map_err(|source| AnalyzeError::Read {
+                path: open.path.clone(),
+                source,
             })?;
-            if n == 0 {
+            self.next = 0;
+            self.bytes_read += self.chunk.file_bytes;
+            if self.chunk.is_end() {
                 self.open = None;
-                continue;
             }
-            self.bytes_read += n as u64;
-            open.line_no += 1;
-            let terminated = self.line.last() == Some(&b'\n');
-            if terminated {
-                self.line.pop();
-                if self.line.last() == Some(&b'\r') {
-                    self.line.pop();
-                }
-            }
-            if !self.line.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Some(terminated));
-            }
-        }
-    }
-}
-
-/// Appends the next line of `reader`, with its `\n` when it has one, to `line`; the bytes
-/// read (0 at the end). [`BufRead::read_until`] with memchr's vectorized search for the
-/// `\n` (lines are long: a few hundred bytes).
-///
-/// # Errors
-///
-/// The reader's, but for interruptions, which are retried.
-fn read_line_into(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<usize> {
-    let mut read = 0;
-    loop {
-        let buf = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        let (end, used) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (true, i + 1),
-            None => (buf.is_empty(), buf.len()),
-        };
-        line.extend_from_slice(&buf[..used]);
-        reader.consume(used);
-        read += used;
-        if end {
-            return Ok(read);
         }
     }
 }
@@ -222,7 +211,7 @@ pub(crate) fn for_each_record(
         let mut stream = Stream::new(source, true);
         let mut scratch = String::new();
         while stream.advance(warnings)?.is_some() {
-            let (rec, repaired) = parse_lossy(&stream.line, &mut scratch);
+            let (rec, repaired) = parse_lossy(stream.line(), &mut scratch);
             warnings.invalid_utf8 += u64::from(repaired);
             match rec {
                 Some(rec) => f(stream.rank, &rec),

@@ -6,7 +6,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::analyze::collapse::{identity_hash, set_key_of, Group, KeyMap, OpenGroups};
+use crate::analyze::collapse::{Group, KeyMap};
+use crate::analyze::identity::set_key_of;
+use crate::analyze::open_groups::OpenGroups;
 use crate::analyze::parsed::Item;
 use crate::analyze::record::Record;
 
@@ -90,7 +92,7 @@ impl LiveCollapser {
         show: &mut dyn FnMut(Shown),
     ) {
         set_key_of(&mut self.key, rec.level(), rec.msg());
-        let key = identity_hash(rec.level(), rec.msg());
+        let key = rec.identity();
         if let Some(rank) = rank {
             if self.join_shown(rec, rank, show) || self.join_waiting(key, rec, rank, now) {
                 return;
@@ -157,11 +159,10 @@ impl LiveCollapser {
     /// Whether the record (its identity hashing to `key`) joined a group still waiting.
     fn join_waiting(&mut self, key: u64, rec: &Item<'_>, rank: u32, now: Instant) -> bool {
         let (waiting, front) = (&self.waiting, self.front_id);
-        let found = self
-            .open
-            .to_join(key, (rec.level(), rec.msg()), rank, |id| {
-                &waiting[(id - front) as usize].group
-            });
+        let (level, msg) = (rec.level(), rec.msg());
+        let found = self.open.to_join(key, |id| {
+            waiting[(id - front) as usize].group.joins(level, msg, rank)
+        });
         let Some(id) = found else {
             return false;
         };
@@ -193,8 +194,7 @@ impl LiveCollapser {
         let Some(Waiting { group, .. }) = self.waiting.pop_front() else {
             return;
         };
-        let key = identity_hash(group.level(), group.msg());
-        self.open.close_oldest(key, self.front_id);
+        self.open.close_oldest(group.identity(), self.front_id);
         self.front_id += 1;
         if let Some(ranks) = missing_ranks(&group) {
             let mut identity = String::new();

@@ -321,7 +321,9 @@ impl Follower {
         let (collapser, watch, buf) = (&mut self.collapser, &mut self.watch, &mut self.out);
         let (format, stats) = (&mut self.format, &mut self.stats);
         stats.records += (batch.len() + helper.len()) as u64;
-        let mut each = |rec: Item<'_>, rank: Option<u32>| {
+        // The live view shows groups within a window of arrival, not thousands at once: it has
+        // few groups open and asks for none of their memory ahead.
+        let mut each = |rec: Item<'_>, rank: Option<u32>, _ahead| {
             // The record's rank, else its file's: always known here.
             if let Some(rank) = rank {
                 if let Some(notice) = watch.record(rank, &rec, now) {
