@@ -283,25 +283,12 @@ impl LineBatch for Batch {
     }
 }
 
-impl LineBatch for ParsedBatch {
-    fn push_line(&mut self, line: &[u8], file_rank: Option<u32>) {
-        self.push(line, file_rank);
-    }
-
-    fn lines(&self) -> usize {
-        self.len()
-    }
-
-    fn empty(&mut self) {
-        self.clear();
-    }
-}
-
 /// Gathers the lines in batches of [`BATCH_LINES`] that go round-robin to `workers`
 /// threads (each with its own state, made by `start`), which run `work` on them; the
 /// batches come back in the order they were made and `done` takes each on this thread.
-/// At most [`IN_FLIGHT_PER_WORKER`] batches a worker are out at once. With no workers,
-/// `work` runs on this thread. `what` names the threads in the error when one stops.
+/// `seal` sees each batch just before it goes. At most [`IN_FLIGHT_PER_WORKER`] batches a
+/// worker are out at once. With no workers, `work` runs on this thread. `what` names the
+/// threads in the error when one stops.
 ///
 /// # Errors
 ///
@@ -312,12 +299,14 @@ fn in_batches<B: LineBatch, S>(
     what: &str,
     start: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, &mut B) + Sync,
+    mut seal: impl FnMut(&mut B),
     mut done: impl FnMut(&mut B) -> Result<(), AnalyzeError>,
 ) -> Result<(), AnalyzeError> {
     let mut batch = B::default();
     if workers == 0 {
         let mut state = start();
         let mut take = |batch: &mut B| {
+            seal(batch);
             work(&mut state, batch);
             done(batch)?;
             batch.empty();
@@ -368,7 +357,8 @@ fn in_batches<B: LineBatch, S>(
             batch.push_line(line, file_rank);
             if batch.lines() == BATCH_LINES {
                 let next = free.pop().unwrap_or_default();
-                let full = std::mem::replace(&mut batch, next);
+                let mut full = std::mem::replace(&mut batch, next);
+                seal(&mut full);
                 inputs[sent % workers].send(full).map_err(|_| stopped())?;
                 sent += 1;
                 take_until(sent, IN_FLIGHT_PER_WORKER * workers, &mut free)?;
@@ -376,6 +366,7 @@ fn in_batches<B: LineBatch, S>(
             Ok(())
         })?;
         if batch.lines() > 0 {
+            seal(&mut batch);
             inputs[sent % workers].send(batch).map_err(|_| stopped())?;
             sent += 1;
         }
@@ -414,14 +405,26 @@ fn parallel<W: Write>(
             .map_err(AnalyzeError::Output)
     };
     let start = || Printer::new(options);
-    in_batches(lines, workers, "a formatting thread", start, format, write)?;
+    let seal = |_: &mut Batch| {};
+    in_batches(
+        lines,
+        workers,
+        "a formatting thread",
+        start,
+        format,
+        seal,
+        write,
+    )?;
     Ok(kept)
 }
 
 /// `--collapse`: records grouped by level and message, one line per group. The lines are
 /// scanned in batches ([`ParsedBatch`]) on `workers` other threads (on this one with none)
 /// and collapsed on this thread in merge order: the output is the same on any number of
-/// threads.
+/// threads. The groups handed out go with the next batch sent and are printed on its
+/// thread, before it scans the batch; their lines are written when the batch comes back,
+/// in order. Printing a group (converting its first record, formatting it) then costs
+/// the collapsing thread, which limits the whole, nothing.
 fn collapsed<W: Write>(
     lines: &mut Lines<'_, '_>,
     options: &MergeOptions,
@@ -431,25 +434,86 @@ fn collapsed<W: Write>(
 ) -> Result<u64, AnalyzeError> {
     let window = options.collapse_window_us.unwrap_or(0);
     let mut collapser = Collapser::new(window, options.json);
-    let mut format = LineFormat::new(options.time_zone, options.color);
     let mut scratch = String::new();
     let mut kept = 0;
-    let mut sink = |group: Group| -> Result<(), AnalyzeError> {
-        write_group(&mut output.buf, &mut format, &group, options.json);
-        output.written += 1;
-        output.flush_full()
-    };
     let filter = &options.filter;
-    let scan = |_: &mut (), batch: &mut ParsedBatch| batch.parse(filter);
-    let collapse = |batch: &mut ParsedBatch| {
-        batch.for_each_item(filter, &mut scratch, damage, |item, rank, ahead| {
-            kept += 1;
-            collapser.push_item(item, rank, ahead, &mut sink)
-        })
+    let json = options.json;
+    // Groups handed out since the last batch was sent.
+    let shown = std::cell::RefCell::new(Vec::new());
+    let mut show = |group: Group| -> Result<(), AnalyzeError> {
+        shown.borrow_mut().push(group);
+        Ok(())
     };
-    in_batches(lines, workers, "a parsing thread", || (), scan, collapse)?;
-    collapser.finish(&mut sink)?;
+    let start = || LineFormat::new(options.time_zone, options.color);
+    let scan = |format: &mut LineFormat, batch: &mut CollapseBatch| {
+        // The groups are dropped on the collapsing thread, which made them: glibc's
+        // malloc frees another thread's memory under its arena's lock.
+        for group in &batch.groups {
+            write_group(&mut batch.printed, format, group, json);
+        }
+        batch.lines.parse(filter);
+    };
+    let seal = |batch: &mut CollapseBatch| {
+        let groups = &mut *shown.borrow_mut();
+        batch.shown = groups.len() as u64;
+        std::mem::swap(&mut batch.groups, groups);
+    };
+    let collapse = |batch: &mut CollapseBatch| {
+        output.buf.extend_from_slice(&batch.printed);
+        output.written += batch.shown;
+        output.flush_full()?;
+        batch
+            .lines
+            .for_each_item(filter, &mut scratch, damage, |item, rank, ahead| {
+                kept += 1;
+                collapser.push_item(item, rank, ahead, &mut show)
+            })
+    };
+    in_batches(
+        lines,
+        workers,
+        "a parsing thread",
+        start,
+        scan,
+        seal,
+        collapse,
+    )?;
+    collapser.finish(&mut show)?;
+    let mut format = start();
+    for group in shown.into_inner() {
+        write_group(&mut output.buf, &mut format, &group, json);
+        output.written += 1;
+        output.flush_full()?;
+    }
     Ok(kept)
+}
+
+/// A batch of lines to scan for `--collapse`, with the groups handed out before it was
+/// sent: its thread prints them into `printed`, written when the batch comes back.
+#[derive(Default)]
+struct CollapseBatch {
+    lines: ParsedBatch,
+    groups: Vec<Group>,
+    /// Groups in `printed`.
+    shown: u64,
+    printed: Vec<u8>,
+}
+
+impl LineBatch for CollapseBatch {
+    fn push_line(&mut self, line: &[u8], file_rank: Option<u32>) {
+        self.lines.push(line, file_rank);
+    }
+
+    fn lines(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn empty(&mut self) {
+        self.lines.clear();
+        self.groups.clear();
+        self.shown = 0;
+        self.printed.clear();
+    }
 }
 
 /// A group as one line: its first record, with the ranks that said it.
