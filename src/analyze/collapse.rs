@@ -63,11 +63,11 @@ pub(crate) struct Group {
     /// The first record's line: kept for `--json`, and always when the first record was
     /// scanned (the ranges of `first` are on it).
     pub(crate) raw: Vec<u8>,
-    /// The ranks that said it, sorted.
-    pub(crate) ranks: Vec<u32>,
-    /// Bit `r` set for each rank `r` below 64 in `ranks`: joins and the complete check
-    /// of small jobs test it without reading `ranks`.
+    /// The ranks that said it: bit `r` for each rank `r` below 64, so that a join and the
+    /// complete check of a job of up to 64 ranks read one word and allocate nothing ...
     low_ranks: u64,
+    /// ... and the ranks from 64 up, sorted.
+    high_ranks: Vec<u32>,
     /// The largest world size among the records.
     pub(crate) size: Option<u32>,
     /// One entry per key-value of the first record, made when a record of the group first
@@ -106,8 +106,8 @@ impl Group {
             first,
             identity,
             raw,
-            ranks: Vec::with_capacity(size.map_or(1, |n| n.clamp(1, 256)) as usize),
             low_ranks: 0,
+            high_ranks: Vec::new(),
             size,
             spread: Vec::new(),
         };
@@ -301,10 +301,12 @@ impl Group {
     }
 
     /// [`prefetch`]es what a join or printing reads beyond the struct: the first record's
-    /// line (up to 512 bytes), its key-values' ranges and the ranks.
+    /// line (up to 512 bytes), its key-values' ranges and the ranks from 64 up.
     fn prefetch_contents(&self) {
         prefetch_bytes(&self.raw, 512);
-        prefetch(self.ranks.as_ptr());
+        if !self.high_ranks.is_empty() {
+            prefetch(self.high_ranks.as_ptr());
+        }
         if let First::Scanned { fields, .. } = &self.first {
             prefetch(fields.as_ptr());
         }
@@ -320,8 +322,24 @@ impl Group {
     pub(crate) fn has_rank(&self, rank: u32) -> bool {
         match 1u64.checked_shl(rank) {
             Some(bit) => self.low_ranks & bit != 0,
-            None => self.ranks.binary_search(&rank).is_ok(),
+            None => self.high_ranks.binary_search(&rank).is_ok(),
         }
+    }
+
+    /// How many ranks said it.
+    pub(crate) fn rank_count(&self) -> usize {
+        self.low_ranks.count_ones() as usize + self.high_ranks.len()
+    }
+
+    /// The ranks that said it, in order.
+    pub(crate) fn ranks(&self) -> impl Iterator<Item = u32> + '_ {
+        let mut low = self.low_ranks;
+        std::iter::from_fn(move || {
+            let rank = (low != 0).then(|| low.trailing_zeros())?;
+            low &= low - 1;
+            Some(rank)
+        })
+        .chain(self.high_ranks.iter().copied())
     }
 
     /// Every rank of the job said it (ranks `0..size`, distinct): no record of the job can
@@ -330,21 +348,23 @@ impl Group {
     pub(crate) fn complete(&self) -> bool {
         match self.size {
             Some(size @ 1..=64) => self.low_ranks == u64::MAX >> (64 - size),
-            Some(size) => self.ranks.len() == size as usize && self.ranks.last() < Some(&size),
+            Some(size) => {
+                self.low_ranks == u64::MAX
+                    && self.high_ranks.len() == size as usize - 64
+                    && self.high_ranks.last() < Some(&size)
+            }
             None => false,
         }
     }
 
     fn add_rank(&mut self, rank: u32, size: Option<u32>) {
-        let at = match 1u64.checked_shl(rank) {
-            // Ranks below 64 come first: those below this one give its place.
-            Some(bit) => {
-                self.low_ranks |= bit;
-                (self.low_ranks & (bit - 1)).count_ones() as usize
+        match 1u64.checked_shl(rank) {
+            Some(bit) => self.low_ranks |= bit,
+            None => {
+                let at = self.high_ranks.partition_point(|&r| r < rank);
+                self.high_ranks.insert(at, rank);
             }
-            None => self.ranks.partition_point(|&r| r < rank),
-        };
-        self.ranks.insert(at, rank);
+        }
         self.size = self.size.max(size);
     }
 
@@ -358,7 +378,7 @@ impl Group {
                 _ => format!("[ranks 0-{last}]"),
             };
         }
-        let said = RankSet::from_ranks(self.ranks.iter().copied());
+        let said = RankSet::from_ranks(self.ranks());
         match self.size {
             Some(size) if said.complement(size).is_empty() && said.len() == u64::from(size) => {
                 format!("[ranks {said}]")
@@ -557,7 +577,10 @@ mod tests {
         lines.push(rec(900, 2, "info", "other", 0));
         let groups = run(&lines, 1000);
         assert_eq!(groups.len(), 3);
-        assert_eq!(groups[0].ranks, (0..8).collect::<Vec<_>>());
+        assert_eq!(
+            groups[0].ranks().collect::<Vec<_>>(),
+            (0..8).collect::<Vec<_>>()
+        );
         assert_eq!(groups[0].ranks_tag(), "[ranks 0-7]");
         assert!(groups[0].spread(0).is_some() && groups[0].spread(1).is_none());
         assert_eq!(groups[0].spread(0).unwrap().range, Some((0.0, 7.0)));
@@ -583,7 +606,7 @@ mod tests {
             let rec = Record::parse(text.as_bytes()).unwrap();
             let mut out = Vec::new();
             let mut emit = |g: Group| -> Result<(), ()> {
-                out.push((g.msg().to_owned(), g.ranks.clone()));
+                out.push((g.msg().to_owned(), g.ranks().collect()));
                 Ok(())
             };
             c.push_item(
@@ -635,7 +658,7 @@ mod tests {
             let groups = run(&lines, 1000);
             assert_eq!(groups.len(), 1, "size {size}");
             assert_eq!(
-                groups[0].ranks,
+                groups[0].ranks().collect::<Vec<_>>(),
                 (0..size).collect::<Vec<_>>(),
                 "size {size}"
             );
@@ -645,7 +668,7 @@ mod tests {
                 &[lines[0].clone(), lines[1].clone(), lines[0].clone()],
                 1000,
             );
-            let ranks: Vec<_> = again.iter().map(|g| g.ranks.clone()).collect();
+            let ranks: Vec<Vec<u32>> = again.iter().map(|g| g.ranks().collect()).collect();
             let (a, b) = (order[0], order[1]);
             assert_eq!(
                 ranks,
@@ -665,7 +688,7 @@ mod tests {
             rec(1500, 2, "info", "tick", 0),
         ];
         let groups = run(&lines, 1000);
-        let ranks: Vec<_> = groups.iter().map(|g| g.ranks.clone()).collect();
+        let ranks: Vec<Vec<u32>> = groups.iter().map(|g| g.ranks().collect()).collect();
         assert_eq!(ranks, [vec![0, 1], vec![0], vec![2]]);
         let repeats: Vec<_> = [0, 0, 1, 1]
             .iter()
@@ -674,7 +697,7 @@ mod tests {
             .collect();
         let pairs: Vec<_> = run(&repeats, 1000)
             .iter()
-            .map(|g| g.ranks.clone())
+            .map(|g| g.ranks().collect::<Vec<_>>())
             .collect();
         assert_eq!(
             pairs,
@@ -830,7 +853,12 @@ mod tests {
             let spread = (0..g.first_len())
                 .map(|i| g.spread(i).map_or((false, None), |s| (s.varies, s.range)))
                 .collect();
-            out.push((String::from_utf8(text).unwrap(), g.ranks, g.size, spread));
+            out.push((
+                String::from_utf8(text).unwrap(),
+                g.ranks().collect(),
+                g.size,
+                spread,
+            ));
             Ok(())
         };
         if scanned {

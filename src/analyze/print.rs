@@ -518,7 +518,7 @@ impl LineBatch for CollapseBatch {
 
 /// A group as one line: its first record, with the ranks that said it.
 pub(crate) fn write_group(buf: &mut Vec<u8>, format: &mut LineFormat, group: &Group, json: bool) {
-    let collapsed = group.ranks.len() > 1;
+    let collapsed = group.rank_count() > 1;
     if json {
         let end = group.raw.iter().rposition(|&b| b == b'}');
         match end.filter(|_| collapsed) {
@@ -553,12 +553,12 @@ pub(crate) fn write_group(buf: &mut Vec<u8>, format: &mut LineFormat, group: &Gr
 
 /// `{"ranks":"0-3,5","count":5,"size":8,"missing":"4,6-7","varies":["ms"]}`.
 fn collapsed_json(group: &Group) -> String {
-    let said = super::RankSet::from_ranks(group.ranks.iter().copied());
+    let said = super::RankSet::from_ranks(group.ranks());
     let missing = group.size.map(|size| said.complement(size).to_string());
     let varies: Vec<&str> = group.varying_keys().collect();
     serde_json::json!({
         "ranks": said.to_string(),
-        "count": group.ranks.len(),
+        "count": group.rank_count(),
         "size": group.size,
         "missing": missing,
         "varies": varies,

@@ -230,22 +230,18 @@ impl LiveCollapser {
 fn is_complete(group: &Group, expected: Option<u64>) -> bool {
     expected
         .or(group.size.map(u64::from))
-        .is_some_and(|want| group.ranks.len() as u64 >= want)
+        .is_some_and(|want| group.rank_count() as u64 >= want)
 }
 
 /// The ranks a shown group names as missing (`[ranks ... of N, missing ...]`: more than
 /// half of the job said it), `None` when it names none.
 fn missing_ranks(group: &Group) -> Option<Vec<u32>> {
     let size = group.size?;
-    let said = group.ranks.len() as u64;
+    let said = group.rank_count() as u64;
     if said * 2 <= u64::from(size) || said >= u64::from(size) {
         return None;
     }
-    Some(
-        (0..size)
-            .filter(|r| group.ranks.binary_search(r).is_err())
-            .collect(),
-    )
+    Some((0..size).filter(|&r| !group.has_rank(r)).collect())
 }
 
 #[cfg(test)]
