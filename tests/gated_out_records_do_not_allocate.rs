@@ -1,6 +1,7 @@
 //! A record this rank does not print (scope gated out, level disabled, module filtered)
 //! costs no heap allocation on the caller's thread; nor does an accepted record, once the
-//! thread and the queue have been used.
+//! thread and the queue have been used, and from a new logger's start while the writer
+//! keeps up (the queue's slots are made warm when it starts).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -164,6 +165,52 @@ fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
         1 + 5000 + 1001,
         "every accepted record is in the file"
     );
+}
+
+#[test]
+fn a_new_loggers_records_allocate_nothing_past_the_threads_first_batch() {
+    let _turn = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("ranklog-alloc-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // A queue of 64: the writer is woken at 16 pending, and its batches are that size.
+    let guard = Builder::new()
+        .rank_info(RankInfo::new(0, 4, 0, 2).unwrap())
+        .console_writer(std::io::sink())
+        .dir(&dir)
+        .queue_len(64)
+        .unwrap()
+        .build()
+        .unwrap();
+    let log = guard.logger();
+    let record = || {
+        info!(log, "loaded {} shards", 7u64; "scope" => "global", "bytes" => 1u64, "ms" => 1.5, "name" => "w");
+    };
+    // Batches of 16 while the writer keeps up (nothing waits when the next 16 come); the
+    // thread's first batch fills its own fresh buffers and is not counted. Without warm
+    // slots, each of the first 64 records would have grown a fresh slot's buffers.
+    let mut counted = 0;
+    for batch in 0..100 {
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        COUNTED.with(|c| c.set(batch > 0));
+        for _ in 0..16 {
+            record();
+        }
+        COUNTED.with(|c| c.set(false));
+        counted += ALLOCATIONS.load(Ordering::Relaxed) - before;
+        assert!(guard.flush(std::time::Duration::from_secs(5)));
+    }
+    drop(guard);
+    let lines = std::fs::read_to_string(dir.join("rank-00000.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("loaded 7 shards"))
+        .count();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        counted, 0,
+        "allocations in a new logger's records 17 to 1600"
+    );
+    assert_eq!(lines, 1600, "every record is in the file");
 }
 
 /// The same for `tracing` events through the layer (feature `tracing`): gated out by their

@@ -20,7 +20,7 @@ use crate::{Scope, ONCE_TAG, SCOPE_KEY};
 thread_local! {
     /// Each thread collects its records here; the queue swaps the box of a written record
     /// back, so a thread's steady state allocates nothing.
-    static SCRATCH: RefCell<Box<Collected>> = RefCell::new(Box::default());
+    static SCRATCH: RefCell<Box<Collected>> = RefCell::new(Collected::warm());
 }
 
 /// What the queue does when it is full (`RANKLOG_OVERFLOW`).

@@ -82,9 +82,14 @@ impl Queue {
     /// into it before its log call returns, and waits (or drops) for room there too.
     pub(crate) fn new(capacity: usize, block: bool, ring: Option<Arc<Ring>>) -> Queue {
         let capacity = capacity.max(1);
+        let wake_at = (capacity / 4).max(1);
+        // The slots a batch usually fills (a caller wakes the writer there) are warm from
+        // the start; the writer makes as many for its half (`writer::run`).
+        let mut slots = Vec::with_capacity(capacity);
+        slots.extend((0..wake_at).map(|_| Collected::warm()));
         Queue {
             pending: Mutex::new(Pending {
-                slots: Vec::with_capacity(capacity),
+                slots,
                 len: 0,
                 barriers: 0,
                 closed: false,
@@ -94,10 +99,16 @@ impl Queue {
             wake_writer: Condvar::new(),
             room: Condvar::new(),
             capacity,
-            wake_at: (capacity / 4).max(1),
+            wake_at,
             block,
             ring,
         }
+    }
+
+    /// Pending records at which a caller wakes a napping writer: the size of a typical
+    /// batch.
+    pub(crate) fn wake_at(&self) -> usize {
+        self.wake_at
     }
 
     fn lock(&self) -> MutexGuard<'_, Pending> {
@@ -143,7 +154,8 @@ impl Queue {
         record.ring_end = ring_end;
         let len = p.len;
         if len == p.slots.len() {
-            p.slots.push(Box::default());
+            // The pool grows (more pending than ever): a warm slot, as the first ones.
+            p.slots.push(Collected::warm());
         }
         std::mem::swap(&mut p.slots[len], record);
         p.len = len + 1;

@@ -68,6 +68,7 @@ impl Drop for Worker {
 fn run(queue: &Queue, sinks: &Sinks, capacity: usize, counters: &Counters) {
     // Both halves hold `capacity` slots, so callers never grow them once warm.
     let mut batch: Vec<Box<Collected>> = Vec::with_capacity(capacity);
+    batch.extend((0..queue.wake_at()).map(|_| Collected::warm()));
     let mut answered = 0u64;
     let mut idle = 0u32;
     loop {
