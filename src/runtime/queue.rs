@@ -154,8 +154,9 @@ impl Queue {
         record.ring_end = ring_end;
         let len = p.len;
         if len == p.slots.len() {
-            // The pool grows (more pending than ever): a warm slot, as the first ones.
-            p.slots.push(Collected::warm());
+            // More pending than a batch: the pool grows by a box sized by its first use
+            // (kept cold: a warm one costs memory that a burst multiplies).
+            p.slots.push(Box::default());
         }
         std::mem::swap(&mut p.slots[len], record);
         p.len = len + 1;
