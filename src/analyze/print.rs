@@ -513,8 +513,16 @@ impl LineBatch for CollapseBatch {
         self.groups.clear();
         self.shown = 0;
         self.printed.clear();
+        // A window closing on many groups at once hands a batch tens of thousands; the
+        // batches go round, so what one needed once is not kept by each.
+        self.groups.shrink_to(KEEP_GROUPS);
+        self.printed.shrink_to(KEEP_PRINTED);
     }
 }
+
+/// Groups and bytes of printed lines a [`CollapseBatch`] keeps room for once used.
+const KEEP_GROUPS: usize = 4096;
+const KEEP_PRINTED: usize = 1 << 20;
 
 /// A group as one line: its first record, with the ranks that said it.
 pub(crate) fn write_group(buf: &mut Vec<u8>, format: &mut LineFormat, group: &Group, json: bool) {
