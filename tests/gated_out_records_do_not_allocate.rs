@@ -112,10 +112,10 @@ fn gated_out_scoped_and_level_disabled_records_allocate_nothing() {
     );
 }
 
-#[test]
-fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
-    let _turn = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::temp_dir().join(format!("ranklog-alloc-{}", std::process::id()));
+/// Rank 0 of 4 logging to a fresh directory (named after `name`) with a queue of 64
+/// records, the console to nowhere.
+fn file_logger(name: &str) -> (std::path::PathBuf, ranklog::Guard) {
+    let dir = std::env::temp_dir().join(format!("ranklog-alloc-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let guard = Builder::new()
         .rank_info(RankInfo::new(0, 4, 0, 2).unwrap())
@@ -125,10 +125,31 @@ fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
         .unwrap()
         .build()
         .unwrap();
+    (dir, guard)
+}
+
+/// The accepted record these tests log: a formatted message and 4 key-values.
+fn accepted_record(log: &slog::Logger) {
+    info!(log, "loaded {} shards", 7u64; "scope" => "global", "bytes" => 1u64, "ms" => 1.5, "name" => "w");
+}
+
+/// How many of [`accepted_record`]'s records rank 0's file in `dir` holds; removes `dir`.
+fn accepted_records_written(dir: &std::path::Path) -> usize {
+    let lines = std::fs::read_to_string(dir.join("rank-00000.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("loaded 7 shards"))
+        .count();
+    let _ = std::fs::remove_dir_all(dir);
+    lines
+}
+
+#[test]
+fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
+    let _turn = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    let (dir, guard) = file_logger("warm");
     let log = guard.logger();
-    let record = || {
-        info!(log, "loaded {} shards", 7u64; "scope" => "global", "bytes" => 1u64, "ms" => 1.5, "name" => "w");
-    };
+    let record = || accepted_record(&log);
     // A fresh thread's first record fills fresh buffers: proof that the counter sees the
     // pipeline's allocations on this thread.
     let cold = std::thread::scope(|s| {
@@ -149,12 +170,7 @@ fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
     assert!(guard.flush(std::time::Duration::from_secs(5)));
     let warm = allocations_during(record);
     drop(guard);
-    let lines = std::fs::read_to_string(dir.join("rank-00000.jsonl"))
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("loaded 7 shards"))
-        .count();
-    let _ = std::fs::remove_dir_all(&dir);
+    let lines = accepted_records_written(&dir);
     assert!(
         cold >= 1,
         "a cold thread's first record allocated {cold} times"
@@ -170,21 +186,10 @@ fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
 #[test]
 fn a_new_loggers_records_allocate_nothing_past_the_threads_first_batch() {
     let _turn = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::temp_dir().join(format!("ranklog-alloc-new-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     // A queue of 64: the writer is woken at 16 pending, and its batches are that size.
-    let guard = Builder::new()
-        .rank_info(RankInfo::new(0, 4, 0, 2).unwrap())
-        .console_writer(std::io::sink())
-        .dir(&dir)
-        .queue_len(64)
-        .unwrap()
-        .build()
-        .unwrap();
+    let (dir, guard) = file_logger("new");
     let log = guard.logger();
-    let record = || {
-        info!(log, "loaded {} shards", 7u64; "scope" => "global", "bytes" => 1u64, "ms" => 1.5, "name" => "w");
-    };
+    let record = || accepted_record(&log);
     // Batches of 16 while the writer keeps up (nothing waits when the next 16 come); the
     // thread's first batch fills its own fresh buffers and is not counted. Without warm
     // slots, each of the first 64 records would have grown a fresh slot's buffers.
@@ -200,12 +205,7 @@ fn a_new_loggers_records_allocate_nothing_past_the_threads_first_batch() {
         assert!(guard.flush(std::time::Duration::from_secs(5)));
     }
     drop(guard);
-    let lines = std::fs::read_to_string(dir.join("rank-00000.jsonl"))
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("loaded 7 shards"))
-        .count();
-    let _ = std::fs::remove_dir_all(&dir);
+    let lines = accepted_records_written(&dir);
     assert_eq!(
         counted, 0,
         "allocations in a new logger's records 17 to 1600"
