@@ -61,7 +61,7 @@ impl Stream {
     }
 
     /// The current record's line (the one [`advance`](Self::advance) last read), without
-    /// its `\n`.
+    /// its `\n`; empty before the first and after the last.
     pub(crate) fn line(&self) -> &[u8] {
         match &self.repaired {
             Some(repaired) => repaired,
@@ -171,7 +171,9 @@ impl Stream {
                 path: open.path.clone(),
                 source,
             })?;
+            // The current line was in the chunk just replaced.
             self.next = 0;
+            self.line = 0..0;
             self.bytes_read += self.chunk.file_bytes;
             if self.chunk.is_end() {
                 self.open = None;
@@ -220,4 +222,43 @@ pub(crate) fn for_each_record(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_streams_line_is_its_record_then_empty_after_the_last_in_either_mode() {
+        let dir = std::env::temp_dir().join(format!("ranklog-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let record = r#"{"v":1,"ts":"2026-11-21T04:24:06.000001Z","level":"info","msg":"m"}"#;
+        for (name, text, records) in [
+            ("records", format!("{record}\n{record}\n"), 2),
+            ("none", "not json\n".to_owned(), 0),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, &text).unwrap();
+            for read_ahead in [false, true] {
+                let source = Source {
+                    rank: None,
+                    segments: vec![Segment {
+                        path: path.clone(),
+                        bytes: text.len() as u64,
+                    }],
+                };
+                let (mut stream, mut warnings) =
+                    (Stream::new(source, read_ahead), Warnings::default());
+                assert!(stream.line().is_empty(), "{name}: before the first");
+                for _ in 0..records {
+                    assert!(stream.advance(&mut warnings).unwrap().is_some());
+                    assert_eq!(stream.line(), record.as_bytes(), "{name}");
+                }
+                assert_eq!(stream.advance(&mut warnings).unwrap(), None, "{name}");
+                assert!(stream.line().is_empty(), "{name}: after the last");
+                assert_eq!(stream.bytes_read(), text.len() as u64, "{name}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
