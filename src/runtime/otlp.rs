@@ -56,14 +56,16 @@ pub(crate) fn finish(sinks: &Sinks) {
     let delivery = otlp.delivery();
     // Shutting down waits for the collector; the job waits at most EXIT_WAIT for it, and
     // a thread still waiting then is left to the process's exit.
+    // Finished: the exporters stopped within EXIT_WAIT, the records' exporter without
+    // running out of its own EXIT_WAIT (which, started first, could otherwise end just
+    // inside this one on a busy machine and pass for finished).
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("ranklog-otlp-end".to_owned())
         .spawn(move || {
-            otlp.shut_down();
-            let _ = done_tx.send(());
+            let _ = done_tx.send(otlp.shut_down());
         });
-    let finished = spawned.is_ok() && done_rx.recv_timeout(EXIT_WAIT).is_ok();
+    let finished = spawned.is_ok() && done_rx.recv_timeout(EXIT_WAIT) == Ok(true);
     let report = delivery.report(finished);
     let undelivered = report.undelivered();
     let trouble = undelivered > 0 || !report.finished;

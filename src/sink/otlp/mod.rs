@@ -131,7 +131,9 @@ impl Otlp {
     /// Sends what is queued and stops the exporters. This waits for the collector: up to
     /// [`EXIT_WAIT`] for the records, and as long as the SDK's metric reader takes for the
     /// last metrics; the caller bounds the wait (it runs this on a thread of its own).
-    pub(crate) fn shut_down(self) {
+    /// Returns whether the records' exporter stopped before its [`EXIT_WAIT`] ran out (a
+    /// collector that refused them counts as stopped; one that never answered does not).
+    pub(crate) fn shut_down(self) -> bool {
         let Otlp {
             logger,
             logs,
@@ -141,9 +143,13 @@ impl Otlp {
             transport,
         } = self;
         drop(logger);
-        let _ = logs.shutdown_with_timeout(EXIT_WAIT);
+        let logs_stopped = !matches!(
+            logs.shutdown_with_timeout(EXIT_WAIT),
+            Err(opentelemetry_sdk::error::OTelSdkError::Timeout(_))
+        );
         let _ = meters.shutdown();
         drop(instruments);
         drop(transport);
+        logs_stopped
     }
 }
