@@ -112,16 +112,16 @@ fn gated_out_scoped_and_level_disabled_records_allocate_nothing() {
     );
 }
 
-/// Rank 0 of 4 logging to a fresh directory (named after `name`) with a queue of 64
-/// records, the console to nowhere.
-fn file_logger(name: &str) -> (std::path::PathBuf, ranklog::Guard) {
+/// Rank 0 of 4 logging to a fresh directory (named after `name`) with a queue of
+/// `queue_len` records, the console to nowhere.
+fn file_logger(name: &str, queue_len: usize) -> (std::path::PathBuf, ranklog::Guard) {
     let dir = std::env::temp_dir().join(format!("ranklog-alloc-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let guard = Builder::new()
         .rank_info(RankInfo::new(0, 4, 0, 2).unwrap())
         .console_writer(std::io::sink())
         .dir(&dir)
-        .queue_len(64)
+        .queue_len(queue_len)
         .unwrap()
         .build()
         .unwrap();
@@ -147,7 +147,7 @@ fn accepted_records_written(dir: &std::path::Path) -> usize {
 #[test]
 fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
     let _turn = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
-    let (dir, guard) = file_logger("warm");
+    let (dir, guard) = file_logger("warm", 64);
     let log = guard.logger();
     let record = || accepted_record(&log);
     // A fresh thread's first record fills fresh buffers: proof that the counter sees the
@@ -186,13 +186,15 @@ fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
 #[test]
 fn a_new_loggers_records_allocate_nothing_past_the_threads_first_batch() {
     let _turn = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
-    // A queue of 64: the writer is woken at 16 pending, and its batches are that size.
-    let (dir, guard) = file_logger("new");
+    // A queue of 256: its first 64 slots (where the writer is woken) are warm. Batches of
+    // 16, with the logger's own start records before the first, never reach past them, so
+    // no slot sized by another record (a cold one, added past the warm ones) comes round.
+    let (dir, guard) = file_logger("new", 256);
     let log = guard.logger();
     let record = || accepted_record(&log);
     // Batches of 16 while the writer keeps up (nothing waits when the next 16 come); the
     // thread's first batch fills its own fresh buffers and is not counted. Without warm
-    // slots, each of the first 64 records would have grown a fresh slot's buffers.
+    // slots, the next batches' records would grow fresh slots' buffers.
     let mut counted = 0;
     for batch in 0..100 {
         let before = ALLOCATIONS.load(Ordering::Relaxed);
