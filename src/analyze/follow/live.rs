@@ -12,7 +12,6 @@ use crate::analyze::open_groups::OpenGroups;
 use crate::analyze::parsed::Item;
 use crate::analyze::record::Record;
 
-/// Open groups of one identity tried before a record starts a new one (as offline).
 /// Most groups waiting at once; past this the oldest is shown before its window ends.
 const MAX_PENDING: usize = 50_000;
 /// Shown groups that still wait for late ranks, per identity and in all; past these the
@@ -91,7 +90,6 @@ impl LiveCollapser {
         now: Instant,
         show: &mut dyn FnMut(Shown),
     ) {
-        set_key_of(&mut self.key, rec.level(), rec.msg());
         let key = rec.identity();
         if let Some(rank) = rank {
             if self.join_shown(rec, rank, show) || self.join_waiting(key, rec, rank, now) {
@@ -123,6 +121,11 @@ impl LiveCollapser {
 
     /// Whether the record is a late rank's, of a group shown without it.
     fn join_shown(&mut self, rec: &Item<'_>, rank: u32, show: &mut dyn FnMut(Shown)) -> bool {
+        // The identity's text is made only while some shown group waits for late ranks.
+        if self.missing.is_empty() {
+            return false;
+        }
+        set_key_of(&mut self.key, rec.level(), rec.msg());
         let Some(shown) = self.missing.get_mut(self.key.as_str()) else {
             return false;
         };
