@@ -289,12 +289,7 @@ pub(crate) fn start(info: RankInfo, settings: Settings) -> Result<Guard> {
         ring,
     ));
     let counters = Arc::new(Counters::default());
-    let worker = Worker::start(
-        queue.clone(),
-        settings.queue_len,
-        sinks.clone(),
-        counters.clone(),
-    );
+    let worker = Worker::start(queue.clone(), sinks.clone(), counters.clone());
     let most_verbose = filter.most_verbose();
     let pipeline = Arc::new(Pipeline {
         filter: LiveFilter::new(filter),

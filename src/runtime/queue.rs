@@ -83,13 +83,9 @@ impl Queue {
     pub(crate) fn new(capacity: usize, block: bool, ring: Option<Arc<Ring>>) -> Queue {
         let capacity = capacity.max(1);
         let wake_at = (capacity / 4).max(1);
-        // The slots a batch usually fills (a caller wakes the writer there) are warm from
-        // the start; the writer makes as many for its half (`writer::run`).
-        let mut slots = Vec::with_capacity(capacity);
-        slots.extend((0..wake_at).map(|_| Collected::warm()));
         Queue {
             pending: Mutex::new(Pending {
-                slots,
+                slots: warm_half(capacity, wake_at),
                 len: 0,
                 barriers: 0,
                 closed: false,
@@ -105,10 +101,14 @@ impl Queue {
         }
     }
 
-    /// Pending records at which a caller wakes a napping writer: the size of a typical
-    /// batch.
-    pub(crate) fn wake_at(&self) -> usize {
-        self.wake_at
+    /// The writer's half of the slots (`writer::run`), made as the callers' half is: room
+    /// for the whole queue, the slots a batch usually fills warm.
+    #[expect(
+        clippy::vec_box,
+        reason = "the slots' boxes, swapped whole (see `Pending::slots`)"
+    )]
+    pub(crate) fn writer_half(&self) -> Vec<Box<Collected>> {
+        warm_half(self.capacity, self.wake_at)
     }
 
     fn lock(&self) -> MutexGuard<'_, Pending> {
@@ -204,6 +204,20 @@ impl Queue {
         self.wake(&mut p);
         self.room.notify_all();
     }
+}
+
+/// One half of the queue's slots: room for `capacity` boxes, the first `warm` of them
+/// made warm ([`Collected::warm`]), which is where a caller wakes the writer: a batch
+/// usually fills them, and a log call then neither grows buffers nor takes page faults on
+/// fresh heap. Boxes past them are added cold when a burst needs them (`Queue::push`).
+#[expect(
+    clippy::vec_box,
+    reason = "the slots' boxes, swapped whole (see `Pending::slots`)"
+)]
+fn warm_half(capacity: usize, warm: usize) -> Vec<Box<Collected>> {
+    let mut slots = Vec::with_capacity(capacity);
+    slots.extend((0..warm).map(|_| Collected::warm()));
+    slots
 }
 
 /// What the writer took from the queue in one [`Queue::take_batch`].

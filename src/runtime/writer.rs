@@ -7,7 +7,6 @@ use std::thread::JoinHandle;
 
 use super::queue::Queue;
 use super::stats::Counters;
-use crate::sink::record::Collected;
 use crate::sink::Sinks;
 
 /// The writer thread's name; a panic there must not wait for itself.
@@ -25,20 +24,15 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    /// Starts the writer thread (named [`WRITER_THREAD`]) on `queue`, whose capacity is
-    /// `capacity` records, counting what it writes in `counters`. If the thread cannot be started, the queue is closed from the
+    /// Starts the writer thread (named [`WRITER_THREAD`]) on `queue`, counting what it
+    /// writes in `counters`. If the thread cannot be started, the queue is closed from the
     /// start and every record is written on its caller's thread.
-    pub(crate) fn start(
-        queue: Arc<Queue>,
-        capacity: usize,
-        sinks: Arc<Sinks>,
-        counters: Arc<Counters>,
-    ) -> Worker {
+    pub(crate) fn start(queue: Arc<Queue>, sinks: Arc<Sinks>, counters: Arc<Counters>) -> Worker {
         let spawned = {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(WRITER_THREAD.to_owned())
-                .spawn(move || run(&queue, &sinks, capacity, &counters))
+                .spawn(move || run(&queue, &sinks, &counters))
         };
         let thread = match spawned {
             Ok(handle) => Some(handle),
@@ -65,10 +59,9 @@ impl Drop for Worker {
 }
 
 /// The writer thread's loop.
-fn run(queue: &Queue, sinks: &Sinks, capacity: usize, counters: &Counters) {
-    // Both halves hold `capacity` slots, so callers never grow them once warm.
-    let mut batch: Vec<Box<Collected>> = Vec::with_capacity(capacity);
-    batch.extend((0..queue.wake_at()).map(|_| Collected::warm()));
+fn run(queue: &Queue, sinks: &Sinks, counters: &Counters) {
+    // Both halves have room for the whole queue, so callers never grow them.
+    let mut batch = queue.writer_half();
     let mut answered = 0u64;
     let mut idle = 0u32;
     loop {
