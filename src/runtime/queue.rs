@@ -1,18 +1,24 @@
 //! The hand-off between the callers' threads and the writer thread
-//! ([`writer`](super::writer)): a bounded batch of collected records that the writer takes
-//! whole.
+//! ([`writer`](super::writer)): a bounded FIFO of collected records that the writer takes
+//! a batch at a time.
 //!
-//! A caller moves its boxed [`Collected`] record into a free slot (a swap of two pointers: it
-//! gets the slot's old
-//! buffers back, so the steady state allocates nothing) under a short lock. The writer
-//! takes every pending slot at once, formats them and writes each sink once per batch, so
-//! a busy rank makes one `write(2)` per batch (up to 64 KiB for the file), not per record.
+//! A caller moves its boxed [`Collected`] record into the queue and takes a free box back
+//! (moves of two pointers: the free box keeps the buffers of a record already written, so
+//! the steady state allocates nothing) under a short lock. The writer takes up to a
+//! quarter of the queue at once, hands the boxes of its previous batch back to the free
+//! list, formats the batch and writes each sink once per batch, so a busy rank makes one
+//! `write(2)` per batch (up to 64 KiB for the file), not per record.
+//!
+//! Boxes in use are bounded by the queue's length plus one batch (5,120 for the default
+//! 4,096): a burst that fills the queue does not also fill a second queue's worth in the
+//! writer's hands.
 //!
 //! The writer does not need a wake-up per record: while records keep coming it naps
 //! [`NAP`] at a time and takes what arrived, and a caller wakes it early only when a
 //! quarter of the queue is pending, for a flush barrier, or at the end. After [`IDLE_NAPS`]
 //! naps with nothing to do it sleeps until the next record, so an idle job costs nothing.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -46,16 +52,25 @@ enum Writer {
     Sleeping,
 }
 
+#[expect(
+    clippy::vec_box,
+    reason = "boxes move whole between the callers and the writer: 8 bytes, not a record"
+)]
 struct Pending {
-    /// Slots `..len` hold queued records; the rest keep buffers for reuse.
-    #[expect(
-        clippy::vec_box,
-        reason = "a caller swaps its box for a slot's under the lock: 8 bytes, not a record"
-    )]
-    slots: Vec<Box<Collected>>,
-    len: usize,
+    /// Queued records, oldest first.
+    queued: VecDeque<Box<Collected>>,
+    /// Boxes of written records, kept for their buffers: a caller takes one for each record
+    /// it queues.
+    free: Vec<Box<Collected>>,
+    /// Records queued so far.
+    queued_total: u64,
+    /// Records the writer has taken so far.
+    taken_total: u64,
     /// Flush barriers asked for so far.
     barriers: u64,
+    /// `queued_total` when the latest barrier was asked for: the writer answers it once it
+    /// has taken (and so written) that many records.
+    barrier_at: u64,
     closed: bool,
     writer: Writer,
     /// Callers waiting for room.
@@ -68,8 +83,9 @@ pub(crate) struct Queue {
     wake_writer: Condvar,
     room: Condvar,
     capacity: usize,
-    /// Pending records at which a caller wakes a napping writer.
-    wake_at: usize,
+    /// Pending records at which a caller wakes a napping writer, and the most the writer
+    /// takes at once.
+    batch: usize,
     /// Whether a caller waits for room (`Overflow::Block`) or drops.
     block: bool,
     /// The crash-safe ring every queued record is also copied into (with a log file).
@@ -80,14 +96,24 @@ impl Queue {
     /// A queue of `capacity` records (at least 1); `block`: callers wait for room
     /// (`Overflow::Block`) rather than drop. With a `ring`, each record is also copied
     /// into it before its log call returns, and waits (or drops) for room there too.
+    ///
+    /// Two batches' worth of boxes start warm ([`Collected::warm`]): the one the callers
+    /// fill while the writer holds the other. A log call then neither grows buffers nor
+    /// takes page faults on fresh heap; boxes past them are added cold when a burst needs
+    /// them (see [`push`](Self::push)).
     pub(crate) fn new(capacity: usize, block: bool, ring: Option<Arc<Ring>>) -> Queue {
         let capacity = capacity.max(1);
-        let wake_at = (capacity / 4).max(1);
+        let batch = (capacity / 4).max(1);
+        let mut free = Vec::with_capacity(capacity + batch);
+        free.extend((0..2 * batch).map(|_| Collected::warm()));
         Queue {
             pending: Mutex::new(Pending {
-                slots: warm_half(capacity, wake_at),
-                len: 0,
+                queued: VecDeque::with_capacity(capacity),
+                free,
+                queued_total: 0,
+                taken_total: 0,
                 barriers: 0,
+                barrier_at: 0,
                 closed: false,
                 writer: Writer::Busy,
                 waiting: 0,
@@ -95,20 +121,10 @@ impl Queue {
             wake_writer: Condvar::new(),
             room: Condvar::new(),
             capacity,
-            wake_at,
+            batch,
             block,
             ring,
         }
-    }
-
-    /// The writer's half of the slots (`writer::run`), made as the callers' half is: room
-    /// for the whole queue, the slots a batch usually fills warm.
-    #[expect(
-        clippy::vec_box,
-        reason = "the slots' boxes, swapped whole (see `Pending::slots`)"
-    )]
-    pub(crate) fn writer_half(&self) -> Vec<Box<Collected>> {
-        warm_half(self.capacity, self.wake_at)
     }
 
     fn lock(&self) -> MutexGuard<'_, Pending> {
@@ -122,7 +138,7 @@ impl Queue {
     }
 
     /// Moves `record` into the queue (and its bytes into the ring); `record` gets a free
-    /// slot's buffers back. With the blocking policy, waits for room.
+    /// box back. With the blocking policy, waits for room.
     #[inline]
     pub(crate) fn push(&self, record: &mut Box<Collected>) -> Push {
         let ring = self.ring.as_deref().zip(record.wire());
@@ -134,7 +150,7 @@ impl Queue {
             // The writer only ever frees room in the ring, so what fits now still fits
             // below.
             let ring_room = ring.map_or(Room::Never, |(r, w)| r.room(w.len()));
-            if p.len < self.capacity && ring_room != Room::Later {
+            if p.queued.len() < self.capacity && ring_room != Room::Later {
                 break ring_room;
             }
             if !self.block {
@@ -152,17 +168,15 @@ impl Queue {
             _ => 0,
         };
         record.ring_end = ring_end;
-        let len = p.len;
-        if len == p.slots.len() {
-            // More pending than a batch: the pool grows by a box sized by its first use
-            // (kept cold: a warm one costs memory that a burst multiplies).
-            p.slots.push(Box::default());
-        }
-        std::mem::swap(&mut p.slots[len], record);
-        p.len = len + 1;
+        // More in use than the warm boxes: a new box sized by its first use (kept cold: a
+        // warm one costs memory that a burst multiplies).
+        let free = p.free.pop().unwrap_or_default();
+        let queued = std::mem::replace(record, free);
+        p.queued.push_back(queued);
+        p.queued_total += 1;
         let wake = match p.writer {
             Writer::Busy => false,
-            Writer::Napping => p.len >= self.wake_at,
+            Writer::Napping => p.queued.len() >= self.batch,
             Writer::Sleeping => true,
         };
         if wake {
@@ -189,6 +203,7 @@ impl Queue {
             return None;
         }
         p.barriers += 1;
+        p.barrier_at = p.queued_total;
         let ticket = p.barriers;
         if p.writer != Writer::Busy {
             self.wake(&mut p);
@@ -206,25 +221,11 @@ impl Queue {
     }
 }
 
-/// One half of the queue's slots: room for `capacity` boxes, the first `warm` of them
-/// made warm ([`Collected::warm`]), which is where a caller wakes the writer: a batch
-/// usually fills them, and a log call then neither grows buffers nor takes page faults on
-/// fresh heap. Boxes past them are added cold when a burst needs them (`Queue::push`).
-#[expect(
-    clippy::vec_box,
-    reason = "the slots' boxes, swapped whole (see `Pending::slots`)"
-)]
-fn warm_half(capacity: usize, warm: usize) -> Vec<Box<Collected>> {
-    let mut slots = Vec::with_capacity(capacity);
-    slots.extend((0..warm).map(|_| Collected::warm()));
-    slots
-}
-
 /// What the writer took from the queue in one [`Queue::take_batch`].
 pub(crate) struct Taken {
-    /// Records now at the front of the writer's batch.
+    /// Records now in the writer's batch.
     pub(crate) len: usize,
-    /// Flush barriers asked for so far.
+    /// Flush barriers whose records are all in this batch or written before it.
     pub(crate) barriers: u64,
     /// Whether the queue is closed (the guard is being dropped).
     pub(crate) closed: bool,
@@ -233,10 +234,11 @@ pub(crate) struct Taken {
 impl Queue {
     /// The writer's side: waits for records, a barrier beyond `answered`, or the close
     /// (napping [`NAP`] at a time, then, after [`IDLE_NAPS`] empty naps counted in `idle`,
-    /// sleeping until woken), then swaps every pending record into `batch` at once.
+    /// sleeping until woken), then hands `batch`'s written boxes back to the free list and
+    /// moves up to a quarter of the queue, oldest first, into `batch`.
     #[expect(
         clippy::vec_box,
-        reason = "the slots' boxes, swapped whole (see `Pending::slots`)"
+        reason = "boxes move whole between the callers and the writer (see `Pending`)"
     )]
     pub(crate) fn take_batch(
         &self,
@@ -245,7 +247,8 @@ impl Queue {
         idle: &mut u32,
     ) -> Taken {
         let mut p = self.lock();
-        while p.len == 0 && p.barriers == answered && !p.closed {
+        p.free.append(batch);
+        while p.queued.is_empty() && p.barriers == answered && !p.closed {
             if *idle < IDLE_NAPS {
                 p.writer = Writer::Napping;
                 p = self
@@ -260,8 +263,9 @@ impl Queue {
             }
         }
         p.writer = Writer::Busy;
-        let len = std::mem::take(&mut p.len);
-        std::mem::swap(&mut p.slots, batch);
+        let len = p.queued.len().min(self.batch);
+        batch.extend(p.queued.drain(..len));
+        p.taken_total += len as u64;
         // One waiting caller refills the queue while this thread writes the batch; the
         // others wait for the next batch. Woken together, they would take the CPU this
         // thread needs (two producers on two cores wrote slower than one), and the records
@@ -271,7 +275,11 @@ impl Queue {
         }
         Taken {
             len,
-            barriers: p.barriers,
+            barriers: if p.taken_total >= p.barrier_at {
+                p.barriers
+            } else {
+                answered
+            },
             closed: p.closed,
         }
     }
@@ -319,5 +327,56 @@ mod tests {
             writer.join().expect("the writer ends")
         });
         assert_eq!(taken, producers * each);
+    }
+
+    #[test]
+    fn boxes_in_use_stay_within_the_queue_and_one_batch_through_a_burst() {
+        let queue = Queue::new(8, true, None);
+        let records = 20_000;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut record = Box::<Collected>::default();
+                for _ in 0..records {
+                    assert_eq!(queue.push(&mut record), Push::Queued);
+                }
+            });
+            let (mut batch, mut idle, mut taken) = (Vec::new(), 0, 0);
+            while taken < records {
+                let len = queue.take_batch(&mut batch, 0, &mut idle).len;
+                assert!(len <= 2, "a batch is at most a quarter of the queue");
+                taken += len;
+                queue.written();
+            }
+            queue.close();
+            assert_eq!(queue.take_batch(&mut batch, 0, &mut idle).len, 0);
+        });
+        let p = queue.lock();
+        assert_eq!(
+            p.free.len() + p.queued.len(),
+            10,
+            "8 queued and 2 in the writer's hands"
+        );
+    }
+
+    #[test]
+    fn a_barrier_is_answered_once_every_record_queued_before_it_is_taken() {
+        let queue = Queue::new(8, false, None);
+        let mut record = Box::<Collected>::default();
+        for _ in 0..5 {
+            assert_eq!(queue.push(&mut record), Push::Queued);
+        }
+        assert_eq!(queue.barrier(), Some(1));
+        for _ in 0..3 {
+            assert_eq!(queue.push(&mut record), Push::Queued);
+        }
+        let (mut batch, mut idle) = (Vec::new(), 0);
+        let answered: Vec<_> = (0..4)
+            .map(|_| queue.take_batch(&mut batch, 0, &mut idle).barriers)
+            .collect();
+        assert_eq!(
+            answered,
+            [0, 0, 1, 1],
+            "records 5 and 6 come in the third batch"
+        );
     }
 }

@@ -123,7 +123,7 @@ impl Default for Collected {
 
 /// Bytes of ring layout and key-values a warm slot's buffers have room for: a typical
 /// record (message, location, a few key-values) fits without growing them.
-const WARM_WIRE_BYTES: usize = 512;
+const WARM_WIRE_BYTES: usize = 384;
 const WARM_ENTRIES: usize = 8;
 
 impl Collected {
