@@ -46,7 +46,8 @@ pub struct Progress {
 pub struct Merge {
     streams: Vec<Stream>,
     heap: BinaryHeap<Reverse<(i64, usize)>>,
-    /// The stream whose line was handed out last; it moves on at the next call.
+    /// The stream whose line was handed out last, still at the heap's top; it moves on at
+    /// the next call.
     pending: Option<usize>,
     warnings: Warnings,
     bytes_total: u64,
@@ -108,8 +109,10 @@ impl Merge {
             .max()
     }
 
-    /// The time of the next record, microseconds since the epoch; before the first call
-    /// to [`next_line`](Self::next_line), the time of the merge's first record.
+    /// Before the first call to [`next_line`](Self::next_line), the time of the merge's
+    /// first record, microseconds since the epoch; after it, the time of the line handed
+    /// out last (its file moves on only at the next call, so the next record's time is
+    /// not known yet). `None` when there are no records (left).
     pub fn peek_ts_us(&self) -> Option<i64> {
         self.heap.peek().map(|Reverse((ts, _))| *ts)
     }
@@ -120,12 +123,21 @@ impl Merge {
     ///
     /// [`AnalyzeError::Read`] when a file cannot be read.
     pub fn next_line(&mut self) -> Result<Option<MergedLine<'_>>, AnalyzeError> {
+        // The stream handed out last is still at the top: its next line takes its place
+        // there and sinks to where it belongs (one sift, not a pop and a push).
         if let Some(i) = self.pending.take() {
-            if let Some(ts) = self.streams[i].advance(&mut self.warnings)? {
-                self.heap.push(Reverse((ts, i)));
+            match self.streams[i].advance(&mut self.warnings)? {
+                Some(ts) => {
+                    if let Some(mut top) = self.heap.peek_mut() {
+                        *top = Reverse((ts, i));
+                    }
+                }
+                None => {
+                    self.heap.pop();
+                }
             }
         }
-        let Some(Reverse((ts_us, i))) = self.heap.pop() else {
+        let Some(&Reverse((ts_us, i))) = self.heap.peek() else {
             return Ok(None);
         };
         self.pending = Some(i);
