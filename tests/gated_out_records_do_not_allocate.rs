@@ -186,9 +186,10 @@ fn accepted_records_allocate_only_until_the_thread_and_queue_are_warm() {
 #[test]
 fn a_new_loggers_records_allocate_nothing_past_the_threads_first_batch() {
     let _turn = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
-    // A queue of 256: its first 64 slots (where the writer is woken) are warm. Batches of
-    // 16, with the logger's own start records before the first, never reach past them, so
-    // no slot sized by another record (a cold one, added past the warm ones) comes round.
+    // A queue of 256: two batches of 64 boxes (the writer is woken at 64 and takes at most
+    // 64) start warm. Batches of 16, with the logger's own start records before the first,
+    // never reach past them, so no box sized by another record (a cold one, added past the
+    // warm ones) comes round.
     let (dir, guard) = file_logger("new", 256);
     let log = guard.logger();
     let record = || accepted_record(&log);

@@ -62,10 +62,8 @@ struct Pending {
     /// Boxes of written records, kept for their buffers: a caller takes one for each record
     /// it queues.
     free: Vec<Box<Collected>>,
-    /// Records queued so far.
+    /// Records queued so far (those still in `queued` included).
     queued_total: u64,
-    /// Records the writer has taken so far.
-    taken_total: u64,
     /// Flush barriers asked for so far.
     barriers: u64,
     /// `queued_total` when the latest barrier was asked for: the writer answers it once it
@@ -111,7 +109,6 @@ impl Queue {
                 queued: VecDeque::with_capacity(capacity),
                 free,
                 queued_total: 0,
-                taken_total: 0,
                 barriers: 0,
                 barrier_at: 0,
                 closed: false,
@@ -265,7 +262,7 @@ impl Queue {
         p.writer = Writer::Busy;
         let len = p.queued.len().min(self.batch);
         batch.extend(p.queued.drain(..len));
-        p.taken_total += len as u64;
+        let taken_total = p.queued_total - p.queued.len() as u64;
         // One waiting caller refills the queue while this thread writes the batch; the
         // others wait for the next batch. Woken together, they would take the CPU this
         // thread needs (two producers on two cores wrote slower than one), and the records
@@ -275,7 +272,7 @@ impl Queue {
         }
         Taken {
             len,
-            barriers: if p.taken_total >= p.barrier_at {
+            barriers: if taken_total >= p.barrier_at {
                 p.barriers
             } else {
                 answered
